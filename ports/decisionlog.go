@@ -1,0 +1,34 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// DecisionRecord is one line of the decision log: what was asked, what was
+// decided and why. It never holds a secret.
+type DecisionRecord struct {
+	Time              time.Time `json:"time"`
+	RequestID         string    `json:"request_id"`
+	User              string    `json:"user"`
+	UserARN           string    `json:"user_arn,omitempty"`
+	IdentitySource    string    `json:"identity_source"`
+	Profile           string    `json:"profile"`
+	Mode              string    `json:"mode"`
+	SessionID         string    `json:"session_id,omitempty"`
+	Effect            string    `json:"effect"`
+	RuleEffect        string    `json:"rule_effect,omitempty"`
+	Rule              string    `json:"rule,omitempty"`
+	RuleIndex         int       `json:"rule_index"`
+	Reason            string    `json:"reason"`
+	Override          string    `json:"override,omitempty"` // "approval:ID" or "breakglass:ID"
+	SourceIdentity    string    `json:"source_identity,omitempty"`
+	ServedDuration    string    `json:"served_duration,omitempty"`
+	CredentialsExpire time.Time `json:"credentials_expire,omitzero"`
+	Error             string    `json:"error,omitempty"`
+}
+
+// DecisionLog writes decision records.
+type DecisionLog interface {
+	Record(ctx context.Context, r DecisionRecord) error
+}
