@@ -1,0 +1,216 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// SupportedVersion is the only policy file version this package reads.
+const SupportedVersion = "1"
+
+// Effect is what a rule declares should happen to a matching request.
+type Effect string
+
+// The rule effects. A Decision's final Effect is only ever allow or deny.
+const (
+	EffectAllow                Effect = "allow"
+	EffectDeny                 Effect = "deny"
+	EffectRequireApproval      Effect = "require_approval"
+	EffectRequireServer        Effect = "require_server"
+	EffectRequireServerSession Effect = "require_server_session"
+)
+
+var allEffects = []Effect{EffectAllow, EffectDeny, EffectRequireApproval, EffectRequireServer, EffectRequireServerSession}
+
+// Valid reports whether e is one of the known effects.
+func (e Effect) Valid() bool {
+	for _, known := range allEffects {
+		if e == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Mode is how the credentials are being asked for.
+type Mode string
+
+// The request modes.
+const (
+	ModeServer            Mode = "server"
+	ModeCLI               Mode = "cli"
+	ModeCredentialProcess Mode = "credential_process"
+)
+
+var allModes = []Mode{ModeServer, ModeCLI, ModeCredentialProcess}
+
+// ParseMode returns the Mode named s, which must be spelled exactly.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range allModes {
+		if s == string(m) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("unknown mode %q: use one of %s", s, joinValues(allModes))
+}
+
+// Policy is a parsed policy file.
+type Policy struct {
+	Version string
+	Rules   []Rule
+	// rulesLine is where the rules key sits, for policy-wide lint warnings.
+	rulesLine int
+}
+
+// Rule is one entry of the rules list.
+type Rule struct {
+	Name   string
+	Effect Effect
+	// Reason is the rule's own text; Decision.Reason starts with it.
+	Reason string
+	// MaxServerDuration caps the credential lifetime served in server mode;
+	// zero means the rule sets no cap.
+	MaxServerDuration time.Duration
+	Conditions        Conditions
+	// Line is where the rule starts in the file (0 for a rule built in code).
+	Line int
+}
+
+// Conditions must all match for a rule to apply. An empty list, or a nil
+// Time, matches anything.
+type Conditions struct {
+	Profiles []string
+	Users    []string
+	Time     *TimeWindow
+	Modes    []Mode
+}
+
+// TimeWindow matches request times by weekday and wall-clock hours in one
+// time zone.
+type TimeWindow struct {
+	// Days lists the weekdays the window starts on; empty means every day.
+	Days []time.Weekday
+	// Hours is nil for whole days.
+	Hours *HourRange
+	// Location is the zone the days and hours are read in; nil means UTC.
+	Location *time.Location
+}
+
+// HourRange is the half-open window [Start, End) of wall-clock time. When
+// Start > End it runs past midnight into the next day.
+type HourRange struct {
+	Start, End TimeOfDay
+}
+
+// TimeOfDay is minutes after midnight, 0..1439.
+type TimeOfDay int
+
+// String formats t as HH:MM.
+func (t TimeOfDay) String() string {
+	return fmt.Sprintf("%02d:%02d", int(t)/60, int(t)%60)
+}
+
+// Request is everything policy looks at.
+type Request struct {
+	Identity ports.Identity
+	Profile  string
+	Mode     Mode
+	// Time is "now"; Evaluate reads no clock of its own.
+	Time time.Time
+	// SessionTracking is whether this server run records a session that can be revoked.
+	SessionTracking bool
+}
+
+// Decision is the outcome of Evaluate.
+type Decision struct {
+	// Effect is final: always EffectAllow or EffectDeny.
+	Effect Effect
+	// RuleEffect is the matched rule's declared effect ("" when none matched).
+	RuleEffect Effect
+	// Rule is the matched rule's name ("" when none matched).
+	Rule string
+	// RuleIndex is the matched rule's position in Policy.Rules (-1 when none).
+	RuleIndex int
+	Reason    string
+	// MaxServerDuration is the matched rule's cap (zero when none).
+	MaxServerDuration time.Duration
+	// The Requires flags are set only on a deny, each naming a missing piece.
+	RequiresServerMode      bool
+	RequiresSessionTracking bool
+	RequiresApproval        bool
+}
+
+// Allowed reports whether the final effect is allow.
+func (d Decision) Allowed() bool { return d.Effect == EffectAllow }
+
+// decisionJSON is the wire form of Decision; the keys are part of the
+// decision log's contract.
+type decisionJSON struct {
+	Effect                  Effect `json:"effect"`
+	RuleEffect              Effect `json:"rule_effect"`
+	Rule                    string `json:"rule"`
+	RuleIndex               int    `json:"rule_index"`
+	Reason                  string `json:"reason"`
+	MaxServerDuration       string `json:"max_server_duration"`
+	RequiresServerMode      bool   `json:"requires_server_mode"`
+	RequiresSessionTracking bool   `json:"requires_session_tracking"`
+	RequiresApproval        bool   `json:"requires_approval"`
+}
+
+// MarshalJSON writes the decision with snake_case keys and the duration as a
+// Go duration string ("" when unset).
+func (d Decision) MarshalJSON() ([]byte, error) {
+	w := decisionJSON{
+		Effect:                  d.Effect,
+		RuleEffect:              d.RuleEffect,
+		Rule:                    d.Rule,
+		RuleIndex:               d.RuleIndex,
+		Reason:                  d.Reason,
+		RequiresServerMode:      d.RequiresServerMode,
+		RequiresSessionTracking: d.RequiresSessionTracking,
+		RequiresApproval:        d.RequiresApproval,
+	}
+	if d.MaxServerDuration != 0 {
+		w.MaxServerDuration = d.MaxServerDuration.String()
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (d *Decision) UnmarshalJSON(data []byte) error {
+	var w decisionJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	var dur time.Duration
+	if w.MaxServerDuration != "" {
+		var err error
+		if dur, err = time.ParseDuration(w.MaxServerDuration); err != nil {
+			return fmt.Errorf("decision: max_server_duration: %w", err)
+		}
+	}
+	*d = Decision{
+		Effect:                  w.Effect,
+		RuleEffect:              w.RuleEffect,
+		Rule:                    w.Rule,
+		RuleIndex:               w.RuleIndex,
+		Reason:                  w.Reason,
+		MaxServerDuration:       dur,
+		RequiresServerMode:      w.RequiresServerMode,
+		RequiresSessionTracking: w.RequiresSessionTracking,
+		RequiresApproval:        w.RequiresApproval,
+	}
+	return nil
+}
+
+func joinValues[T ~string](values []T) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
+}
