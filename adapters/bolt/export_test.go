@@ -1,0 +1,16 @@
+package bolt
+
+import (
+	"context"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// PutRawForTest writes raw bytes as the record of id in the sessions
+// bucket, leaving the indexes alone. Tests use it to plant corrupt records;
+// it exists only in this package's test build.
+func (s *Store) PutRawForTest(id string, raw []byte) error {
+	return s.update(context.Background(), func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketSessions).Put([]byte(id), raw)
+	})
+}

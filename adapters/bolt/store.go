@@ -1,0 +1,447 @@
+// Package bolt is the bbolt implementation of ports.SessionStore: the
+// embedded default store for offline and solo users.
+//
+// Several sentinel processes may share one file (a long-running credential
+// server and a `sentinel server-revoke` from another terminal), and bbolt's
+// file lock is exclusive per process. So the store never holds the file
+// open: every operation opens it, runs one transaction and closes it. A write
+// made by one process is therefore seen by the next read of any other, and a
+// lock that stays taken ends in an error wrapping ports.ErrUnavailable after
+// Options.LockTimeout, never a hang.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// DefaultLockTimeout is how long an operation waits for the file lock when
+// Options.LockTimeout is zero.
+const DefaultLockTimeout = 2 * time.Second
+
+// File and folder modes: sessions name users and profiles, so only the owner
+// may read them.
+const (
+	fileMode   os.FileMode = 0o600
+	folderMode os.FileMode = 0o700
+)
+
+// Options tune a Store.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock; zero means DefaultLockTimeout.
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit. For tests and benchmarks only: a crash
+	// may lose or tear recent writes.
+	NoSync bool
+}
+
+// Store is a ports.SessionStore on a bbolt file, safe for concurrent use by
+// goroutines and by processes.
+type Store struct {
+	path        string
+	clock       ports.Clock
+	lockTimeout time.Duration
+	noSync      bool
+	gate        gate
+	closed      atomic.Bool
+}
+
+var _ ports.SessionStore = (*Store)(nil)
+
+// Open prepares the store file at path and closes it again. It creates
+// missing parent folders with mode 0700 and a new file with mode 0600 (an
+// existing folder or file keeps its mode), checks that an existing file is a
+// sentinel bbolt store, and creates the buckets once.
+func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("bolt: open: empty path: %w", ports.ErrInvalidArgument)
+	}
+	if clock == nil {
+		return nil, fmt.Errorf("bolt: open %s: nil clock: %w", path, ports.ErrInvalidArgument)
+	}
+	if opts.LockTimeout < 0 {
+		return nil, fmt.Errorf("bolt: open %s: negative lock timeout %s: %w", path, opts.LockTimeout, ports.ErrInvalidArgument)
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	// The path is the user's own store setting, as for G304.
+	if err := os.MkdirAll(filepath.Dir(abs), folderMode); err != nil { //nolint:gosec // G703
+		return nil, fmt.Errorf("bolt: create the folder of the store file %s: %w", path, err)
+	}
+	s := &Store{
+		path:        abs,
+		clock:       clock,
+		lockTimeout: opts.LockTimeout,
+		noSync:      opts.NoSync,
+		gate:        gateFor(abs),
+	}
+	err = s.withDB(context.Background(), createFile, func(db *bbolt.DB) error { return db.Update(initLayout(abs)) })
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// initLayout checks that the file is new or a sentinel store, and creates
+// the buckets.
+func initLayout(abs string) func(*bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta != nil {
+			if got := meta.Get(keySchema); !bytes.Equal(got, schemaValue) {
+				return fmt.Errorf("bolt: the store file %s holds schema %q, want %q: %w", abs, got, schemaValue, ports.ErrCorrupt)
+			}
+		} else if hasForeignBuckets(tx) {
+			return fmt.Errorf("bolt: the store file %s is a bbolt file of something else: %w", abs, ports.ErrCorrupt)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, schemaValue)
+	}
+}
+
+// hasForeignBuckets reports whether the file already holds any bucket: a
+// file without our meta bucket must be empty to become a store.
+func hasForeignBuckets(tx *bbolt.Tx) bool {
+	name, _ := tx.Cursor().First()
+	return name != nil
+}
+
+// Path returns the absolute path of the store file.
+func (s *Store) Path() string { return s.path }
+
+// Close marks the store closed; it holds no file between operations.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// CreateSession stores in as given with Version 1.
+func (s *Store) CreateSession(ctx context.Context, in ports.Session) (ports.Session, error) {
+	if in.ID == "" {
+		return ports.Session{}, fmt.Errorf("bolt: create session: empty id: %w", ports.ErrInvalidArgument)
+	}
+	if !in.Status.Valid() {
+		return ports.Session{}, fmt.Errorf("bolt: create session %q: unknown status %q: %w", in.ID, in.Status, ports.ErrInvalidArgument)
+	}
+	rec := inUTC(in)
+	rec.Version = 1
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketSessions).Get([]byte(rec.ID)) != nil {
+			return fmt.Errorf("bolt: create session %q: %w", rec.ID, ports.ErrAlreadyExists)
+		}
+		return writeRecord(tx, nil, rec)
+	})
+	if err != nil {
+		return ports.Session{}, err
+	}
+	return effectiveAt(rec, s.clock.Now()), nil
+}
+
+// GetSession returns the session as it reads now.
+func (s *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
+	if id == "" {
+		return ports.Session{}, fmt.Errorf("bolt: get session: empty id: %w", ports.ErrInvalidArgument)
+	}
+	var got ports.Session
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		if got, err = readRecord(tx, id); err != nil {
+			return fmt.Errorf("bolt: get session %q: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ports.Session{}, err
+	}
+	return effectiveAt(got, s.clock.Now()), nil
+}
+
+// UpdateSession replaces the record when the stored Version equals in.Version.
+func (s *Store) UpdateSession(ctx context.Context, in ports.Session) (ports.Session, error) {
+	if in.ID == "" {
+		return ports.Session{}, fmt.Errorf("bolt: update session: empty id: %w", ports.ErrInvalidArgument)
+	}
+	if !in.Status.Valid() {
+		return ports.Session{}, fmt.Errorf("bolt: update session %q: unknown status %q: %w", in.ID, in.Status, ports.ErrInvalidArgument)
+	}
+	rec := inUTC(in)
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		stored, err := readRecord(tx, rec.ID)
+		if err != nil {
+			return fmt.Errorf("bolt: update session %q: %w", rec.ID, err)
+		}
+		if stored.Version != rec.Version {
+			return fmt.Errorf("bolt: update session %q: stored version %d, caller's %d: %w",
+				rec.ID, stored.Version, rec.Version, ports.ErrConflict)
+		}
+		rec.Version = stored.Version + 1
+		return writeRecord(tx, &stored, rec)
+	})
+	if err != nil {
+		return ports.Session{}, err
+	}
+	return effectiveAt(rec, s.clock.Now()), nil
+}
+
+// TouchSession adds n requests and moves LastAccessAt forward to at. It
+// rewrites the stored record, so it never undoes a revoke made before it.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int64) (ports.Session, error) {
+	if id == "" {
+		return ports.Session{}, fmt.Errorf("bolt: touch session: empty id: %w", ports.ErrInvalidArgument)
+	}
+	if n < 0 {
+		return ports.Session{}, fmt.Errorf("bolt: touch session %q: negative count %d: %w", id, n, ports.ErrInvalidArgument)
+	}
+	at = at.UTC()
+	var rec ports.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		stored, err := readRecord(tx, id)
+		if err != nil {
+			return fmt.Errorf("bolt: touch session %q: %w", id, err)
+		}
+		rec = stored
+		rec.RequestCount += n
+		if at.After(rec.LastAccessAt) {
+			rec.LastAccessAt = at
+		}
+		rec.UpdatedAt = s.clock.Now().UTC()
+		rec.Version++
+		return writeRecord(tx, &stored, rec)
+	})
+	if err != nil {
+		return ports.Session{}, err
+	}
+	return effectiveAt(rec, s.clock.Now()), nil
+}
+
+// ExpireLapsedSessions marks every active session whose lease ended at or
+// before now as expired, in one transaction: under the file lock nothing can
+// revoke in between, so each change is conditional on what it just read.
+func (s *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, error) {
+	now = now.UTC()
+	changed := 0
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		changed = 0
+		ids, err := idsUnder(tx, bucketStatus, indexPrefix(string(ports.SessionActive)))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			stored, err := readRecord(tx, id)
+			if errors.Is(err, ports.ErrNotFound) {
+				continue // a stale index entry names no session to expire
+			}
+			if err != nil {
+				return fmt.Errorf("bolt: expire lapsed sessions: %w", err)
+			}
+			if !stored.Lapsed(now) {
+				continue
+			}
+			rec := stored
+			rec.Status = ports.SessionExpired
+			rec.UpdatedAt = now
+			rec.Version++
+			if err := writeRecord(tx, &stored, rec); err != nil {
+				return err
+			}
+			changed++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return changed, nil
+}
+
+// readRecord decodes the stored session id: ErrNotFound when absent,
+// ErrCorrupt when undecodable.
+func readRecord(tx *bbolt.Tx, id string) (ports.Session, error) {
+	raw := tx.Bucket(bucketSessions).Get([]byte(id))
+	if raw == nil {
+		return ports.Session{}, ports.ErrNotFound
+	}
+	return decodeSession(id, raw)
+}
+
+// writeRecord stores rec and moves its index keys from old's to rec's, in
+// the caller's transaction so record and indexes never disagree.
+func writeRecord(tx *bbolt.Tx, old *ports.Session, rec ports.Session) error {
+	if old != nil {
+		for _, e := range indexEntries(*old) {
+			if err := tx.Bucket(e.bucket).Delete(e.key); err != nil {
+				return err
+			}
+		}
+	}
+	raw, err := encodeSession(rec)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketSessions).Put([]byte(rec.ID), raw); err != nil {
+		return err
+	}
+	for _, e := range indexEntries(rec) {
+		if err := tx.Bucket(e.bucket).Put(e.key, []byte{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// idsUnder returns the session ids of every index key under prefix.
+func idsUnder(tx *bbolt.Tx, bucket, prefix []byte) ([]string, error) {
+	var ids []string
+	c := tx.Bucket(bucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) < len(prefix)+positionKeyLen {
+			return nil, fmt.Errorf("bolt: malformed key in index %s: %w", bucket, ports.ErrCorrupt)
+		}
+		ids = append(ids, string(k[len(prefix)+positionKeyLen:]))
+	}
+	return ids, nil
+}
+
+// access is how an operation opens the file.
+type access int
+
+const (
+	readOnly   access = iota // shared flock: other processes may read too
+	readWrite                // exclusive flock; the file must exist
+	createFile               // readWrite, creating a missing file: Open only
+)
+
+// update runs fn in one write transaction on a freshly opened file.
+func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	return s.withDB(ctx, readWrite, func(db *bbolt.DB) error {
+		return db.Update(func(tx *bbolt.Tx) error {
+			if err := s.checkLayout(tx); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	})
+}
+
+// view runs fn in one read transaction on a file opened read-only.
+func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	return s.withDB(ctx, readOnly, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error {
+			if err := s.checkLayout(tx); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	})
+}
+
+// checkLayout fails when a bucket is missing: the file was replaced or
+// truncated since Open, and reading on would dereference a nil bucket.
+func (s *Store) checkLayout(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("bolt: the store file %s has no %s bucket; was it replaced since sentinel opened it? %w",
+				s.path, name, ports.ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+// lockRetry is how often a lock held by another process is tried again.
+// bbolt's own wait retries every 50 ms, too rarely to find the short gaps
+// between a busy server's transactions; a failed try is only an open, a
+// flock and a close.
+const lockRetry = 2 * time.Millisecond
+
+// withDB opens the file, runs fn and closes it. The whole wait (for this
+// process's other operations, then for other processes' flock) is bounded by
+// the lock timeout and by ctx.
+func (s *Store) withDB(ctx context.Context, mode access, fn func(*bbolt.DB) error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("bolt: the store on %s is closed: %w", s.path, ports.ErrUnavailable)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: the store file %s: %w", s.path, err)
+	}
+	lockCtx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+	defer cancel()
+	if err := s.gate.lock(lockCtx); err != nil {
+		return s.waitError(ctx)
+	}
+	defer s.gate.unlock()
+
+	db, err := s.openDB(lockCtx, mode)
+	if err != nil {
+		if lockCtx.Err() != nil {
+			return s.waitError(ctx)
+		}
+		return mapError(s.path, s.lockTimeout, err)
+	}
+	err = fn(db)
+	if closeErr := db.Close(); err == nil {
+		err = closeErr
+	}
+	return mapError(s.path, s.lockTimeout, err)
+}
+
+// openDB opens the file, trying the flock every lockRetry until lockCtx ends.
+func (s *Store) openDB(lockCtx context.Context, mode access) (*bbolt.DB, error) {
+	opts := &bbolt.Options{
+		// The shortest wait bbolt allows: one try (zero would wait forever).
+		Timeout:  time.Nanosecond,
+		ReadOnly: mode == readOnly,
+		NoSync:   s.noSync,
+		// Growing the file fsyncs unless told not to; NoSync is for tests, which need neither.
+		NoGrowSync: s.noSync,
+	}
+	if mode == readWrite {
+		// A file deleted since Open is an error, not a new empty store.
+		opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			return os.OpenFile(name, flag&^os.O_CREATE, perm)
+		}
+	}
+	var retry *time.Ticker // made on the first busy try: most opens find the file free
+	for {
+		db, err := bbolt.Open(s.path, fileMode, opts)
+		if !errors.Is(err, berrors.ErrTimeout) {
+			return db, err
+		}
+		if retry == nil {
+			retry = time.NewTicker(lockRetry)
+			defer retry.Stop()
+		}
+		select {
+		case <-retry.C:
+		case <-lockCtx.Done():
+			return nil, err
+		}
+	}
+}
+
+// waitError explains a wait that ended: the caller's context, or the lock.
+func (s *Store) waitError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: waiting for the store file %s: %w", s.path, err)
+	}
+	return &lockedError{path: s.path, waited: s.lockTimeout}
+}
