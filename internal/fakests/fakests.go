@@ -1,0 +1,510 @@
+// Package fakests is a local STS for tests: an httptest server on 127.0.0.1
+// that speaks the STS Query API (form-encoded POST, Version=2011-06-15) and
+// answers AssumeRole, GetSessionToken and GetCallerIdentity with the real XML
+// shapes. Point an SDK at it with AWS_ENDPOINT_URL_STS=URL().
+//
+// It checks what real STS checks before answering (signature present, required
+// parameters, duration bounds, session-name pattern) but does not verify
+// signatures: it only reads the access key id from the Authorization header.
+package fakests
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// APIVersion is the only STS Query API version the fake accepts.
+const APIVersion = "2011-06-15"
+
+const xmlNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+// DefaultAccount is the account id used for callers the fake does not know.
+const DefaultAccount = "123456789012"
+
+// Duration bounds STS enforces, in seconds.
+const (
+	minDurationSeconds             = 900
+	maxAssumeRoleDurationSeconds   = 43200
+	maxSessionTokenDurationSeconds = 129600
+	defaultAssumeRoleSeconds       = 3600
+	defaultSessionTokenSeconds     = 43200
+)
+
+// Call is one request the fake received, in arrival order.
+type Call struct {
+	Action string
+	// Params holds the form parameters (first value of each).
+	Params map[string]string
+	// AccessKeyID is the key id from the Authorization header's Credential= scope.
+	AccessKeyID string
+	// Region is the signing region from the credential scope.
+	Region string
+	// HasSessionToken reports whether X-Amz-Security-Token was sent.
+	HasSessionToken bool
+	// ErrorCode is the STS error code answered, empty on success.
+	ErrorCode string
+	// Issued is what AssumeRole / GetSessionToken handed out; nil otherwise.
+	Issued *Credentials
+}
+
+// Credentials are temporary credentials the fake issued.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+// Failure makes an action answer with an STS error response.
+type Failure struct {
+	Status  int // HTTP status, e.g. 403
+	Code    string
+	Message string
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithFailure makes action ("" for every action) fail with f.
+func WithFailure(action string, f Failure) Option {
+	return func(s *Server) { s.failures[action] = f }
+}
+
+// WithDelay makes every answer wait d (or until the client gives up).
+func WithDelay(d time.Duration) Option {
+	return func(s *Server) { s.delay = d }
+}
+
+// WithClock sets the clock used for Expiration; the default is ports.SystemClock.
+func WithClock(c ports.Clock) Option {
+	return func(s *Server) { s.clock = c }
+}
+
+// WithUser makes GetCallerIdentity signed with accessKeyID answer arn.
+// Unknown keys answer arn:aws:iam::DefaultAccount:user/<accessKeyID>.
+func WithUser(accessKeyID, arn string) Option {
+	return func(s *Server) { s.principals[accessKeyID] = arn }
+}
+
+// Server is a running fake STS. It is closed by the test's cleanup.
+type Server struct {
+	srv   *httptest.Server
+	clock ports.Clock
+	done  chan struct{}
+
+	mu         sync.Mutex
+	delay      time.Duration
+	failures   map[string]Failure
+	principals map[string]string // access key id -> principal ARN
+	calls      []Call
+}
+
+// New starts a fake STS on 127.0.0.1 and registers its shutdown with t.Cleanup.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s := &Server{
+		clock:      ports.SystemClock{},
+		done:       make(chan struct{}),
+		failures:   map[string]Failure{},
+		principals: map[string]string{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	t.Cleanup(func() {
+		close(s.done) // release handlers still sleeping so Close does not wait for them
+		s.srv.Close()
+	})
+	return s
+}
+
+// URL is the endpoint to put in AWS_ENDPOINT_URL_STS.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Calls returns a copy of every request received so far.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	copy(out, s.calls)
+	return out
+}
+
+// SetFailure makes action ("" for every action) fail with f from now on; nil clears it.
+func (s *Server) SetFailure(action string, f *Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f == nil {
+		delete(s.failures, action)
+		return
+	}
+	s.failures[action] = *f
+}
+
+// SetDelay makes every later answer wait d.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
+// stsError is an answer with an STS error code.
+type stsError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return
+		case <-s.done:
+			timer.Stop()
+			return
+		}
+	}
+
+	requestID := randomHex(16)
+	call := Call{Params: map[string]string{}}
+	call.AccessKeyID, call.Region = credentialScope(r.Header.Get("Authorization"))
+	call.HasSessionToken = r.Header.Get("X-Amz-Security-Token") != ""
+
+	body, stsErr := s.answer(r, &call, requestID)
+	s.mu.Lock()
+	if stsErr != nil {
+		call.ErrorCode = stsErr.code
+	}
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+
+	w.Header().Set("X-Amzn-Requestid", requestID)
+	w.Header().Set("Content-Type", "text/xml")
+	if stsErr != nil {
+		w.WriteHeader(stsErr.status)
+		writeXML(w, errorResponse{
+			Xmlns:     xmlNamespace,
+			Error:     errorBody{Type: errorType(stsErr.status), Code: stsErr.code, Message: stsErr.message},
+			RequestID: requestID,
+		})
+		return
+	}
+	writeXML(w, body)
+}
+
+// answer validates the request like STS does and builds the response body.
+func (s *Server) answer(r *http.Request, call *Call, requestID string) (any, *stsError) {
+	if r.Method != http.MethodPost {
+		return nil, &stsError{http.StatusBadRequest, "InvalidAction", "STS Query API requests must be POST in this fake"}
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", "cannot parse form body"}
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			call.Params[k] = v[0]
+		}
+	}
+	call.Action = call.Params["Action"]
+	if call.Action == "" {
+		return nil, &stsError{http.StatusBadRequest, "MissingAction", "Missing Action"}
+	}
+	if v := call.Params["Version"]; v != APIVersion {
+		return nil, &stsError{http.StatusBadRequest, "InvalidAction",
+			fmt.Sprintf("Could not find operation %s for version %s", call.Action, v)}
+	}
+	if call.AccessKeyID == "" {
+		return nil, &stsError{http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"}
+	}
+
+	s.mu.Lock()
+	failure, failing := s.failures[call.Action]
+	if !failing {
+		failure, failing = s.failures[""]
+	}
+	s.mu.Unlock()
+	if failing {
+		return nil, &stsError{failure.Status, failure.Code, failure.Message}
+	}
+
+	switch call.Action {
+	case "AssumeRole":
+		return s.assumeRole(call, requestID)
+	case "GetSessionToken":
+		return s.getSessionToken(call, requestID)
+	case "GetCallerIdentity":
+		return s.getCallerIdentity(call, requestID), nil
+	default:
+		return nil, &stsError{http.StatusBadRequest, "InvalidAction",
+			fmt.Sprintf("Could not find operation %s for version %s", call.Action, APIVersion)}
+	}
+}
+
+// namePattern is STS's pattern for RoleSessionName and SourceIdentity.
+var namePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+var roleARNPattern = regexp.MustCompile(`^arn:[\w-]+:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$`)
+
+func (s *Server) assumeRole(call *Call, requestID string) (any, *stsError) {
+	p := call.Params
+	roleARN := p["RoleArn"]
+	m := roleARNPattern.FindStringSubmatch(roleARN)
+	if m == nil {
+		return nil, validationError("roleArn", roleARN, "Member must be a role ARN")
+	}
+	account, roleName := m[1], m[2]
+	session := p["RoleSessionName"]
+	if !namePattern.MatchString(session) {
+		return nil, validationError("roleSessionName", session, `Member must satisfy regular expression pattern: [\w+=,.@-]{2,64}`)
+	}
+	if v, ok := p["SourceIdentity"]; ok && !namePattern.MatchString(v) {
+		return nil, validationError("sourceIdentity", v, `Member must satisfy regular expression pattern: [\w+=,.@-]{2,64}`)
+	}
+	seconds, stsErr := durationParam(p, defaultAssumeRoleSeconds, maxAssumeRoleDurationSeconds)
+	if stsErr != nil {
+		return nil, stsErr
+	}
+
+	creds := s.issue(seconds)
+	call.Issued = &creds
+	arn := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, session)
+	s.mu.Lock()
+	s.principals[creds.AccessKeyID] = arn
+	s.mu.Unlock()
+
+	return assumeRoleResponse{
+		Xmlns: xmlNamespace,
+		Result: assumeRoleResult{
+			Credentials:      xmlCredentials(creds),
+			AssumedRoleUser:  assumedRoleUser{Arn: arn, AssumedRoleID: "AROA" + randomUpper(17) + ":" + session},
+			PackedPolicySize: 0,
+			SourceIdentity:   p["SourceIdentity"],
+		},
+		Metadata: responseMetadata{RequestID: requestID},
+	}, nil
+}
+
+func (s *Server) getSessionToken(call *Call, requestID string) (any, *stsError) {
+	if call.HasSessionToken {
+		return nil, &stsError{http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials"}
+	}
+	seconds, stsErr := durationParam(call.Params, defaultSessionTokenSeconds, maxSessionTokenDurationSeconds)
+	if stsErr != nil {
+		return nil, stsErr
+	}
+	creds := s.issue(seconds)
+	call.Issued = &creds
+	s.mu.Lock()
+	s.principals[creds.AccessKeyID] = s.principalLocked(call.AccessKeyID)
+	s.mu.Unlock()
+	return getSessionTokenResponse{
+		Xmlns:    xmlNamespace,
+		Result:   getSessionTokenResult{Credentials: xmlCredentials(creds)},
+		Metadata: responseMetadata{RequestID: requestID},
+	}, nil
+}
+
+func (s *Server) getCallerIdentity(call *Call, requestID string) any {
+	s.mu.Lock()
+	arn := s.principalLocked(call.AccessKeyID)
+	s.mu.Unlock()
+	account := DefaultAccount
+	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
+		account = parts[4]
+	}
+	userID := "AIDA" + randomUpper(17)
+	if i := strings.Index(arn, ":assumed-role/"); i >= 0 {
+		segments := strings.Split(arn[i:], "/")
+		userID = "AROA" + randomUpper(17) + ":" + segments[len(segments)-1]
+	}
+	return getCallerIdentityResponse{
+		Xmlns:    xmlNamespace,
+		Result:   getCallerIdentityResult{Arn: arn, UserID: userID, Account: account},
+		Metadata: responseMetadata{RequestID: requestID},
+	}
+}
+
+func (s *Server) principalLocked(accessKeyID string) string {
+	if arn, ok := s.principals[accessKeyID]; ok {
+		return arn
+	}
+	return fmt.Sprintf("arn:aws:iam::%s:user/%s", DefaultAccount, accessKeyID)
+}
+
+func (s *Server) issue(seconds int) Credentials {
+	// STS reports Expiration to the second; truncating keeps Issued equal to what clients parse.
+	expires := s.clock.Now().Add(time.Duration(seconds) * time.Second).UTC().Truncate(time.Second)
+	return Credentials{
+		AccessKeyID:     "ASIA" + randomUpper(16),
+		SecretAccessKey: randomBase64(30),
+		SessionToken:    randomBase64(120),
+		Expiration:      expires,
+	}
+}
+
+func durationParam(p map[string]string, def, maxSeconds int) (int, *stsError) {
+	raw, ok := p["DurationSeconds"]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < minDurationSeconds || n > maxSeconds {
+		return 0, validationError("durationSeconds", raw,
+			fmt.Sprintf("Member must have value between %d and %d", minDurationSeconds, maxSeconds))
+	}
+	return n, nil
+}
+
+func validationError(field, value, constraint string) *stsError {
+	return &stsError{http.StatusBadRequest, "ValidationError",
+		fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint)}
+}
+
+// credentialScope reads "Credential=AKID/date/region/service/aws4_request" from a SigV4 header.
+func credentialScope(authorization string) (accessKeyID, region string) {
+	_, rest, ok := strings.Cut(authorization, "Credential=")
+	if !ok {
+		return "", ""
+	}
+	scope, _, _ := strings.Cut(rest, ",")
+	parts := strings.Split(strings.TrimSpace(scope), "/")
+	if len(parts) < 3 {
+		return parts[0], ""
+	}
+	return parts[0], parts[2]
+}
+
+func errorType(status int) string {
+	if status >= 500 {
+		return "Receiver"
+	}
+	return "Sender"
+}
+
+// XML shapes of the STS Query API responses.
+
+type responseMetadata struct {
+	RequestID string `xml:"RequestId"`
+}
+
+type credentialsXML struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+func xmlCredentials(c Credentials) credentialsXML {
+	return credentialsXML{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		Expiration:      c.Expiration.UTC().Format(time.RFC3339),
+	}
+}
+
+type assumedRoleUser struct {
+	Arn           string `xml:"Arn"`
+	AssumedRoleID string `xml:"AssumedRoleId"`
+}
+
+type assumeRoleResult struct {
+	Credentials      credentialsXML  `xml:"Credentials"`
+	AssumedRoleUser  assumedRoleUser `xml:"AssumedRoleUser"`
+	PackedPolicySize int             `xml:"PackedPolicySize"`
+	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
+}
+
+type assumeRoleResponse struct {
+	XMLName  xml.Name         `xml:"AssumeRoleResponse"`
+	Xmlns    string           `xml:"xmlns,attr"`
+	Result   assumeRoleResult `xml:"AssumeRoleResult"`
+	Metadata responseMetadata `xml:"ResponseMetadata"`
+}
+
+type getSessionTokenResult struct {
+	Credentials credentialsXML `xml:"Credentials"`
+}
+
+type getSessionTokenResponse struct {
+	XMLName  xml.Name              `xml:"GetSessionTokenResponse"`
+	Xmlns    string                `xml:"xmlns,attr"`
+	Result   getSessionTokenResult `xml:"GetSessionTokenResult"`
+	Metadata responseMetadata      `xml:"ResponseMetadata"`
+}
+
+type getCallerIdentityResult struct {
+	Arn     string `xml:"Arn"`
+	UserID  string `xml:"UserId"`
+	Account string `xml:"Account"`
+}
+
+type getCallerIdentityResponse struct {
+	XMLName  xml.Name                `xml:"GetCallerIdentityResponse"`
+	Xmlns    string                  `xml:"xmlns,attr"`
+	Result   getCallerIdentityResult `xml:"GetCallerIdentityResult"`
+	Metadata responseMetadata        `xml:"ResponseMetadata"`
+}
+
+type errorBody struct {
+	Type    string `xml:"Type"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+type errorResponse struct {
+	XMLName   xml.Name  `xml:"ErrorResponse"`
+	Xmlns     string    `xml:"xmlns,attr"`
+	Error     errorBody `xml:"Error"`
+	RequestID string    `xml:"RequestId"`
+}
+
+func writeXML(w http.ResponseWriter, v any) {
+	out, err := xml.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(out)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return b
+}
+
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+func randomUpper(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := randomBytes(n)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func randomBase64(n int) string { return base64.StdEncoding.EncodeToString(randomBytes(n)) }

@@ -1,0 +1,188 @@
+package fakests
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+const testAuth = "AWS4-HMAC-SHA256 Credential=AKIATESTEXAMPLE00001/20260101/eu-west-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
+
+// post sends one form-encoded STS request and returns the status and body.
+func post(t *testing.T, s *Server, form url.Values, header map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+func form(action string, kv ...string) url.Values {
+	v := url.Values{"Action": {action}, "Version": {APIVersion}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+var signed = map[string]string{"Authorization": testAuth}
+
+func decodeError(t *testing.T, body []byte) errorResponse {
+	t.Helper()
+	var e errorResponse
+	if err := xml.Unmarshal(body, &e); err != nil {
+		t.Fatalf("not an ErrorResponse: %v\n%s", err, body)
+	}
+	return e
+}
+
+func TestAssumeRoleAnswersTheRealShape(t *testing.T) {
+	clock := ports.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := New(t, WithClock(clock))
+	status, body := post(t, s, form("AssumeRole",
+		"RoleArn", "arn:aws:iam::111122223333:role/ops/Deploy", "RoleSessionName", "sess-1",
+		"SourceIdentity", "alice", "DurationSeconds", "1800"), signed)
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	// Decode with independent struct tags so a renamed element is caught.
+	var got struct {
+		XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleResponse"`
+		Result  struct {
+			Credentials struct {
+				AccessKeyID, SecretAccessKey, SessionToken, Expiration string
+			} `xml:"Credentials"`
+			AssumedRoleUser struct{ Arn, AssumedRoleID string } `xml:"AssumedRoleUser"`
+			SourceIdentity  string
+		} `xml:"AssumeRoleResult"`
+		RequestID string `xml:"ResponseMetadata>RequestId"`
+	}
+	if err := xml.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	if got.Result.AssumedRoleUser.Arn != "arn:aws:sts::111122223333:assumed-role/Deploy/sess-1" ||
+		got.Result.SourceIdentity != "alice" || got.RequestID == "" {
+		t.Errorf("response = %+v", got)
+	}
+	calls := s.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	c := calls[0]
+	if c.Action != "AssumeRole" || c.AccessKeyID != "AKIATESTEXAMPLE00001" || c.Region != "eu-west-1" || c.Params["RoleSessionName"] != "sess-1" {
+		t.Errorf("call = %+v", c)
+	}
+	if c.Issued == nil || !c.Issued.Expiration.Equal(clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("issued = %+v, want expiry 30m after the clock", c.Issued)
+	}
+	if !strings.Contains(string(body), "<AccessKeyId>"+c.Issued.AccessKeyID+"</AccessKeyId>") ||
+		!strings.Contains(string(body), "<Expiration>2026-03-01T12:30:00Z</Expiration>") {
+		t.Errorf("body does not carry the issued credentials: %s", body)
+	}
+
+	// The issued key now identifies as the assumed role.
+	_, body = post(t, s, form("GetCallerIdentity"), map[string]string{
+		"Authorization": strings.Replace(testAuth, "AKIATESTEXAMPLE00001", c.Issued.AccessKeyID, 1),
+	})
+	var who struct {
+		Arn     string `xml:"GetCallerIdentityResult>Arn"`
+		UserID  string `xml:"GetCallerIdentityResult>UserId"`
+		Account string `xml:"GetCallerIdentityResult>Account"`
+	}
+	if err := xml.Unmarshal(body, &who); err != nil {
+		t.Fatal(err)
+	}
+	if who.Arn != "arn:aws:sts::111122223333:assumed-role/Deploy/sess-1" || who.Account != "111122223333" || !strings.HasSuffix(who.UserID, ":sess-1") {
+		t.Errorf("GetCallerIdentity = %+v", who)
+	}
+}
+
+func TestRequestsSTSWouldRefuse(t *testing.T) {
+	tests := []struct {
+		name   string
+		form   url.Values
+		header map[string]string
+		status int
+		code   string
+	}{
+		{"unsigned", form("GetCallerIdentity"), nil, 403, "MissingAuthenticationToken"},
+		{"wrong version", url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2010-01-01"}}, signed, 400, "InvalidAction"},
+		{"no action", url.Values{"Version": {APIVersion}}, signed, 400, "MissingAction"},
+		{"unknown action", form("AssumeRoot"), signed, 400, "InvalidAction"},
+		{"duration under 900", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "DurationSeconds", "600"), signed, 400, "ValidationError"},
+		{"duration over 12h", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "DurationSeconds", "43201"), signed, 400, "ValidationError"},
+		{"missing session name", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R"), signed, 400, "ValidationError"},
+		{"bad source identity", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "SourceIdentity", "a b"), signed, 400, "ValidationError"},
+		{"not a role arn", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:user/R", "RoleSessionName", "s1"), signed, 400, "ValidationError"},
+		{"session token over 36h", form("GetSessionToken", "DurationSeconds", "129601"), signed, 400, "ValidationError"},
+		{"session token with session credentials", form("GetSessionToken"), map[string]string{"Authorization": testAuth, "X-Amz-Security-Token": "tok"}, 403, "AccessDenied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(t)
+			status, body := post(t, s, tt.form, tt.header)
+			e := decodeError(t, body)
+			if status != tt.status || e.Error.Code != tt.code || e.Error.Type != "Sender" || e.Error.Message == "" || e.RequestID == "" {
+				t.Errorf("status %d, error %+v; want %d %s", status, e, tt.status, tt.code)
+			}
+			if calls := s.Calls(); len(calls) != 1 || calls[0].ErrorCode != tt.code || calls[0].Issued != nil {
+				t.Errorf("calls = %+v", calls)
+			}
+		})
+	}
+}
+
+func TestFailureAndDelayControls(t *testing.T) {
+	s := New(t, WithFailure("GetSessionToken", Failure{Status: 403, Code: "AccessDenied", Message: "no"}))
+	if status, _ := post(t, s, form("GetSessionToken"), signed); status != 403 {
+		t.Fatalf("WithFailure: status %d", status)
+	}
+	if status, _ := post(t, s, form("GetCallerIdentity"), signed); status != 200 {
+		t.Fatalf("a failure for one action leaked to another: status %d", status)
+	}
+	s.SetFailure("", &Failure{Status: 503, Code: "ServiceUnavailable", Message: "down"})
+	status, body := post(t, s, form("GetCallerIdentity"), signed)
+	if e := decodeError(t, body); status != 503 || e.Error.Type != "Receiver" || e.Error.Code != "ServiceUnavailable" {
+		t.Fatalf("SetFailure(\"\"): status %d, %+v", status, e)
+	}
+	s.SetFailure("", nil)
+	s.SetFailure("GetSessionToken", nil)
+	if status, _ := post(t, s, form("GetSessionToken"), signed); status != 200 {
+		t.Fatalf("cleared failure still fails: %d", status)
+	}
+
+	s.SetDelay(5 * time.Second)
+	client := &http.Client{Timeout: 150 * time.Millisecond}
+	start := time.Now()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(), strings.NewReader(form("GetCallerIdentity").Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", testAuth)
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a delayed answer arrived before the client's timeout")
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Fatalf("client gave up after %s, sooner than its timeout", time.Since(start))
+	}
+}
