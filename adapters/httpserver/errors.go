@@ -1,0 +1,44 @@
+package httpserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/sentinel-gw/sentinel/core/gateway"
+)
+
+// internalErrorMessage is all a caller learns about an error we did not expect.
+const internalErrorMessage = "internal error; see the sentinel log"
+
+// errorResponse maps an Issuer error to the HTTP status, the "Code" and the
+// "Message" served to the SDK. It is the only place that decides this.
+//
+// Source errors are served as a fixed sentence: their text comes from STS or
+// a profile and is logged, never served.
+func errorResponse(err error) (status int, code, message string) {
+	var (
+		denied  *gateway.DeniedError
+		revoked *gateway.RevokedError
+		ended   *gateway.SessionEndedError
+		store   *gateway.StoreError
+		source  *gateway.SourceError
+	)
+	switch {
+	case errors.As(err, &denied):
+		return http.StatusForbidden, "AccessDenied", denied.Error()
+	case errors.As(err, &revoked):
+		return http.StatusForbidden, "SessionRevoked", revoked.Error()
+	case errors.As(err, &ended):
+		return http.StatusForbidden, "SessionExpired", ended.Error()
+	case errors.As(err, &store):
+		return http.StatusServiceUnavailable, "StoreUnavailable", store.Error()
+	case errors.As(err, &source):
+		return http.StatusBadGateway, "CredentialSourceFailed", fmt.Sprintf(
+			"credential source for profile %q failed; check that the profile's source credentials "+
+				"are valid and unexpired and that STS is reachable, then retry (details in the sentinel log)",
+			source.Profile)
+	default:
+		return http.StatusInternalServerError, "InternalError", internalErrorMessage
+	}
+}

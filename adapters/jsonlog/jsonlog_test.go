@@ -1,0 +1,286 @@
+package jsonlog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+func sampleRecord(i int) ports.DecisionRecord {
+	return ports.DecisionRecord{
+		Time:              time.Date(2026, 4, 5, 6, 7, 8, i, time.UTC),
+		RequestID:         fmt.Sprintf("%016x", i),
+		User:              "alice",
+		UserARN:           "arn:aws:iam::123456789012:user/alice",
+		IdentitySource:    "sts",
+		Profile:           "prod",
+		Mode:              "server",
+		SessionID:         "0123456789abcdef0123456789abcdef",
+		Effect:            "deny",
+		RuleEffect:        "require_approval",
+		Rule:              "prod-approval",
+		RuleIndex:         i,
+		Reason:            "needs approval \"quoted\"\nand a newline",
+		Override:          "approval:42",
+		SourceIdentity:    "sentinel:alice:abc",
+		ServedDuration:    "15m0s",
+		CredentialsExpire: time.Date(2026, 4, 5, 7, 7, 8, 0, time.UTC),
+		Error:             "",
+	}
+}
+
+// readLines parses every line of path as a DecisionRecord.
+func readLines(t *testing.T, data []byte) []ports.DecisionRecord {
+	t.Helper()
+	var out []ports.DecisionRecord
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r ports.DecisionRecord
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		t.Error("the log does not end with a newline")
+	}
+	return out
+}
+
+func TestRecordRoundTrips(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "decisions.jsonl")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ports.DecisionRecord{sampleRecord(1), {Time: time.Unix(0, 0).UTC(), Effect: "allow", Reason: "minimal"}}
+	for _, r := range want {
+		if err := l.Record(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte("\n")); n != len(want) {
+		t.Fatalf("%d lines; want %d:\n%s", n, len(want), data)
+	}
+	got := readLines(t, data)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestOpenAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "decisions.jsonl")
+	for i := range 3 {
+		l, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	got := readLines(t, data)
+	if len(got) != 3 || got[0].RuleIndex != 0 || got[2].RuleIndex != 2 {
+		t.Errorf("after three opens: %d records %+v; want 0, 1, 2 in order", len(got), got)
+	}
+}
+
+func TestFileAndDirectoryModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	path := filepath.Join(dir, "decisions.jsonl")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v; want 0600", fi.Mode().Perm())
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		di, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if di.Mode().Perm() != 0o700 {
+			t.Errorf("directory %s mode %v; want 0700", filepath.Base(d), di.Mode().Perm())
+		}
+	}
+}
+
+func TestConcurrentWritersNeverInterleave(t *testing.T) {
+	const writers, perWriter = 8, 100
+	path := filepath.Join(t.TempDir(), "decisions.jsonl")
+	// Two Logs on one file stand for two sentinel processes sharing it.
+	logs := make([]*Log, 2)
+	for i := range logs {
+		l, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[i] = l
+	}
+	// A long reason makes each line several KiB, so a torn write would show.
+	long := strings.Repeat("x", 4096)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			l := logs[w%len(logs)]
+			for i := range perWriter {
+				r := sampleRecord(w*perWriter + i)
+				r.Reason = long
+				if err := l.Record(context.Background(), r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, l := range logs {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	got := readLines(t, data)
+	if len(got) != writers*perWriter {
+		t.Fatalf("%d records; want %d", len(got), writers*perWriter)
+	}
+	seen := make(map[int]bool, len(got))
+	for _, r := range got {
+		if r.Reason != long || seen[r.RuleIndex] {
+			t.Fatalf("record %d damaged or duplicated", r.RuleIndex)
+		}
+		seen[r.RuleIndex] = true
+	}
+}
+
+// countingWriter records the size of each Write call.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes []int
+	buf    bytes.Buffer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, len(p))
+	return c.buf.Write(p)
+}
+
+func TestOneWritePerLine(t *testing.T) {
+	var w countingWriter
+	l := New(&w)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(w.writes) != 50 {
+		t.Fatalf("%d Write calls for 50 records", len(w.writes))
+	}
+	lines := bytes.SplitAfter(w.buf.Bytes(), []byte("\n"))
+	for i, n := range w.writes {
+		if len(lines[i]) != n || lines[i][n-1] != '\n' {
+			t.Fatalf("write %d (%d bytes) is not exactly one line", i, n)
+		}
+	}
+	if got := readLines(t, w.buf.Bytes()); len(got) != 50 {
+		t.Errorf("%d records parsed", len(got))
+	}
+}
+
+type failingWriter struct{ n int }
+
+func (f failingWriter) Write(p []byte) (int, error) {
+	if f.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return min(f.n, len(p)), nil
+}
+
+func TestWriteErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		w    failingWriter
+	}{
+		{"short write", failingWriter{n: 3}},
+		{"error", failingWriter{n: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := New(tt.w).Record(context.Background(), sampleRecord(0)); err == nil {
+				t.Error("Record reported success")
+			}
+		})
+	}
+}
+
+func TestRecordAfterClose(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "d.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(context.Background(), sampleRecord(0)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Record after Close = %v; want os.ErrClosed", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+func TestNewDoesNotCloseCallersWriter(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "own.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l := New(f)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("still open\n"); err != nil {
+		t.Errorf("caller's file was closed: %v", err)
+	}
+}
