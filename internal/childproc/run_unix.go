@@ -1,0 +1,227 @@
+//go:build unix
+
+package childproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// DefaultTermGrace is how long a child has to exit after SIGTERM before it
+// is killed.
+const DefaultTermGrace = 10 * time.Second
+
+// ioDrainDelay bounds how long Run waits, after the child exits, for
+// non-*os.File stdio copies; a grandchild left holding the pipe must not hang us.
+const ioDrainDelay = 2 * time.Second
+
+// forwardedSignals are relayed from this process to the child.
+var forwardedSignals = []os.Signal{
+	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+}
+
+// Options describe the child to run.
+type Options struct {
+	// Path is the resolved program (see ResolveCommand); Args is its argv,
+	// Args[0] included.
+	Path string
+	Args []string
+	// Env is the child's whole environment (see ChildEnv).
+	Env []string
+	Dir string
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+
+	// TermGrace: after forwarding SIGTERM (or on ctx cancel), how long to
+	// wait before SIGKILL. Default 10s.
+	TermGrace time.Duration
+	Logger    *slog.Logger
+}
+
+// Run starts the child, relays signals to it until it exits, and returns its
+// exit code: its own code, or 128+N when signal N killed it (137 SIGKILL,
+// 143 SIGTERM). err is non-nil only when the child could not be started; the
+// code is then 127 (ErrCommandNotFound) or 126 (ErrNotExecutable, a bad
+// working directory) or 1 (ctx already done, anything else). Run never exits
+// the process.
+//
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are
+// forwarded. When the child has not exited TermGrace after a SIGTERM reached
+// it, or after ctx is cancelled (which sends SIGTERM), it is killed.
+//
+// Process group: the child stays in ours. In its own group it would be a
+// background job: its first read of the terminal (terraform's "Enter a
+// value:") would stop it with SIGTTIN, and Ctrl-Z/fg would no longer reach it.
+// Sharing the group means a key the terminal turns into a signal (Ctrl-C
+// SIGINT, Ctrl-\ SIGQUIT, a resize's SIGWINCH) reaches the child directly, so
+// those are not forwarded when the child's group is the terminal's foreground
+// group that also holds us: terraform gets one SIGINT per Ctrl-C, since two
+// mean "exit immediately". The cost: a `kill -INT` sent to sentinel itself
+// while it is in the foreground is not relayed; SIGTERM always is.
+func Run(ctx context.Context, opts Options) (int, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	grace := opts.TermGrace
+	if grace <= 0 {
+		grace = DefaultTermGrace
+	}
+	if opts.Path == "" {
+		return 1, errors.New("childproc: Options.Path is empty; resolve the command with ResolveCommand first")
+	}
+	if err := ctx.Err(); err != nil {
+		return 1, fmt.Errorf("child %q not started: %w", opts.Path, err)
+	}
+	// Checked here because the fork's own chdir error reads like a missing command.
+	if opts.Dir != "" {
+		if info, err := os.Stat(opts.Dir); err != nil || !info.IsDir() {
+			return ExitNotExecutable, fmt.Errorf("cannot run %q in %q: not an existing directory: %w", opts.Path, opts.Dir, ErrNotExecutable)
+		}
+	}
+	args := opts.Args
+	if len(args) == 0 {
+		args = []string{opts.Path}
+	}
+
+	cmd := &exec.Cmd{
+		Path:      opts.Path,
+		Args:      args,
+		Env:       opts.Env,
+		Dir:       opts.Dir,
+		Stdin:     opts.Stdin,
+		Stdout:    opts.Stdout,
+		Stderr:    opts.Stderr,
+		WaitDelay: ioDrainDelay,
+	}
+	if cmd.Env == nil {
+		// exec.Cmd would pass our whole environment; the caller must choose.
+		cmd.Env = []string{}
+	}
+
+	// Notify before Start: a signal between Start and Notify would kill us and
+	// orphan the child. A signal this process inherited as ignored (nohup, a
+	// script's `cmd &`) is left ignored, so the child inherits that too.
+	sigCh := make(chan os.Signal, 16)
+	for _, sig := range forwardedSignals {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigCh, sig)
+		}
+	}
+	defer signal.Stop(sigCh)
+
+	if err := cmd.Start(); err != nil {
+		return startFailure(opts, err)
+	}
+	child := cmd.Process
+	log.Debug("child started", "path", opts.Path, "pid", child.Pid)
+
+	tty := openControllingTerminal()
+	defer tty.close()
+
+	// Wait's error says nothing ProcessState does not (and ErrWaitDelay only
+	// that a grandchild still held the output), so only the state is used.
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+
+	var (
+		killTimer *time.Timer
+		killC     <-chan time.Time
+		ctxDone   = ctx.Done()
+	)
+	defer func() {
+		if killTimer != nil {
+			killTimer.Stop()
+		}
+	}()
+	armKill := func() {
+		if killTimer == nil {
+			killTimer = time.NewTimer(grace)
+			killC = killTimer.C
+		}
+	}
+
+	for {
+		select {
+		case <-done:
+			return exitCode(cmd.ProcessState), nil
+
+		case sig := <-sigCh:
+			if tty.deliveredToChild(sig, child.Pid) {
+				log.Debug("signal already delivered by the terminal", "signal", sig.String())
+			} else if err := child.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				log.Warn("forward signal to child", "signal", sig.String(), "error", err)
+			} else {
+				log.Debug("forwarded signal to child", "signal", sig.String())
+			}
+			// Only SIGTERM escalates. SIGINT is a person at the keyboard:
+			// terraform finishes in-flight work on one Ctrl-C and force-quits
+			// on a second, so a kill timer would only lose its state lock.
+			if sig == syscall.SIGTERM {
+				armKill()
+			}
+
+		case <-ctxDone:
+			ctxDone = nil
+			log.Debug("context done, stopping child", "cause", context.Cause(ctx))
+			if err := child.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				log.Warn("send SIGTERM to child", "error", err)
+			}
+			armKill()
+
+		case <-killC:
+			killC = nil
+			log.Warn("child did not exit in time, killing it", "grace", grace)
+			if err := child.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				log.Warn("kill child", "error", err)
+			}
+		}
+	}
+}
+
+// startFailure turns a Start error into a shell-style code and an error that
+// says what to do.
+func startFailure(opts Options, err error) (int, error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, statErr := os.Stat(opts.Path); statErr == nil {
+			// execve says ENOENT for an existing file whose #! interpreter is missing.
+			return ExitNotFound, fmt.Errorf("command %q exists but its interpreter (the #! line) was not found: %w", opts.Path, ErrCommandNotFound)
+		}
+		return ExitNotFound, fmt.Errorf("command %q not found; check the path or install it: %w", opts.Path, ErrCommandNotFound)
+	case errors.Is(err, fs.ErrPermission):
+		return ExitNotExecutable, fmt.Errorf("command %q is not executable (permission denied); chmod +x it or check the mount: %w", opts.Path, ErrNotExecutable)
+	case errors.Is(err, syscall.ENOEXEC):
+		return ExitNotExecutable, fmt.Errorf("command %q is not a program this system can run (exec format error); add a #! line or use a binary built for this platform: %w", opts.Path, ErrNotExecutable)
+	default:
+		return 1, fmt.Errorf("start %q: %w", opts.Path, err)
+	}
+}
+
+// exitCode reports a finished child's status as a shell would.
+func exitCode(state *os.ProcessState) int {
+	if state == nil {
+		return 1
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if code := state.ExitCode(); code >= 0 {
+		return code
+	}
+	return 1
+}
