@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"fmt"
+	"time"
+)
+
+// DeniedError: policy (after overrides) refused the request.
+type DeniedError struct {
+	Rule                    string // empty when no rule matched
+	Reason                  string
+	RequiresServerMode      bool
+	RequiresSessionTracking bool
+	RequiresApproval        bool
+}
+
+func (e *DeniedError) Error() string {
+	rule := e.Rule
+	if rule == "" {
+		rule = "(none)"
+	}
+	return fmt.Sprintf("policy denied: rule %s: %s", rule, e.Reason)
+}
+
+// RevokedError: the session was revoked; this is terminal.
+type RevokedError struct {
+	SessionID string
+	By        string
+	Reason    string
+	At        time.Time
+}
+
+func (e *RevokedError) Error() string {
+	if e.At.IsZero() {
+		return fmt.Sprintf("session revoked by %s: %s", e.By, e.Reason)
+	}
+	return fmt.Sprintf("session revoked by %s at %s: %s", e.By, e.At.UTC().Format(time.RFC3339), e.Reason)
+}
+
+// SessionEndedError: the session expired and cannot serve.
+type SessionEndedError struct {
+	SessionID string
+}
+
+func (e *SessionEndedError) Error() string {
+	return fmt.Sprintf("session %s has expired; restart sentinel exec --server", e.SessionID)
+}
+
+// StoreError: the revocation check could not reach the store and the
+// on-store-error setting is deny.
+type StoreError struct {
+	Err error
+}
+
+func (e *StoreError) Error() string {
+	return "session store unavailable and --on-store-error=deny: refusing (check the store, or retry)"
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// SourceError: the credential source (STS, the profile) failed.
+type SourceError struct {
+	Profile string
+	Err     error
+}
+
+func (e *SourceError) Error() string {
+	return fmt.Sprintf("credential source for profile %q failed: %v", e.Profile, e.Err)
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }

@@ -1,0 +1,301 @@
+// Package gateway runs the per-request pipeline of the credential server:
+// policy, overrides, revocation, duration cap, credentials, touch, decision
+// log. It is pure in the hexagonal sense: all I/O goes through ports.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// PolicySource returns the policy in force now. An error fails closed.
+type PolicySource interface {
+	Current() (*policy.Policy, error)
+}
+
+// Config is what one running server is for.
+type Config struct {
+	// Mode is the request mode policy sees; the zero value means server.
+	Mode     policy.Mode
+	Profile  string
+	Identity ports.Identity
+	// SessionID is the tracked session; empty when tracking is off.
+	SessionID string
+	// Duration is the configured server duration before policy caps it.
+	Duration     time.Duration
+	OnStoreError session.StoreErrorPolicy
+}
+
+// Deps are the ports the pipeline talks through. Approvals and BreakGlass
+// may be nil; Sessions and Tracker are needed when Config.SessionID is set.
+type Deps struct {
+	Policy     PolicySource
+	Approvals  ports.ApprovalLookup
+	BreakGlass ports.BreakGlassLookup
+	Sessions   ports.SessionStore
+	Tracker    *session.Tracker
+	Source     ports.CredentialProvider
+	Log        ports.DecisionLog
+	Clock      ports.Clock
+	Logger     *slog.Logger
+}
+
+// Gateway serves credentials for one profile and caller.
+type Gateway struct {
+	cfg  Config
+	deps Deps
+
+	cacheMu sync.RWMutex
+	cached  sourcedCredentials
+	// refreshMu serialises source calls so a burst makes one STS call.
+	refreshMu sync.Mutex
+}
+
+// cacheFloor: a cached credential is reused while it has at least this long
+// left (or the served duration, when shorter).
+const cacheFloor = 5 * time.Minute
+
+// New builds a gateway.
+func New(cfg Config, deps Deps) *Gateway {
+	if deps.Clock == nil {
+		deps.Clock = ports.SystemClock{}
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = session.DefaultServerDuration
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = policy.ModeServer
+	}
+	return &Gateway{cfg: cfg, deps: deps}
+}
+
+// Issue runs the pipeline for one request and returns credentials whose
+// Expires is already capped.
+func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credentials, error) {
+	now := g.deps.Clock.Now()
+	rec := ports.DecisionRecord{
+		Time:           now,
+		RequestID:      requestID,
+		User:           g.cfg.Identity.Name,
+		UserARN:        g.cfg.Identity.ARN,
+		IdentitySource: g.cfg.Identity.Source,
+		Profile:        g.cfg.Profile,
+		Mode:           string(g.cfg.Mode),
+		SessionID:      g.cfg.SessionID,
+		RuleIndex:      -1,
+	}
+	creds, err := g.issue(ctx, now, requestID, &rec)
+	if err != nil {
+		rec.Effect = string(policy.EffectDeny)
+		rec.Error = err.Error()
+	}
+	if g.deps.Log != nil {
+		if lerr := g.deps.Log.Record(ctx, rec); lerr != nil {
+			g.deps.Logger.Warn("decision log write failed", "error", lerr)
+		}
+	}
+	return creds, err
+}
+
+func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, rec *ports.DecisionRecord) (ports.Credentials, error) {
+	// 1. Policy. A policy that cannot be loaded fails closed.
+	pol, err := g.deps.Policy.Current()
+	if err != nil {
+		rec.Reason = "policy could not be loaded"
+		return ports.Credentials{}, &DeniedError{Reason: "the policy could not be loaded: " + err.Error()}
+	}
+	d := pol.Evaluate(policy.Request{
+		Identity:        g.cfg.Identity,
+		Profile:         g.cfg.Profile,
+		Mode:            g.cfg.Mode,
+		Time:            now,
+		SessionTracking: g.cfg.SessionID != "",
+	})
+	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
+
+	// 2. Overrides: looked up only when one could lift the denial.
+	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
+	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
+	if !result.Allowed {
+		return ports.Credentials{}, Denial(d)
+	}
+	rec.Override = result.Applied.Label()
+
+	// 3. Revocation.
+	if err := g.checkRevocation(ctx, now); err != nil {
+		return ports.Credentials{}, err
+	}
+
+	// 4. Duration cap.
+	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, result.Applied.ExpiresAt.Sub(now), result.BreakGlassApplies())
+	if capped <= 0 {
+		return ports.Credentials{}, &DeniedError{Rule: d.Rule, Reason: "no time left to serve (break-glass window has ended)"}
+	}
+	rec.ServedDuration = capped.String()
+
+	// 5. Credentials, from the cache when they last long enough.
+	creds, err := g.credentials(ctx, now, capped, requestID)
+	if err != nil {
+		return ports.Credentials{}, err
+	}
+	rec.SourceIdentity = creds.sourceIdentity
+	served := creds.Credentials
+	if limit := now.Add(capped); served.Expires.IsZero() || served.Expires.After(limit) {
+		served.Expires = limit
+	}
+	rec.CredentialsExpire = served.Expires
+	rec.Effect = string(policy.EffectAllow)
+
+	// 6. Record the request; coalesced off the hot path by the tracker.
+	if g.deps.Tracker != nil {
+		g.deps.Tracker.Touch(1)
+	}
+	return served, nil
+}
+
+// overrides gathers the approval and break-glass grants that apply now.
+// A lookup that fails never grants access.
+func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Time) []session.Override {
+	if !session.Overridable(gate) {
+		return nil
+	}
+	user := g.cfg.Identity.Name
+	var found []session.Override
+	if g.deps.Approvals != nil {
+		a, err := g.deps.Approvals.ActiveApproval(ctx, user, g.cfg.Profile, now)
+		if err == nil {
+			found = append(found, session.Override{Kind: session.OverrideApproval, ID: a.ID, ExpiresAt: a.ExpiresAt})
+		} else if !errors.Is(err, ports.ErrNotFound) {
+			g.deps.Logger.Warn("approval lookup failed; not applying it", "error", err)
+		}
+	}
+	if g.deps.BreakGlass != nil {
+		bg, err := g.deps.BreakGlass.ActiveBreakGlass(ctx, user, g.cfg.Profile, now)
+		if err == nil {
+			found = append(found, session.Override{Kind: session.OverrideBreakGlass, ID: bg.ID, ExpiresAt: bg.ExpiresAt})
+		} else if !errors.Is(err, ports.ErrNotFound) {
+			g.deps.Logger.Warn("break-glass lookup failed; not applying it", "error", err)
+		}
+	}
+	return found
+}
+
+// checkRevocation reads the session on every request. A revoke, once seen,
+// is remembered by the tracker and refused for good, even if the store later
+// loses the record or goes away.
+func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
+	t := g.deps.Tracker
+	if g.cfg.SessionID == "" || t == nil {
+		return nil
+	}
+	if by, reason, at, ok := t.Revoked(); ok {
+		return &RevokedError{SessionID: g.cfg.SessionID, By: by, Reason: reason, At: at}
+	}
+	s, err := g.deps.Sessions.GetSession(ctx, g.cfg.SessionID)
+	if err == nil {
+		t.Observe(s)
+	}
+	v := session.CheckRevocation(s, err, g.cfg.OnStoreError, now)
+	switch v.Outcome {
+	case session.OutcomeAllowed:
+		return nil
+	case session.OutcomeRevoked:
+		return &RevokedError{SessionID: g.cfg.SessionID, By: v.RevokedBy, Reason: v.RevokedReason, At: v.RevokedAt}
+	case session.OutcomeExpired:
+		return &SessionEndedError{SessionID: g.cfg.SessionID}
+	case session.OutcomeNotFound:
+		// The heartbeat recreates a missing record; until then serve.
+		g.deps.Logger.Warn("session record missing from the store; the next heartbeat recreates it", "session", g.cfg.SessionID)
+		return nil
+	case session.OutcomeStoreErrorAllowed:
+		g.deps.Logger.Warn("revocation check failed; serving (--on-store-error=allow)", "error", err)
+		return nil
+	case session.OutcomeStoreErrorDenied:
+		return &StoreError{Err: err}
+	default:
+		return &StoreError{Err: fmt.Errorf("session %s: %s", g.cfg.SessionID, v.Detail)}
+	}
+}
+
+type sourcedCredentials struct {
+	ports.Credentials
+	sourceIdentity string
+}
+
+// usable reports whether c may serve a request capped at d.
+func usable(c ports.Credentials, now time.Time, d time.Duration) bool {
+	if c.AccessKeyID == "" {
+		return false
+	}
+	if c.Expires.IsZero() {
+		return true
+	}
+	need := min(d, cacheFloor)
+	return c.Expires.Sub(now) >= need
+}
+
+func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duration, requestID string) (sourcedCredentials, error) {
+	if c, ok := g.fromCache(now, d); ok {
+		return c, nil
+	}
+	g.refreshMu.Lock()
+	defer g.refreshMu.Unlock()
+	if c, ok := g.fromCache(now, d); ok {
+		return c, nil
+	}
+	sid := session.SourceIdentity(g.cfg.Identity.Name, requestID)
+	fresh, err := g.deps.Source.Credentials(ctx, ports.CredentialRequest{
+		Profile:         g.cfg.Profile,
+		Duration:        d,
+		SourceIdentity:  sid,
+		RoleSessionName: session.RoleSessionName(g.cfg.Identity.Name, g.cfg.SessionID),
+	})
+	if err != nil {
+		// Never cached: the next request tries the source again.
+		return sourcedCredentials{}, &SourceError{Profile: g.cfg.Profile, Err: err}
+	}
+	if fresh.AccessKeyID == "" || fresh.SecretAccessKey == "" {
+		return sourcedCredentials{}, &SourceError{Profile: g.cfg.Profile, Err: fmt.Errorf("the source returned empty credentials")}
+	}
+	c := sourcedCredentials{Credentials: fresh, sourceIdentity: sid}
+	g.cacheMu.Lock()
+	g.cached = c
+	g.cacheMu.Unlock()
+	return c, nil
+}
+
+func (g *Gateway) fromCache(now time.Time, d time.Duration) (sourcedCredentials, bool) {
+	g.cacheMu.RLock()
+	c := g.cached
+	g.cacheMu.RUnlock()
+	return c, usable(c.Credentials, now, d)
+}
+
+// Prefetch fills the credential cache at startup, so a bad profile fails
+// before the child runs. It records no request.
+func (g *Gateway) Prefetch(ctx context.Context) error {
+	_, err := g.credentials(ctx, g.deps.Clock.Now(), g.cfg.Duration, "startup")
+	return err
+}
+
+// Denial turns a deny decision into the error a caller sees.
+func Denial(d policy.Decision) *DeniedError {
+	return &DeniedError{
+		Rule:                    d.Rule,
+		Reason:                  d.Reason,
+		RequiresServerMode:      d.RequiresServerMode,
+		RequiresSessionTracking: d.RequiresSessionTracking,
+		RequiresApproval:        d.RequiresApproval,
+	}
+}
