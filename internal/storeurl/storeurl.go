@@ -1,0 +1,253 @@
+// Package storeurl parses the --store URL. It is the one place that knows the
+// accepted forms; the CLI opens the adapter the Spec names.
+package storeurl
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind names a backend.
+type Kind string
+
+// The backends.
+const (
+	Bolt     Kind = "bolt"
+	Redis    Kind = "redis"
+	DynamoDB Kind = "dynamodb"
+)
+
+// Forms is shown with every parse error.
+const Forms = `accepted forms:
+  bolt:///absolute/path/sentinel.db[?lock_timeout=2s]
+  redis://[user:password@]host:port[/db][?prefix=sentinel]   (rediss:// for TLS)
+  dynamodb://TABLE[?region=REGION&endpoint=URL&profile=NAME]`
+
+// ErrBadURL wraps every parse error.
+var ErrBadURL = errors.New("bad store URL")
+
+// Spec is a parsed store URL.
+type Spec struct {
+	Kind Kind
+
+	// Bolt.
+	Path        string
+	LockTimeout time.Duration
+
+	// Redis.
+	Addr     string
+	Username string
+	Password string
+	DB       int
+	TLS      bool
+	Prefix   string
+
+	// DynamoDB.
+	Table    string
+	Region   string
+	Endpoint string
+	Profile  string
+}
+
+// DefaultRedisPrefix namespaces keys when ?prefix= is not given.
+const DefaultRedisPrefix = "sentinel"
+
+var (
+	tableName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	redisPrefix = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+)
+
+// Parse parses a store URL. Errors wrap ErrBadURL, never echo a password, and list the accepted forms.
+func Parse(raw string) (Spec, error) {
+	s, err := parse(strings.TrimSpace(raw))
+	if err != nil {
+		return Spec{}, fmt.Errorf("%w %q: %s\n%s", ErrBadURL, redact(raw), err, Forms)
+	}
+	return s, nil
+}
+
+func parse(raw string) (Spec, error) {
+	if raw == "" {
+		return Spec{}, errors.New("it is empty")
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return Spec{}, errors.New("it has no scheme")
+	}
+	switch strings.ToLower(scheme) {
+	case "bolt":
+		return parseBolt(rest)
+	case "redis", "rediss":
+		return parseRedis(raw, strings.ToLower(scheme) == "rediss")
+	case "dynamodb":
+		return parseDynamo(raw)
+	default:
+		return Spec{}, fmt.Errorf("unknown scheme %q", scheme)
+	}
+}
+
+func parseBolt(rest string) (Spec, error) {
+	path, query, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return Spec{}, errors.New("bolt needs a file path")
+	}
+	if !filepath.IsAbs(path) {
+		return Spec{}, fmt.Errorf("bolt path %q is not absolute (write bolt:///full/path)", path)
+	}
+	if strings.ContainsRune(path, 0) {
+		return Spec{}, errors.New("bolt path contains a NUL byte")
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return Spec{}, fmt.Errorf("bad query: %v", err)
+	}
+	spec := Spec{Kind: Bolt, Path: filepath.Clean(path)}
+	if err := onlyKeys(q, "lock_timeout"); err != nil {
+		return Spec{}, err
+	}
+	if v := q.Get("lock_timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			return Spec{}, fmt.Errorf("lock_timeout %q must be a duration between 1ms and 5m", v)
+		}
+		spec.LockTimeout = d
+	}
+	return spec, nil
+}
+
+func parseRedis(raw string, tls bool) (Spec, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Spec{}, errors.New("it does not parse as a URL")
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" {
+		return Spec{}, errors.New("redis needs host:port")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return Spec{}, fmt.Errorf("redis port %q is not 1-65535", port)
+	}
+	spec := Spec{Kind: Redis, Addr: u.Host, TLS: tls, Prefix: DefaultRedisPrefix}
+	if u.User != nil {
+		spec.Username = u.User.Username()
+		spec.Password, _ = u.User.Password()
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		n, err := strconv.Atoi(db)
+		if err != nil || n < 0 || n > 15 {
+			return Spec{}, fmt.Errorf("redis database %q must be a number 0-15", db)
+		}
+		spec.DB = n
+	}
+	q := u.Query()
+	if err := onlyKeys(q, "prefix"); err != nil {
+		return Spec{}, err
+	}
+	if v, ok := q["prefix"]; ok {
+		if !redisPrefix.MatchString(v[0]) {
+			return Spec{}, fmt.Errorf("redis prefix %q must be 1-64 characters of A-Z a-z 0-9 _ . : -", v[0])
+		}
+		spec.Prefix = v[0]
+	}
+	return spec, nil
+}
+
+func parseDynamo(raw string) (Spec, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Spec{}, errors.New("it does not parse as a URL")
+	}
+	if u.User != nil {
+		return Spec{}, errors.New("dynamodb URLs take no user info; credentials come from the AWS chain or ?profile=")
+	}
+	if u.Path != "" && u.Path != "/" {
+		return Spec{}, fmt.Errorf("dynamodb URL has a path %q; the table name goes where the host would", u.Path)
+	}
+	if !tableName.MatchString(u.Host) {
+		return Spec{}, fmt.Errorf("dynamodb table name %q must be 3-255 characters of A-Z a-z 0-9 _ . -", u.Host)
+	}
+	q := u.Query()
+	if err := onlyKeys(q, "region", "endpoint", "profile"); err != nil {
+		return Spec{}, err
+	}
+	spec := Spec{Kind: DynamoDB, Table: u.Host, Region: q.Get("region"), Endpoint: q.Get("endpoint"), Profile: q.Get("profile")}
+	if spec.Endpoint != "" {
+		e, err := url.Parse(spec.Endpoint)
+		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+			return Spec{}, fmt.Errorf("dynamodb endpoint %q must be an http:// or https:// URL", spec.Endpoint)
+		}
+	}
+	return spec, nil
+}
+
+func onlyKeys(q url.Values, allowed ...string) error {
+	var unknown []string
+	for k, v := range q {
+		known := false
+		for _, a := range allowed {
+			known = known || k == a
+		}
+		if !known {
+			unknown = append(unknown, k)
+		} else if len(v) > 1 {
+			return fmt.Errorf("parameter %q is given %d times", k, len(v))
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("unknown parameter(s) %s (known: %s)", strings.Join(unknown, ", "), strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// Redacted is the URL with any password replaced, safe to print.
+func (s Spec) Redacted() string {
+	switch s.Kind {
+	case Bolt:
+		return "bolt://" + s.Path
+	case Redis:
+		scheme := "redis"
+		if s.TLS {
+			scheme = "rediss"
+		}
+		user := ""
+		if s.Username != "" || s.Password != "" {
+			user = s.Username
+			if s.Password != "" {
+				user += ":xxxxx"
+			}
+			user += "@"
+		}
+		return fmt.Sprintf("%s://%s%s/%d?prefix=%s", scheme, user, s.Addr, s.DB, s.Prefix)
+	case DynamoDB:
+		return "dynamodb://" + s.Table
+	}
+	return string(s.Kind)
+}
+
+// redact hides a password in a raw URL that may not parse.
+func redact(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		if len(raw) > 200 {
+			return raw[:200] + "..."
+		}
+		return raw
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "xxxxx@" + rest[at+1:]
+	}
+	out := scheme + "://" + rest
+	if len(out) > 200 {
+		out = out[:200] + "..."
+	}
+	return out
+}

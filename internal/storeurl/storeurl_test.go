@@ -1,0 +1,115 @@
+package storeurl
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseAccepts(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want Spec
+	}{
+		{"bolt:///var/lib/sentinel/s.db", Spec{Kind: Bolt, Path: "/var/lib/sentinel/s.db"}},
+		{"bolt:///tmp/a/../s.db?lock_timeout=500ms", Spec{Kind: Bolt, Path: "/tmp/s.db", LockTimeout: 500 * time.Millisecond}},
+		{"redis://127.0.0.1:6379", Spec{Kind: Redis, Addr: "127.0.0.1:6379", Prefix: "sentinel"}},
+		{"rediss://u:p%40ss@cache.internal:6380/3?prefix=team-a", Spec{Kind: Redis, Addr: "cache.internal:6380", Username: "u", Password: "p@ss", DB: 3, TLS: true, Prefix: "team-a"}},
+		{"dynamodb://sentinel-sessions?region=eu-west-1", Spec{Kind: DynamoDB, Table: "sentinel-sessions", Region: "eu-west-1"}},
+		{"dynamodb://tbl?endpoint=http://127.0.0.1:8000&profile=ops", Spec{Kind: DynamoDB, Table: "tbl", Endpoint: "http://127.0.0.1:8000", Profile: "ops"}},
+	}
+	for _, tc := range tests {
+		got, err := Parse(tc.raw)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.raw, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("Parse(%q) = %+v, want %+v", tc.raw, got, tc.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct{ raw, says string }{
+		{"", "empty"},
+		{"/tmp/s.db", "no scheme"},
+		{"postgres://x", `unknown scheme "postgres"`},
+		{"bolt://", "needs a file path"},
+		{"bolt://relative.db", "not absolute"},
+		{"bolt:///tmp/s.db?lock_timeout=forever", "lock_timeout"},
+		{"bolt:///tmp/s.db?timeout=1s", "unknown parameter(s) timeout"},
+		{"redis://localhost", "host:port"},
+		{"redis://localhost:0", "not 1-65535"},
+		{"redis://localhost:6379/99", "0-15"},
+		{"redis://localhost:6379?prefix=a%20b", "prefix"},
+		{"redis://localhost:6379?prefix=a&prefix=b", "2 times"},
+		{"dynamodb://ab", "table name"},
+		{"dynamodb://t@ble", "no user info"},
+		{"dynamodb://t!ble", "table name"},
+		{"dynamodb://user:pw@table", "no user info"},
+		{"dynamodb://table/x", "has a path"},
+		{"dynamodb://table?endpoint=localhost:8000", "http:// or https://"},
+		{"dynamodb://table?regoin=x", "unknown parameter(s) regoin"},
+	}
+	for _, tc := range tests {
+		_, err := Parse(tc.raw)
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error saying %q", tc.raw, tc.says)
+			continue
+		}
+		if !errors.Is(err, ErrBadURL) || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "accepted forms") {
+			t.Errorf("Parse(%q) = %v; want ErrBadURL saying %q and listing the forms", tc.raw, err, tc.says)
+		}
+	}
+}
+
+func TestPasswordNeverPrinted(t *testing.T) {
+	for _, raw := range []string{"redis://u:hunter2@h:1/99", "redis://:hunter2@h:6379", "foo://u:hunter2@x"} {
+		_, err := Parse(raw)
+		if err == nil {
+			if s, _ := Parse(raw); strings.Contains(s.Redacted(), "hunter2") {
+				t.Errorf("Redacted(%q) leaks the password: %s", raw, s.Redacted())
+			}
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error for %q leaks the password: %v", raw, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"bolt:///tmp/x.db", "redis://a:b@h:1/2?prefix=p", "dynamodb://tab?region=r&endpoint=http://h:1", "rediss://h:1", "bolt://x", "::", "redis://[::1]:6379"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		spec, err := Parse(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadURL) {
+				t.Fatalf("error does not wrap ErrBadURL: %v", err)
+			}
+			return
+		}
+		switch spec.Kind {
+		case Bolt:
+			if spec.Path == "" {
+				t.Fatal("bolt spec without a path")
+			}
+		case Redis:
+			if spec.Addr == "" || spec.Prefix == "" {
+				t.Fatal("redis spec without an address or prefix")
+			}
+		case DynamoDB:
+			if spec.Table == "" {
+				t.Fatal("dynamodb spec without a table")
+			}
+		default:
+			t.Fatalf("unknown kind %q", spec.Kind)
+		}
+		if spec.Password != "" && strings.Contains(spec.Redacted(), spec.Password) && len(spec.Password) > 5 {
+			t.Fatalf("Redacted leaks the password")
+		}
+	})
+}
