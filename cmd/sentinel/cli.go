@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, the same for every command.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// Globals are flags every command takes.
+type Globals struct {
+	Store          string `help:"Session store URL (bolt:///path, redis://host:port, dynamodb://TABLE?region=R)." env:"SENTINEL_STORE" default:"${default_store}" placeholder:"URL"`
+	IdentitySource string `help:"How the caller's identity is resolved: sts (GetCallerIdentity) or os (the local OS user, for offline use)." env:"SENTINEL_IDENTITY_SOURCE" enum:"sts,os" default:"sts"`
+	AWSProfile     string `name:"aws-profile" help:"AWS profile whose credentials identify you to Sentinel (commands other than exec and credentials)." placeholder:"NAME"`
+	LogLevel       string `help:"Diagnostic log level on stderr: debug, info, warn or error." enum:"debug,info,warn,error" default:"warn"`
+}
+
+// CLI is the whole command tree.
+type CLI struct {
+	Globals
+
+	Version        VersionCmd        `cmd:"" help:"Print the version."`
+	Policy         PolicyCmd         `cmd:"" help:"Validate and evaluate policy files."`
+	Exec           ExecCmd           `cmd:"" help:"Run a command with policy-gated AWS credentials."`
+	Credentials    CredentialsCmd    `cmd:"" help:"credential_process helper: print credentials as JSON for the AWS SDKs."`
+	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions."`
+	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
+}
+
+// PolicyCmd groups the policy subcommands.
+type PolicyCmd struct {
+	Validate PolicyValidateCmd `cmd:"" help:"Check a policy file; prints lint warnings."`
+	Eval     PolicyEvalCmd     `cmd:"" help:"Evaluate a policy for one request and print the decision."`
+}
+
+// Env is what commands need from the process, so tests can swap it.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Clock          ports.Clock
+}
+
+func newEnv() *Env {
+	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Clock: ports.SystemClock{}}
+}
+
+// usageError marks a misuse detected after parsing (exit code 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// exitCodeError carries a child's exit code through Run.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// run parses args, runs the command and returns the exit code. It never exits.
+func run(args []string, env *Env) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("sentinel"),
+		kong.Description("Policy-gated AWS credentials with real-time revocation."),
+		kong.UsageOnError(),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Exit(func(int) {}), // --help must not exit the process; see below
+		kong.Vars{
+			"default_store":  defaultStoreURL(env.Getenv),
+			"default_policy": defaultPolicyPath(env.Getenv),
+			"default_log":    defaultLogPath(env.Getenv),
+		},
+		kong.Bind(env),
+		kong.BindSingletonProvider(func(g *Globals) (*slog.Logger, error) { return newLogger(env.Stderr, g.LogLevel), nil }),
+	)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "sentinel: internal error building the CLI: %v\n", err)
+		return exitError
+	}
+	helped := false
+	parser.Exit = func(int) { helped = true }
+	kctx, err := parser.Parse(args)
+	if helped {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "sentinel: %v\nRun 'sentinel --help' for usage.\n", err)
+		return exitUsage
+	}
+	kctx.Bind(&cli.Globals)
+	if err := kctx.Run(); err != nil {
+		var code exitCodeError
+		if errors.As(err, &code) {
+			return code.code
+		}
+		fmt.Fprintf(env.Stderr, "sentinel: %v\n", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return exitUsage
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// xdgDir returns $VAR, or $HOME/fallback when VAR is unset or relative.
+func xdgDir(getenv func(string) string, variable, fallback string) string {
+	if d := getenv(variable); filepath.IsAbs(d) {
+		return d
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, fallback)
+}
+
+func defaultStoreURL(getenv func(string) string) string {
+	return "bolt://" + filepath.Join(xdgDir(getenv, "XDG_DATA_HOME", ".local/share"), "sentinel", "sentinel.db")
+}
+
+func defaultPolicyPath(getenv func(string) string) string {
+	return filepath.Join(xdgDir(getenv, "XDG_CONFIG_HOME", ".config"), "sentinel", "policy.yaml")
+}
+
+func defaultLogPath(getenv func(string) string) string {
+	return filepath.Join(xdgDir(getenv, "XDG_STATE_HOME", ".local/state"), "sentinel", "decisions.jsonl")
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/awscreds"
+	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
+	"github.com/sentinel-gw/sentinel/adapters/policyfile"
+	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// CredentialsCmd is the credential_process helper.
+type CredentialsCmd struct {
+	Profile   string        `help:"AWS profile to serve." required:"" placeholder:"NAME"`
+	Duration  time.Duration `help:"Lifetime of the credential, before policy caps it." default:"1h"`
+	NoSession bool          `help:"Pass the profile's source credentials through unchanged (no STS session)."`
+	Region    string        `help:"AWS region for STS." placeholder:"REGION"`
+	Policy    string        `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
+	LogFile   string        `help:"Decision log (JSON Lines)." env:"SENTINEL_LOG_FILE" default:"${default_log}" type:"path"`
+}
+
+// Help shows an example.
+func (CredentialsCmd) Help() string {
+	return `Use it from ~/.aws/config:
+  [profile prod-gated]
+  credential_process = sentinel credentials --profile prod`
+}
+
+// credentialProcessOutput is the shape the AWS SDKs read from credential_process.
+type credentialProcessOutput struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken,omitempty"`
+	Expiration      string `json:"Expiration,omitempty"`
+}
+
+// Run evaluates policy in credential_process mode and prints the credentials.
+func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if c.Duration <= 0 {
+		return usageError{"--duration must be positive"}
+	}
+	ctx := context.Background()
+	policies, err := policyfile.NewSource(c.Policy)
+	if err != nil {
+		return err
+	}
+	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region})
+	if err != nil {
+		return err
+	}
+	id, err := resolveIdentity(ctx, g, stsFrom(provider))
+	if err != nil {
+		return err
+	}
+	creds, err := oneShotCredentials(ctx, env, oneShot{policies, provider, id, c.Profile, policy.ModeCredentialProcess, c.Duration, c.LogFile})
+	if err != nil {
+		return err
+	}
+	out := credentialProcessOutput{Version: 1, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}
+	if !creds.Expires.IsZero() {
+		out.Expiration = creds.Expires.UTC().Format(time.RFC3339)
+	}
+	return json.NewEncoder(env.Stdout).Encode(out)
+}
+
+type oneShot struct {
+	policies *policyfile.Source
+	source   ports.CredentialProvider
+	identity ports.Identity
+	profile  string
+	mode     policy.Mode
+	duration time.Duration
+	logFile  string
+}
+
+// oneShotCredentials runs the gateway pipeline once, without a session, for
+// the cli and credential_process modes.
+func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credentials, error) {
+	decisions, err := jsonlog.Open(o.logFile)
+	if err != nil {
+		return ports.Credentials{}, fmt.Errorf("decision log: %w", err)
+	}
+	defer decisions.Close()
+	gw := gateway.New(
+		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
+		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock},
+	)
+	requestID, err := session.NewID()
+	if err != nil {
+		return ports.Credentials{}, err
+	}
+	creds, err := gw.Issue(ctx, requestID[:16])
+	var denied *gateway.DeniedError
+	if errors.As(err, &denied) {
+		return ports.Credentials{}, fmt.Errorf("%w%s", err, remedy(denied, o.profile))
+	}
+	return creds, err
+}
+
+// remedy says what would get access.
+func remedy(d *gateway.DeniedError, profile string) string {
+	switch {
+	case d.RequiresServerMode:
+		return fmt.Sprintf("; this profile requires server mode: add --server (sentinel exec --server --profile %s -- CMD)", profile)
+	case d.RequiresSessionTracking:
+		return "; this profile requires a tracked server session: use sentinel exec --server with a store (--store) and session tracking on"
+	case d.RequiresApproval:
+		return fmt.Sprintf("; this profile requires approval: run sentinel request --profile %s --justification TEXT", profile)
+	}
+	return ""
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/awscreds"
+	"github.com/sentinel-gw/sentinel/adapters/httpserver"
+	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
+	"github.com/sentinel-gw/sentinel/adapters/policyfile"
+	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/internal/childproc"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// ExecCmd runs a command with credentials from Sentinel.
+type ExecCmd struct {
+	Profile        string        `help:"AWS profile to serve." required:"" placeholder:"NAME"`
+	Server         bool          `short:"s" help:"Serve credentials from a loopback server that checks policy and revocation on every request (recommended)."`
+	ServerPort     int           `help:"Port for the credential server (0 picks a free one)." default:"0"`
+	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it." default:"15m"`
+	Lazy           bool          `help:"Skip the startup credential fetch (server mode)."`
+	NoSession      bool          `help:"Pass the profile's source credentials through unchanged: no STS session (offline use, STS-less endpoints)."`
+	Region         string        `help:"AWS region for the child and for STS (default: the profile's region)." placeholder:"REGION"`
+	Policy         string        `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
+	LogFile        string        `help:"Decision log (JSON Lines)." env:"SENTINEL_LOG_FILE" default:"${default_log}" type:"path"`
+	Tracking       bool          `help:"Track the server session in the store so it can be listed and revoked." default:"true" negatable:""`
+	OnStoreError   string        `help:"When the revocation check cannot reach the store: allow (serve) or deny (refuse)." enum:"allow,deny" default:"allow"`
+	Heartbeat      time.Duration `help:"How often the server renews its session lease." default:"20s"`
+	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
+	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL." default:"10s"`
+	Command        []string      `arg:"" optional:"" passthrough:"" help:"Command and arguments (default: $SHELL)." placeholder:"-- CMD ARGS"`
+}
+
+// Help shows examples.
+func (ExecCmd) Help() string {
+	return `Examples:
+  sentinel exec --server --profile prod -- terraform apply
+  sentinel exec --server --profile dev --no-session --identity-source os -- aws sts get-caller-identity`
+}
+
+// Run starts the server (in server mode), runs the child and returns its exit code.
+func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if c.ServerDuration <= 0 {
+		return usageError{"--server-duration must be positive"}
+	}
+	if c.Heartbeat <= 0 || c.Lease <= c.Heartbeat {
+		return usageError{"--lease must be longer than --heartbeat (defaults 60s and 20s)"}
+	}
+	if c.Server && c.ServerPort != 0 && (c.ServerPort < 1024 || c.ServerPort > 65535) {
+		return usageError{"--server-port must be 0 (a free port) or 1024-65535"}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	policies, err := policyfile.NewSource(c.Policy)
+	if err != nil {
+		return err
+	}
+	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region})
+	if err != nil {
+		return err
+	}
+	identity, err := resolveIdentity(ctx, g, stsFrom(provider))
+	if err != nil {
+		return err
+	}
+	command := c.Command
+	if len(command) > 0 && command[0] == "--" {
+		command = command[1:]
+	}
+	emptyConfig, cleanup, err := childproc.WriteEmptyConfig()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	var childVars map[string]string
+	var finish func()
+	if c.Server {
+		childVars, finish, err = c.startServer(ctx, g, env, logger, policies, provider, identity)
+	} else {
+		childVars, err = c.cliCredentials(ctx, env, policies, provider, identity)
+		finish = func() {}
+	}
+	if err != nil {
+		return err
+	}
+	defer finish()
+	childVars["AWS_REGION"] = provider.Region()
+	childVars["AWS_DEFAULT_REGION"] = provider.Region()
+
+	childEnv := childproc.ChildEnv(os.Environ(), emptyConfig, childVars)
+	path, argv, err := childproc.ResolveCommand(command, childEnv)
+	if err != nil {
+		return err
+	}
+	stop() // from here on the child gets the signals; childproc forwards them
+	code, err := childproc.Run(context.Background(), childproc.Options{
+		Path: path, Args: argv, Env: childEnv,
+		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		TermGrace: c.TermGrace, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitCodeError{code}
+	}
+	return nil
+}
+
+// cliCredentials evaluates policy once in cli mode and returns the variables that inject credentials.
+func (c *ExecCmd) cliCredentials(ctx context.Context, env *Env, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
+	creds, err := oneShotCredentials(ctx, env, oneShot{policies, provider, id, c.Profile, policy.ModeCLI, c.ServerDuration, c.LogFile})
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]string{
+		"AWS_ACCESS_KEY_ID":     creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey,
+	}
+	if creds.SessionToken != "" {
+		vars["AWS_SESSION_TOKEN"] = creds.SessionToken
+	}
+	if !creds.Expires.IsZero() {
+		vars["AWS_CREDENTIAL_EXPIRATION"] = creds.Expires.UTC().Format(time.RFC3339)
+	}
+	return vars, nil
+}
+
+// startServer creates the session, starts the credential server and returns
+// the child's container variables and a func that stops it all (idempotent).
+func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger *slog.Logger,
+	policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity,
+) (map[string]string, func(), error) {
+	onStoreError, err := session.ParseStoreErrorPolicy(c.OnStoreError)
+	if err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	decisions, err := jsonlog.Open(c.LogFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decision log: %w", err)
+	}
+	var closers []func()
+	closers = append(closers, func() { _ = decisions.Close() })
+	finish := sync.OnceFunc(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	fail := func(err error) (map[string]string, func(), error) { finish(); return nil, nil, err }
+
+	cfg := gateway.Config{Profile: c.Profile, Identity: id, Duration: c.ServerDuration, OnStoreError: onStoreError}
+	deps := gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: env.Clock, Logger: logger}
+	if c.Tracking {
+		store, err := openStore(ctx, g.Store, env.Clock)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { _ = store.Close() })
+		if n, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
+			logger.Warn("could not expire lapsed sessions", "error", err)
+		} else if n > 0 {
+			logger.Info("expired lapsed sessions of servers that died", "count", n)
+		}
+		sid, err := session.NewID()
+		if err != nil {
+			return fail(err)
+		}
+		instance, err := session.NewID()
+		if err != nil {
+			return fail(err)
+		}
+		now := env.Clock.Now()
+		tracker := session.NewTracker(store, env.Clock, session.TrackerConfig{HeartbeatInterval: c.Heartbeat, Lease: c.Lease}, logger)
+		if _, err := tracker.Start(ctx, ports.Session{
+			ID: sid, User: id.Name, Profile: c.Profile, ServerInstanceID: instance,
+			Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now,
+		}); err != nil {
+			return fail(fmt.Errorf("could not record the session in %s: %w", redactedStore(g.Store), err))
+		}
+		closers = append(closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tracker.Stop(sctx); err != nil {
+				logger.Warn("could not mark the session expired", "session", sid, "error", err)
+			}
+		})
+		cfg.SessionID = sid
+		deps.Sessions, deps.Tracker = store, tracker
+	}
+	gw := gateway.New(cfg, deps)
+
+	// Warn, don't refuse, when policy denies right now: an approval or
+	// break-glass may allow the child's requests later.
+	pol, err := policies.Current()
+	if err != nil {
+		return fail(err)
+	}
+	d := pol.Evaluate(policy.Request{Identity: id, Profile: c.Profile, Mode: policy.ModeServer, Time: env.Clock.Now(), SessionTracking: c.Tracking})
+	if d.Effect != policy.EffectAllow {
+		denial := gateway.Denial(d)
+		fmt.Fprintf(env.Stderr, "sentinel: warning: %s%s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", denial, remedy(denial, c.Profile))
+	} else if !c.Lazy {
+		if err := gw.Prefetch(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	if c.NoSession {
+		fmt.Fprintln(env.Stderr, "sentinel: warning: --no-session: serving the profile's source credentials unchanged (no STS session)")
+	}
+
+	token, err := httpserver.NewToken()
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := httpserver.Start(httpserver.Config{Port: c.ServerPort, Token: token, Logger: logger, Issuer: gw})
+	if err != nil {
+		return fail(fmt.Errorf("credential server: %w", err))
+	}
+	// The server stops before the session is marked expired.
+	closers = append(closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	if cfg.SessionID != "" {
+		fmt.Fprintf(env.Stderr, "sentinel: serving profile %q as %s; session %s\n", c.Profile, id.Name, cfg.SessionID)
+	}
+	return map[string]string{
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": srv.URL(),
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  token,
+	}, finish, nil
+}
+
+// resolveIdentity picks the identity source the flags ask for; the STS
+// resolver is built only when it is the one used.
+func resolveIdentity(ctx context.Context, g *Globals, sts func() (ports.IdentityResolver, error)) (ports.Identity, error) {
+	r := awscreds.NewOSIdentityResolver()
+	if g.IdentitySource != "os" {
+		var err error
+		if r, err = sts(); err != nil {
+			return ports.Identity{}, err
+		}
+	}
+	id, err := r.Identity(ctx)
+	if err != nil {
+		if g.IdentitySource != "os" {
+			return id, fmt.Errorf("%w (offline? use --identity-source os)", err)
+		}
+		return id, err
+	}
+	if id.Name == "" {
+		return id, errors.New("could not determine who you are: the identity has no name")
+	}
+	return id, nil
+}
+
+// stsFrom resolves the caller from the profile's source credentials.
+func stsFrom(p *awscreds.Provider) func() (ports.IdentityResolver, error) {
+	return func() (ports.IdentityResolver, error) { return p.SourceIdentityResolver(), nil }
+}

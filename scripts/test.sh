@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole suite against real servers: Redis and DynamoDB Local in podman
+# containers driven by testcontainers-go, bbolt on real files. Run provision.sh first.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+# Torn down even when bring-up fails half way.
+trap 'bash scripts/testenv-down.sh' EXIT
+. scripts/testenv-up.sh
+go test -race -count=1 -timeout 20m ./... "$@"
