@@ -197,7 +197,7 @@ func touchRacingRevokeRound(t *testing.T, e env, round int) error {
 		}
 	})
 	if revokeErr != nil || touchErr != nil {
-		return fmt.Errorf("revoke: %v, touch: %v", revokeErr, touchErr)
+		return fmt.Errorf("touch/revoke race: %w", errors.Join(revokeErr, touchErr))
 	}
 	got, err := e.store.GetSession(ctx, created.ID)
 	if err != nil {

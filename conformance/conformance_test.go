@@ -78,7 +78,7 @@ func TestNewIDs(t *testing.T) {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		t.Errorf("newSessionID() = %q, want 32 lowercase hex characters", id)
 	}
-	if newSessionID() == id || newNamespace() == newNamespace() {
+	if a, b := newNamespace(), newNamespace(); newSessionID() == id || a == b {
 		t.Error("two fresh ids are equal")
 	}
 }

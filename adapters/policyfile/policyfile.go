@@ -94,7 +94,7 @@ func read(path string) ([]byte, stamp, error) {
 	if err != nil {
 		return nil, stamp{}, openError(path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, stamp{}, fmt.Errorf("policy %s: %w", path, err)

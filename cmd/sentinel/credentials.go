@@ -89,7 +89,7 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 	if err != nil {
 		return ports.Credentials{}, fmt.Errorf("decision log: %w", err)
 	}
-	defer decisions.Close()
+	defer func() { _ = decisions.Close() }()
 	gw := gateway.New(
 		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
 		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock},

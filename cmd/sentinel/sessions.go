@@ -37,7 +37,7 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	// Whoever lists sessions also retires those of servers that died.
 	if _, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
 		logger.Warn("could not expire lapsed sessions", "error", err)
@@ -191,7 +191,7 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	s, err := session.UpdateWithRetry(ctx, store, c.ID, func(s ports.Session) (ports.Session, error) {
 		return session.Revoke(s, who.Name, c.Reason, env.Clock.Now())
 	})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,8 +117,7 @@ func syntaxError(err error, data []byte) *ParseError {
 	const fix = " (check the indentation, and quote values that contain ': ' or start with a special character)"
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line := 0
-		fmt.Sscanf(m[1], "%d", &line)
+		line, _ := strconv.Atoi(m[1]) // the regexp matched digits
 		return &ParseError{Line: line, Msg: "invalid YAML: " + m[2] + fix}
 	}
 	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {

@@ -69,7 +69,7 @@ var (
 func Parse(raw string) (Spec, error) {
 	s, err := parse(strings.TrimSpace(raw))
 	if err != nil {
-		return Spec{}, fmt.Errorf("%w %q: %s\n%s", ErrBadURL, redact(raw), err, Forms)
+		return Spec{}, fmt.Errorf("%w %q: %w\n%s", ErrBadURL, redact(raw), err, Forms)
 	}
 	return s, nil
 }
@@ -107,7 +107,7 @@ func parseBolt(rest string) (Spec, error) {
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return Spec{}, fmt.Errorf("bad query: %v", err)
+		return Spec{}, fmt.Errorf("bad query: %w", err)
 	}
 	spec := Spec{Kind: Bolt, Path: filepath.Clean(path)}
 	if err := onlyKeys(q, "lock_timeout"); err != nil {
