@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -98,23 +97,5 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 	if err != nil {
 		return ports.Credentials{}, err
 	}
-	creds, err := gw.Issue(ctx, requestID[:16])
-	var denied *gateway.DeniedError
-	if errors.As(err, &denied) {
-		return ports.Credentials{}, fmt.Errorf("%w%s", err, remedy(denied, o.profile))
-	}
-	return creds, err
-}
-
-// remedy says what would get access.
-func remedy(d *gateway.DeniedError, profile string) string {
-	switch {
-	case d.RequiresServerMode:
-		return fmt.Sprintf("; this profile requires server mode: add --server (sentinel exec --server --profile %s -- CMD)", profile)
-	case d.RequiresSessionTracking:
-		return "; this profile requires a tracked server session: use sentinel exec --server with a store (--store) and session tracking on"
-	case d.RequiresApproval:
-		return fmt.Sprintf("; this profile requires approval: run sentinel request --profile %s --justification TEXT", profile)
-	}
-	return ""
+	return gw.Issue(ctx, requestID[:16])
 }

@@ -209,8 +209,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	}
 	d := pol.Evaluate(policy.Request{Identity: id, Profile: c.Profile, Mode: policy.ModeServer, Time: env.Clock.Now(), SessionTracking: c.Tracking})
 	if d.Effect != policy.EffectAllow {
-		denial := gateway.Denial(d)
-		fmt.Fprintf(env.Stderr, "sentinel: warning: %s%s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", denial, remedy(denial, c.Profile))
+		fmt.Fprintf(env.Stderr, "sentinel: warning: %s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", gateway.Denial(d, c.Profile))
 	} else if !c.Lazy {
 		if err := gw.Prefetch(ctx); err != nil {
 			return fail(err)

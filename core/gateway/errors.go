@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// DeniedError: policy (after overrides) refused the request.
+// DeniedError: policy (after overrides) refused the request. Its message
+// names the rule and the reason, and says what would get access.
 type DeniedError struct {
+	Profile                 string
 	Rule                    string // empty when no rule matched
 	Reason                  string
 	RequiresServerMode      bool
@@ -19,7 +21,20 @@ func (e *DeniedError) Error() string {
 	if rule == "" {
 		rule = "(none)"
 	}
-	return fmt.Sprintf("policy denied: rule %s: %s", rule, e.Reason)
+	return fmt.Sprintf("policy denied: rule %s: %s%s", rule, e.Reason, e.remedy())
+}
+
+// remedy says what would get access; empty for a plain deny.
+func (e *DeniedError) remedy() string {
+	switch {
+	case e.RequiresServerMode:
+		return fmt.Sprintf("; this profile requires server mode: add --server (sentinel exec --server --profile %s -- CMD)", e.Profile)
+	case e.RequiresSessionTracking:
+		return "; this profile requires a tracked server session: configure a store (--store or SENTINEL_STORE) and keep session tracking on"
+	case e.RequiresApproval:
+		return fmt.Sprintf("; this profile requires approval: run sentinel request --profile %s --justification TEXT, and ask an approver", e.Profile)
+	}
+	return ""
 }
 
 // RevokedError: the session was revoked; this is terminal.

@@ -113,7 +113,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
 		rec.Reason = "policy could not be loaded"
-		return ports.Credentials{}, &DeniedError{Reason: "the policy could not be loaded: " + err.Error()}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
 	}
 	d := pol.Evaluate(policy.Request{
 		Identity:        g.cfg.Identity,
@@ -128,7 +128,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
 	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
 	if !result.Allowed {
-		return ports.Credentials{}, Denial(d)
+		return ports.Credentials{}, Denial(d, g.cfg.Profile)
 	}
 	rec.Override = result.Applied.Label()
 
@@ -140,7 +140,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 	// 4. Duration cap.
 	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, result.Applied.ExpiresAt.Sub(now), result.BreakGlassApplies())
 	if capped <= 0 {
-		return ports.Credentials{}, &DeniedError{Rule: d.Rule, Reason: "no time left to serve (break-glass window has ended)"}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (break-glass window has ended)"}
 	}
 	rec.ServedDuration = capped.String()
 
@@ -289,9 +289,10 @@ func (g *Gateway) Prefetch(ctx context.Context) error {
 	return err
 }
 
-// Denial turns a deny decision into the error a caller sees.
-func Denial(d policy.Decision) *DeniedError {
+// Denial turns a deny decision for profile into the error a caller sees.
+func Denial(d policy.Decision, profile string) *DeniedError {
 	return &DeniedError{
+		Profile:                 profile,
 		Rule:                    d.Rule,
 		Reason:                  d.Reason,
 		RequiresServerMode:      d.RequiresServerMode,

@@ -425,3 +425,37 @@ func TestRequestsAreCounted(t *testing.T) {
 		t.Fatalf("request_count = %d, want %d", s.RequestCount, n)
 	}
 }
+
+// Every denial a person can hit names the rule and the reason, and says what would get access.
+func TestDenialMessagesSayWhatToDo(t *testing.T) {
+	tests := []struct {
+		name, effect string
+		mode         policy.Mode
+		tracking     bool
+		want         []string
+	}{
+		{"deny", "deny", policy.ModeServer, true, []string{"policy denied: rule r: because"}},
+		{"require_server", "require_server", policy.ModeCLI, false, []string{"rule r: because", "add --server", "sentinel exec --server --profile prod"}},
+		{"require_server_session", "require_server_session", policy.ModeServer, false, []string{"rule r", "configure a store"}},
+		{"require_approval", "require_approval", policy.ModeServer, true, []string{"rule r", "run sentinel request --profile prod"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, "version: \"1\"\nrules:\n  - name: r\n    effect: "+tc.effect+"\n    reason: because\n", func(c *gateway.Config, _ *gateway.Deps) {
+				c.Mode = tc.mode
+				if !tc.tracking {
+					c.SessionID = ""
+				}
+			})
+			_, err := r.gw.Issue(context.Background(), "req")
+			if err == nil {
+				t.Fatal("served")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err.Error(), w)
+				}
+			}
+		})
+	}
+}
