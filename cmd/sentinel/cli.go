@@ -40,7 +40,8 @@ type CLI struct {
 	Policy         PolicyCmd         `cmd:"" help:"Validate and evaluate policy files."`
 	Exec           ExecCmd           `cmd:"" help:"Run a command with policy-gated AWS credentials."`
 	Credentials    CredentialsCmd    `cmd:"" help:"credential_process helper: print credentials as JSON for the AWS SDKs."`
-	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions."`
+	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions (default: active, newest first)."`
+	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 }
 
@@ -67,10 +68,19 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// exitCodeError carries a child's exit code through Run.
-type exitCodeError struct{ code int }
+// exitCodeError carries an exit code through Run: the child's own, or the
+// shell's 126/127 when it could not start (err then says why).
+type exitCodeError struct {
+	code int
+	err  error
+}
 
-func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitCodeError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
 
 // run parses args, runs the command and returns the exit code. It never exits.
 func run(args []string, env *Env) int {
@@ -107,6 +117,9 @@ func run(args []string, env *Env) int {
 	if err := kctx.Run(); err != nil {
 		var code exitCodeError
 		if errors.As(err, &code) {
+			if code.err != nil {
+				fmt.Fprintf(env.Stderr, "sentinel: %v\n", code.err)
+			}
 			return code.code
 		}
 		fmt.Fprintf(env.Stderr, "sentinel: %v\n", err)

@@ -102,7 +102,7 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	childEnv := childproc.ChildEnv(os.Environ(), emptyConfig, childVars)
 	path, argv, err := childproc.ResolveCommand(command, childEnv)
 	if err != nil {
-		return err
+		return exitCodeError{code: childproc.StartErrorCode(err), err: err}
 	}
 	stop() // from here on the child gets the signals; childproc forwards them
 	code, err := childproc.Run(context.Background(), childproc.Options{
@@ -111,10 +111,10 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 		TermGrace: c.TermGrace, Logger: logger,
 	})
 	if err != nil {
-		return err
+		return exitCodeError{code: code, err: err}
 	}
 	if code != 0 {
-		return exitCodeError{code}
+		return exitCodeError{code: code}
 	}
 	return nil
 }

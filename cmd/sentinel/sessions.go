@@ -2,35 +2,47 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
-	"github.com/sentinel-gw/sentinel/adapters/awscreds"
-	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // ServerSessionsCmd lists sessions.
 type ServerSessionsCmd struct {
-	Status  string `help:"Only sessions in this status: active, revoked, expired or all." enum:"active,revoked,expired,all" default:"active"`
-	User    string `help:"Only this user's sessions." placeholder:"USER"`
-	Profile string `help:"Only sessions for this profile." placeholder:"PROFILE"`
-	Limit   int    `help:"At most this many sessions." default:"100"`
-	Output  string `help:"Output format: table or json." enum:"table,json" default:"table"`
+	Status  string        `help:"Only sessions in this status: active, revoked, expired or all." enum:"active,revoked,expired,all" default:"active"`
+	User    string        `help:"Only this user's sessions." placeholder:"USER"`
+	Profile string        `help:"Only sessions for this profile." placeholder:"PROFILE"`
+	Since   time.Duration `help:"Only sessions started within this long (e.g. 24h)." placeholder:"DURATION"`
+	Limit   int           `help:"At most this many sessions." default:"100"`
+	Output  string        `help:"Output format: table, json or csv." short:"o" enum:"table,json,csv" default:"table"`
+	Quiet   bool          `help:"Print only the full session ids, one per line (for scripts)." short:"q"`
 }
 
-// Help shows an example.
+// Help shows examples.
 func (ServerSessionsCmd) Help() string {
-	return "Example:\n  sentinel server-sessions --profile prod --output json"
+	return `The table shows the first 12 characters of each id; every command that takes
+an id accepts such a unique prefix. --output json and csv show whole ids.
+
+Examples:
+  sentinel server-sessions
+  sentinel server-sessions --status all --profile prod --since 24h --output json
+  sentinel server-revoke "$(sentinel server-sessions --user alice -q | head -n 1)" --reason "laptop stolen"`
 }
 
-// Run lists sessions newest first, expiring lapsed ones first.
+// Run lists sessions newest first, expiring those of dead servers first.
 func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
+	}
+	if c.Since < 0 {
+		return usageError{"--since must be a positive duration such as 24h"}
 	}
 	ctx := context.Background()
 	store, err := openStore(ctx, g.Store, env.Clock)
@@ -38,68 +50,79 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	// Whoever lists sessions also retires those of servers that died.
-	if _, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
-		logger.Warn("could not expire lapsed sessions", "error", err)
+	sweep(ctx, store, env.Clock, logger)
+	f := sessionFilter{Status: c.Status, User: c.User, Profile: c.Profile}
+	if c.Since > 0 {
+		f.Since = env.Clock.Now().Add(-c.Since)
 	}
-	sessions, err := c.list(ctx, store)
+	sessions, err := listSessions(ctx, store, f, c.Limit)
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
-		if sessions == nil {
-			sessions = []ports.Session{}
+	switch {
+	case c.Quiet:
+		for _, s := range sessions {
+			fmt.Fprintln(env.Stdout, s.ID)
 		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sessions)
+		return nil
+	case c.Output == "json":
+		return writeJSON(env.Stdout, sessions)
+	case c.Output == "csv":
+		return writeSessionCSV(env.Stdout, sessions)
 	}
-	return printSessionTable(env, sessions)
+	return writeSessionTable(env.Stdout, env.Clock.Now(), sessions)
 }
 
-// list picks the narrowest index and filters the rest, page by page.
-func (c *ServerSessionsCmd) list(ctx context.Context, store ports.SessionStore) ([]ports.Session, error) {
+// sweep retires the sessions of servers that died: whoever lists or opens the store does it.
+func sweep(ctx context.Context, store ports.SessionStore, clock ports.Clock, logger *slog.Logger) {
+	if _, err := store.ExpireLapsedSessions(ctx, clock.Now()); err != nil {
+		logger.Warn("could not expire lapsed sessions", "error", err)
+	}
+}
+
+// sessionFilter selects sessions; empty fields match anything.
+type sessionFilter struct {
+	Status, User, Profile string // Status "" or "all" matches every status
+	Since                 time.Time
+}
+
+func (f sessionFilter) keep(s ports.Session) bool {
+	return (f.User == "" || s.User == f.User) &&
+		(f.Profile == "" || s.Profile == f.Profile) &&
+		(f.Status == "" || f.Status == "all" || string(s.Status) == f.Status)
+}
+
+// listSessions reads the narrowest index and filters the rest, newest first.
+func listSessions(ctx context.Context, store ports.SessionStore, f sessionFilter, limit int) ([]ports.Session, error) {
 	var fetch func(ports.Page) (ports.SessionPage, error)
 	switch {
-	case c.User != "":
-		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByUser(ctx, c.User, p) }
-	case c.Profile != "":
-		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByProfile(ctx, c.Profile, p) }
-	case c.Status != "all":
+	case f.User != "":
+		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByUser(ctx, f.User, p) }
+	case f.Profile != "":
+		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByProfile(ctx, f.Profile, p) }
+	case f.Status != "" && f.Status != "all":
 		fetch = func(p ports.Page) (ports.SessionPage, error) {
-			return store.ListSessionsByStatus(ctx, ports.SessionStatus(c.Status), p)
+			return store.ListSessionsByStatus(ctx, ports.SessionStatus(f.Status), p)
 		}
 	default:
-		return c.listAll(ctx, store)
-	}
-	return collect(fetch, c.Limit, c.keep)
-}
-
-// listAll merges the three status listings, newest first.
-func (c *ServerSessionsCmd) listAll(ctx context.Context, store ports.SessionStore) ([]ports.Session, error) {
-	var all []ports.Session
-	for _, st := range []ports.SessionStatus{ports.SessionActive, ports.SessionRevoked, ports.SessionExpired} {
-		got, err := collect(func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByStatus(ctx, st, p) }, c.Limit, c.keep)
-		if err != nil {
-			return nil, err
+		// No single index holds every session: merge the three status listings.
+		var all []ports.Session
+		for _, st := range []ports.SessionStatus{ports.SessionActive, ports.SessionRevoked, ports.SessionExpired} {
+			got, err := collect(func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByStatus(ctx, st, p) }, f, limit)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, got...)
 		}
-		all = append(all, got...)
+		ports.SortNewestFirst(all)
+		return all[:min(len(all), limit)], nil
 	}
-	ports.SortNewestFirst(all)
-	if len(all) > c.Limit {
-		all = all[:c.Limit]
-	}
-	return all, nil
+	return collect(fetch, f, limit)
 }
 
-func (c *ServerSessionsCmd) keep(s ports.Session) bool {
-	return (c.User == "" || s.User == c.User) &&
-		(c.Profile == "" || s.Profile == c.Profile) &&
-		(c.Status == "all" || string(s.Status) == c.Status)
-}
-
-// collect pages through fetch until limit sessions pass keep.
-func collect(fetch func(ports.Page) (ports.SessionPage, error), limit int, keep func(ports.Session) bool) ([]ports.Session, error) {
+// collect pages through fetch until limit sessions pass the filter, or the
+// listing (newest first) goes past f.Since.
+func collect(fetch func(ports.Page) (ports.SessionPage, error), f sessionFilter, limit int) ([]ports.Session, error) {
 	var out []ports.Session
 	page := ports.Page{Limit: min(limit, ports.MaxPageLimit)}
 	for {
@@ -108,7 +131,10 @@ func collect(fetch func(ports.Page) (ports.SessionPage, error), limit int, keep 
 			return nil, err
 		}
 		for _, s := range p.Sessions {
-			if keep(s) {
+			if !f.Since.IsZero() && s.CreatedAt.Before(f.Since) {
+				return out, nil
+			}
+			if f.keep(s) {
 				out = append(out, s)
 				if len(out) == limit {
 					return out, nil
@@ -122,23 +148,66 @@ func collect(fetch func(ports.Page) (ports.SessionPage, error), limit int, keep 
 	}
 }
 
-func printSessionTable(env *Env, sessions []ports.Session) error {
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if sessions, ok := v.([]ports.Session); ok && sessions == nil {
+		v = []ports.Session{} // an empty list is [], never null
+	}
+	return enc.Encode(v)
+}
+
+var csvHeader = []string{"id", "user", "profile", "status", "server_instance_id", "started_at", "last_access_at", "expires_at",
+	"request_count", "source_identity", "revoked_by", "revoked_reason", "created_at", "updated_at"}
+
+func writeSessionCSV(w io.Writer, sessions []ports.Session) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(csvHeader)
+	for _, s := range sessions {
+		_ = cw.Write([]string{s.ID, s.User, s.Profile, string(s.Status), s.ServerInstanceID,
+			rfc3339(s.StartedAt), rfc3339(s.LastAccessAt), rfc3339(s.ExpiresAt), strconv.FormatInt(s.RequestCount, 10),
+			s.SourceIdentity, s.RevokedBy, s.RevokedReason, rfc3339(s.CreatedAt), rfc3339(s.UpdatedAt)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// shortIDLen keeps the table inside 80 columns; a 12-hex prefix is unique in practice.
+const shortIDLen = 12
+
+func writeSessionTable(w io.Writer, now time.Time, sessions []ports.Session) error {
 	if len(sessions) == 0 {
-		_, err := fmt.Fprintln(env.Stdout, "no sessions")
+		_, err := fmt.Fprintln(w, "no sessions")
 		return err
 	}
-	now := env.Clock.Now()
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSER\tPROFILE\tSTATUS\tSTARTED\tLAST ACCESS\tREQS\tEXPIRES")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tPROFILE\tSTATUS\tSTARTED\tLAST USE\tREQS\tEXPIRES")
 	for _, s := range sessions {
 		expires := "-" // an ended session's lease means nothing
 		if s.Status == ports.SessionActive {
 			expires = ago(now, s.ExpiresAt)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
-			s.ID, s.User, s.Profile, s.Status, ago(now, s.StartedAt), ago(now, s.LastAccessAt), s.RequestCount, expires)
+			s.ID[:min(len(s.ID), shortIDLen)], clip(s.User, 14), clip(s.Profile, 12), s.Status,
+			ago(now, s.StartedAt), ago(now, s.LastAccessAt), s.RequestCount, expires)
 	}
 	return tw.Flush()
+}
+
+// clip shortens a long name for the table; json and csv keep it whole.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // ago renders t relative to now: "3m ago", "in 45s", "-".
@@ -163,49 +232,4 @@ func roughDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
-}
-
-// ServerRevokeCmd revokes a session.
-type ServerRevokeCmd struct {
-	ID     string `arg:"" help:"Session id (32 hex characters, from server-sessions)."`
-	Reason string `help:"Why; recorded with the revoke." required:""`
-}
-
-// Help shows an example.
-func (ServerRevokeCmd) Help() string {
-	return `Example:
-  sentinel server-revoke 0f8e3c2a9b7d4e1f8a6c5b4d3e2f1a09 --reason "laptop stolen"`
-}
-
-// Run revokes the session; the live server refuses its next request.
-func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
-	if err := session.ValidateID(c.ID); err != nil {
-		return usageError{err.Error()}
-	}
-	ctx := context.Background()
-	who, err := callerIdentity(ctx, g)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, g.Store, env.Clock)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = store.Close() }()
-	s, err := session.UpdateWithRetry(ctx, store, c.ID, func(s ports.Session) (ports.Session, error) {
-		return session.Revoke(s, who.Name, c.Reason, env.Clock.Now())
-	})
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
-	return err
-}
-
-// callerIdentity resolves who runs a command: STS with the standard chain
-// (or --aws-profile), or the OS user with --identity-source os.
-func callerIdentity(ctx context.Context, g *Globals) (ports.Identity, error) {
-	return resolveIdentity(ctx, g, func() (ports.IdentityResolver, error) {
-		return awscreds.NewSTSIdentityResolver(ctx, g.AWSProfile, awscreds.Options{})
-	})
 }

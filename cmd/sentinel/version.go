@@ -10,3 +10,6 @@ func (VersionCmd) Run(env *Env) error {
 	_, err := fmt.Fprintf(env.Stdout, "sentinel %s\n", version)
 	return err
 }
+
+// Help shows an example.
+func (VersionCmd) Help() string { return "Example:\n  sentinel version" }
