@@ -1,0 +1,300 @@
+package dynamo
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// Attribute names of a session item. Times are numbers of microseconds since
+// the Unix epoch (the suite's precision; numeric, so conditions can compare
+// them); a zero time and an empty string are stored as an absent attribute,
+// because DynamoDB refuses empty strings in index keys.
+const (
+	attrID             = "id"
+	attrSchema         = "schema"
+	attrUser           = "user"
+	attrProfile        = "profile"
+	attrInstance       = "server_instance_id"
+	attrStatus         = "status"
+	attrIdentitySource = "identity_source"
+	attrStartedAt      = "started_at"
+	attrLastAccessAt   = "last_access_at"
+	attrExpiresAt      = "expires_at"
+	attrRequestCount   = "request_count"
+	attrSourceIdentity = "source_identity"
+	attrRevokedBy      = "revoked_by"
+	attrRevokedReason  = "revoked_reason"
+	attrRevokedAt      = "revoked_at"
+	attrCreatedAt      = "created_at"
+	attrUpdatedAt      = "updated_at"
+	attrVersion        = "version"
+	attrCreatedSort    = "created_sort"
+	attrTTL            = "ttl"
+)
+
+// schemaValue marks an item as a session in this layout; anything else under
+// the key is foreign and reads as corrupt.
+const schemaValue = "sentinel-session/1"
+
+// Retention is how long an ended session stays in the table before the
+// server-side TTL may delete it: its TTL is the later of ExpiresAt and
+// RevokedAt plus Retention. Expiry itself is decided on read by the clock.
+const Retention = 7 * 24 * time.Hour
+
+// names aliases every attribute for expressions: several (user, status,
+// schema, ttl) are DynamoDB reserved words.
+var names = map[string]string{
+	"#id": attrID, "#schema": attrSchema, "#status": attrStatus, "#version": attrVersion,
+	"#expires_at": attrExpiresAt, "#last_access_at": attrLastAccessAt,
+	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt,
+}
+
+// namesFor returns the subset of names an expression uses; DynamoDB rejects
+// unused names.
+func namesFor(keys ...string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = names[k]
+	}
+	return m
+}
+
+// sortOffset shifts signed microseconds into unsigned ones, so times before
+// 1970 (the zero time among them) still sort first as fixed-width digits.
+const sortOffset = uint64(1) << 63
+
+// createdSort is the sort key of the user, status and profile indexes:
+// CreatedAt as 20 zero-padded digits of offset microseconds, "#", then the
+// id. Strings compare bytewise, so the fixed-width digits order by time and
+// equal times fall to the id: a descending query is exactly ports' "newest
+// first, then ID descending".
+func createdSort(createdAt time.Time, id string) string {
+	return fmt.Sprintf("%020d#%s", uint64(createdAt.UnixMicro())+sortOffset, id) //nolint:gosec // G115: two's complement reinterpretation is the point
+}
+
+// truncate drops digits finer than a microsecond (toward the past) and puts
+// t in UTC; the zero time stays zero.
+func truncate(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
+
+// stored returns s as the table keeps it: times truncated, in UTC.
+func stored(s ports.Session) ports.Session {
+	s.StartedAt = truncate(s.StartedAt)
+	s.LastAccessAt = truncate(s.LastAccessAt)
+	s.ExpiresAt = truncate(s.ExpiresAt)
+	s.RevokedAt = truncate(s.RevokedAt)
+	s.CreatedAt = truncate(s.CreatedAt)
+	s.UpdatedAt = truncate(s.UpdatedAt)
+	return s
+}
+
+// ttlOf is the garbage-collection time in epoch seconds, 0 when the session
+// has no end yet (no lease, not revoked).
+func ttlOf(s ports.Session) int64 {
+	end := s.ExpiresAt
+	if s.RevokedAt.After(end) {
+		end = s.RevokedAt
+	}
+	if end.IsZero() {
+		return 0
+	}
+	return end.Add(Retention).Unix()
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func micros(t time.Time) types.AttributeValue { return num(t.UnixMicro()) }
+
+// encodeSession returns the item for s, which must already be stored(s).
+func encodeSession(s ports.Session) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrID:           str(s.ID),
+		attrSchema:       str(schemaValue),
+		attrStatus:       str(string(s.Status)),
+		attrRequestCount: num(s.RequestCount),
+		attrVersion:      num(s.Version),
+		attrCreatedSort:  str(createdSort(s.CreatedAt, s.ID)),
+	}
+	for name, v := range map[string]string{
+		attrUser: s.User, attrProfile: s.Profile, attrInstance: s.ServerInstanceID,
+		attrIdentitySource: s.IdentitySource, attrSourceIdentity: s.SourceIdentity,
+		attrRevokedBy: s.RevokedBy, attrRevokedReason: s.RevokedReason,
+	} {
+		if v != "" {
+			item[name] = str(v)
+		}
+	}
+	for name, t := range map[string]time.Time{
+		attrStartedAt: s.StartedAt, attrLastAccessAt: s.LastAccessAt, attrExpiresAt: s.ExpiresAt,
+		attrRevokedAt: s.RevokedAt, attrCreatedAt: s.CreatedAt, attrUpdatedAt: s.UpdatedAt,
+	} {
+		if !t.IsZero() {
+			item[name] = micros(t)
+		}
+	}
+	if ttl := ttlOf(s); ttl != 0 {
+		item[attrTTL] = num(ttl)
+	}
+	return item
+}
+
+// decoder reads one item, remembering the first problem so decodeSession
+// can check every field and report once.
+type decoder struct {
+	item map[string]types.AttributeValue
+	err  string
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == "" {
+		d.err = fmt.Sprintf(format, args...)
+	}
+}
+
+// str reads an optional string attribute; absent is "".
+func (d *decoder) str(name string, required bool) string {
+	av, ok := d.item[name]
+	if !ok {
+		if required {
+			d.fail("missing attribute %q", name)
+		}
+		return ""
+	}
+	s, ok := av.(*types.AttributeValueMemberS)
+	if !ok {
+		d.fail("attribute %q is %s, want a string", name, kindOf(av))
+		return ""
+	}
+	return s.Value
+}
+
+// int reads a number attribute that must hold an integer.
+func (d *decoder) int(name string, required bool) int64 {
+	av, ok := d.item[name]
+	if !ok {
+		if required {
+			d.fail("missing attribute %q", name)
+		}
+		return 0
+	}
+	n, ok := av.(*types.AttributeValueMemberN)
+	if !ok {
+		d.fail("attribute %q is %s, want a number", name, kindOf(av))
+		return 0
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		d.fail("attribute %q holds %q, want a 64-bit integer", name, n.Value)
+		return 0
+	}
+	return v
+}
+
+// time reads an optional time attribute; absent is the zero time.
+func (d *decoder) time(name string) time.Time {
+	if _, ok := d.item[name]; !ok {
+		return time.Time{}
+	}
+	return time.UnixMicro(d.int(name, true)).UTC()
+}
+
+func kindOf(av types.AttributeValue) string {
+	switch av.(type) {
+	case *types.AttributeValueMemberS:
+		return "a string"
+	case *types.AttributeValueMemberN:
+		return "a number"
+	case *types.AttributeValueMemberB:
+		return "binary"
+	case *types.AttributeValueMemberBOOL:
+		return "a boolean"
+	case *types.AttributeValueMemberNULL:
+		return "null"
+	case *types.AttributeValueMemberM:
+		return "a map"
+	case *types.AttributeValueMemberL:
+		return "a list"
+	default:
+		return "a set"
+	}
+}
+
+// decodeSession reads the item stored under id (the key the caller asked
+// for, or the one a listing found). Anything it cannot trust is an error
+// wrapping ports.ErrCorrupt that names id; it never panics.
+func decodeSession(id string, item map[string]types.AttributeValue) (ports.Session, error) {
+	d := decoder{item: item}
+	if schema := d.str(attrSchema, true); d.err == "" && schema != schemaValue {
+		d.fail("unknown schema marker %q", schema)
+	}
+	s := ports.Session{
+		ID:               d.str(attrID, true),
+		User:             d.str(attrUser, false),
+		Profile:          d.str(attrProfile, false),
+		ServerInstanceID: d.str(attrInstance, false),
+		Status:           ports.SessionStatus(d.str(attrStatus, true)),
+		IdentitySource:   d.str(attrIdentitySource, false),
+		StartedAt:        d.time(attrStartedAt),
+		LastAccessAt:     d.time(attrLastAccessAt),
+		ExpiresAt:        d.time(attrExpiresAt),
+		RequestCount:     d.int(attrRequestCount, true),
+		SourceIdentity:   d.str(attrSourceIdentity, false),
+		RevokedBy:        d.str(attrRevokedBy, false),
+		RevokedReason:    d.str(attrRevokedReason, false),
+		RevokedAt:        d.time(attrRevokedAt),
+		CreatedAt:        d.time(attrCreatedAt),
+		UpdatedAt:        d.time(attrUpdatedAt),
+		Version:          d.int(attrVersion, true),
+	}
+	sortKey := d.str(attrCreatedSort, true)
+	if d.err == "" {
+		switch {
+		case s.ID != id:
+			d.fail("item holds id %q", s.ID)
+		case !s.Status.Valid():
+			d.fail("unknown status %q", s.Status)
+		case s.Version < 1:
+			d.fail("version %d below 1", s.Version)
+		case sortKey != createdSort(s.CreatedAt, s.ID):
+			d.fail("sort key %q does not match created_at and id", sortKey)
+		}
+	}
+	if d.err != "" {
+		return ports.Session{}, corrupt(id, d.err)
+	}
+	return s, nil
+}
+
+// itemID names an item for an error message, even a foreign one.
+func itemID(item map[string]types.AttributeValue) string {
+	if s, ok := item[attrID].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return "(item without a string id)"
+}
+
+func corrupt(id, reason string) error {
+	return fmt.Errorf("dynamo: stored session %q: %s: %w", id, strings.TrimSpace(reason), ports.ErrCorrupt)
+}
+
+// effectiveAt reports a lapsed active session as expired, Version unchanged.
+func effectiveAt(s ports.Session, now time.Time) ports.Session {
+	if s.Lapsed(now) {
+		s.Status = ports.SessionExpired
+	}
+	return s
+}

@@ -1,0 +1,275 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+var testNow = time.Date(2031, 3, 14, 9, 26, 53, 0, time.UTC)
+
+func TestInitTableIsIdempotent(t *testing.T) {
+	t.Parallel()
+	client := testClient(t)
+	table := newTestTable(t, client)
+	if err := InitTable(t.Context(), client, table); err != nil {
+		t.Fatalf("second InitTable on a correct table: %v", err)
+	}
+
+	desc, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatalf("DescribeTable: %v", err)
+	}
+	if desc.Table.TableStatus != types.TableStatusActive {
+		t.Errorf("table status %q, want ACTIVE", desc.Table.TableStatus)
+	}
+	if d := tableDiffs(desc.Table); len(d) > 0 {
+		t.Errorf("InitTable made a table that differs from the layout: %v", d)
+	}
+	ttl, err := client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatalf("DescribeTimeToLive: %v", err)
+	}
+	if d := ttl.TimeToLiveDescription; d.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != attrTTL {
+		t.Errorf("TTL %q on %q, want ENABLED on %q", d.TimeToLiveStatus, aws.ToString(d.AttributeName), attrTTL)
+	}
+
+	// Data written between the two inits survives a third.
+	store := New(client, table, ports.NewFakeClock(testNow))
+	ses := sampleSession()
+	if _, err := store.CreateSession(t.Context(), ses); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if err := InitTable(t.Context(), client, table); err != nil {
+		t.Fatalf("third InitTable: %v", err)
+	}
+	if _, err := store.GetSession(t.Context(), ses.ID); err != nil {
+		t.Errorf("GetSession after InitTable again: %v", err)
+	}
+}
+
+func TestInitTableRefusesAnotherLayout(t *testing.T) {
+	t.Parallel()
+	client := testClient(t)
+	table := "sentinel-test-other-" + randomHex(8)
+	_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeN}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	t.Cleanup(func() { deleteTable(t, client, table) })
+
+	err = InitTable(t.Context(), client, table)
+	if !errors.Is(err, ports.ErrInvalidArgument) {
+		t.Fatalf("InitTable on a table of another layout = %v, want ErrInvalidArgument", err)
+	}
+	for _, want := range []string{
+		table, `table partition key is "pk", want "id"`, `key attribute "pk" has type "N"`,
+		`index "by_user" is missing`, `index "by_instance" is missing`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("InitTable error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestMissingTable(t *testing.T) {
+	t.Parallel()
+	table := "sentinel-test-never-created-" + randomHex(8)
+	store := New(testClient(t), table, ports.NewFakeClock(testNow))
+	ses := sampleSession()
+	calls := map[string]func() error{
+		"GetSession":    func() error { _, err := store.GetSession(t.Context(), ses.ID); return err },
+		"CreateSession": func() error { _, err := store.CreateSession(t.Context(), ses); return err },
+		"UpdateSession": func() error { _, err := store.UpdateSession(t.Context(), ses); return err },
+		"TouchSession":  func() error { _, err := store.TouchSession(t.Context(), ses.ID, testNow, 1); return err },
+		"ListSessionsByUser": func() error {
+			_, err := store.ListSessionsByUser(t.Context(), "alice", ports.Page{Limit: 1})
+			return err
+		},
+		"ListSessionsByServerInstance": func() error {
+			_, err := store.ListSessionsByServerInstance(t.Context(), "i", ports.Page{Limit: 1})
+			return err
+		},
+		"ExpireLapsedSessions": func() error { _, err := store.ExpireLapsedSessions(t.Context(), testNow); return err },
+	}
+	want := `table "` + table + "\" does not exist: run `sentinel store init --store dynamodb://" + table + "`"
+	for name, call := range calls {
+		err := call()
+		if !errors.Is(err, ports.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s on a missing table = %v; want ErrUnavailable saying %q", name, err, want)
+		}
+	}
+}
+
+// An endpoint that accepts connections and drops them at once: every attempt
+// fails, so the call must give up after the bounded retries, quickly.
+func TestUnreachableEndpointFailsFast(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			_ = c.Close()
+		}
+	}()
+	store := New(clientFor("http://"+ln.Addr().String()), "sessions", ports.NewFakeClock(testNow))
+
+	began := time.Now()
+	_, err = store.GetSession(t.Context(), sampleSession().ID)
+	took := time.Since(began)
+	if !errors.Is(err, ports.ErrUnavailable) {
+		t.Fatalf("GetSession against a dropping endpoint = %v, want ErrUnavailable", err)
+	}
+	if n := accepted.Load(); n != retryMaxAttempts {
+		t.Errorf("%d connection attempts, want exactly %d (bounded retries)", n, retryMaxAttempts)
+	}
+	// Four backoffs of at most retryMaxBackoff each, plus slack for -race.
+	if limit := (retryMaxAttempts-1)*retryMaxBackoff + 5*time.Second; took > limit {
+		t.Errorf("GetSession took %s to fail, want under %s", took, limit)
+	}
+	t.Logf("failed after %d attempts in %s: %v", accepted.Load(), took.Round(time.Millisecond), err)
+
+	// A refused connection (nothing listening) is unavailable too, and the
+	// caller's deadline bounds the whole call.
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	began = time.Now()
+	_, err = New(clientFor("http://"+addr), "sessions", ports.NewFakeClock(testNow)).GetSession(ctx, sampleSession().ID)
+	if err == nil || time.Since(began) > 5*time.Second {
+		t.Errorf("GetSession against a closed port with a 300ms deadline = %v after %s", err, time.Since(began))
+	}
+	if !errors.Is(err, ports.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetSession against a closed port = %v, want ErrUnavailable or the deadline", err)
+	}
+}
+
+// Open builds its client from the SDK's default chain. Not parallel: it sets
+// environment variables.
+func TestOpen(t *testing.T) {
+	endpoint := testenv.DynamoDBEndpoint(t)
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+	} {
+		t.Setenv(k, v)
+	}
+	clock := ports.NewFakeClock(testNow)
+
+	if _, err := Open(t.Context(), Options{Table: "t", Endpoint: endpoint}, clock); !errors.Is(err, ports.ErrInvalidArgument) ||
+		!strings.Contains(err.Error(), "region") {
+		t.Errorf("Open without a region = %v, want ErrInvalidArgument naming the region", err)
+	}
+	if _, err := Open(t.Context(), Options{Region: "us-east-1"}, clock); !errors.Is(err, ports.ErrInvalidArgument) {
+		t.Errorf("Open without a table = %v, want ErrInvalidArgument", err)
+	}
+
+	table := newTestTable(t, testClient(t))
+	store, err := Open(t.Context(), Options{Table: table, Region: "us-east-1", Endpoint: endpoint}, clock)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	created, err := store.CreateSession(t.Context(), sampleSession())
+	if err != nil {
+		t.Fatalf("CreateSession through Open's client: %v", err)
+	}
+	got, err := store.GetSession(t.Context(), created.ID)
+	if err != nil || got != created {
+		t.Errorf("GetSession through Open's client = %+v, %v; want %+v", got, err, created)
+	}
+
+	missing, err := Open(t.Context(), Options{Table: "sentinel-test-absent-" + randomHex(4), Region: "us-east-1", Endpoint: endpoint}, clock)
+	if err != nil {
+		t.Fatalf("Open of a missing table: %v (Open must not call DynamoDB)", err)
+	}
+	_, err = missing.GetSession(t.Context(), created.ID)
+	if want := "?endpoint="; !errors.Is(err, ports.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+		t.Errorf("GetSession on a missing table opened with an endpoint = %v; want the init hint with %q", err, want)
+	}
+}
+
+// The item keeps the TTL attribute in step with the lease and the revoke,
+// and expiry is still decided by the clock, never by the TTL.
+func TestTTLAttributeWritten(t *testing.T) {
+	t.Parallel()
+	client := testClient(t)
+	table := newTestTable(t, client)
+	clock := ports.NewFakeClock(testNow)
+	store := New(client, table, clock)
+
+	ses := sampleSession()
+	ses.ExpiresAt = testNow.Add(-time.Hour) // long past in the fake clock's world
+	created, err := store.CreateSession(t.Context(), ses)
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if created.Status != ports.SessionExpired {
+		t.Errorf("CreateSession of a lapsed lease reads %q, want expired", created.Status)
+	}
+	if got := rawTTL(t, client, table, ses.ID); got != ses.ExpiresAt.Add(Retention).Unix() {
+		t.Errorf("ttl after create = %d, want lease end + retention %d", got, ses.ExpiresAt.Add(Retention).Unix())
+	}
+	stored := withStoredStatus(created, ports.SessionActive)
+	stored.Status, stored.RevokedAt, stored.RevokedBy = ports.SessionRevoked, testNow.Add(time.Hour), "bob"
+	if _, err := store.UpdateSession(t.Context(), stored); err != nil {
+		t.Fatalf("UpdateSession: %v", err)
+	}
+	if got, want := rawTTL(t, client, table, ses.ID), testNow.Add(time.Hour+Retention).Unix(); got != want {
+		t.Errorf("ttl after revoke = %d, want revoke + retention %d", got, want)
+	}
+}
+
+// withStoredStatus undoes the read-time expiry view for a write.
+func withStoredStatus(s ports.Session, st ports.SessionStatus) ports.Session {
+	s.Status = st
+	return s
+}
+
+func rawTTL(t *testing.T, client *dynamodb.Client, table, id string) int64 {
+	t.Helper()
+	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: key(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	n, ok := out.Item[attrTTL].(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("item has no numeric ttl: %v", out.Item[attrTTL])
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatalf("ttl %q: %v", n.Value, err)
+	}
+	return v
+}
