@@ -168,3 +168,6 @@ func enableTTL(ctx context.Context, client *dynamodb.Client, table string) error
 	}
 	return nil
 }
+
+// Init creates the store's table, indexes and TTL; it is idempotent.
+func (s *Store) Init(ctx context.Context) error { return InitTable(ctx, s.client, s.table) }

@@ -43,6 +43,7 @@ type CLI struct {
 	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions (default: active, newest first)."`
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
+	Store          StoreCmd          `cmd:"" help:"Store administration."`
 }
 
 // PolicyCmd groups the policy subcommands.
