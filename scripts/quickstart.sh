@@ -5,11 +5,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 demo="${SENTINEL_DEMO_DIR:-$repo/.cache/quickstart}"
-mkdir -p "$demo" bin
+bin="${SENTINEL_BIN_DIR:-$repo/bin}"
+mkdir -p "$demo" "$bin"
 chmod 700 "$demo"
 
-go build -o bin/sentinel ./cmd/sentinel
-go build -o bin/printcreds ./examples/printcreds
+go build -o "$bin/sentinel" ./cmd/sentinel
+go build -o "$bin/printcreds" ./examples/printcreds
 
 # AWS's documented example keys: nothing here reaches AWS (--no-session).
 cat > "$demo/config" <<'CFG'
@@ -24,10 +25,10 @@ CFG
 install -m 600 core/policy/testdata/starter.yaml "$demo/policy.yaml"
 export AWS_CONFIG_FILE="$demo/config" AWS_SHARED_CREDENTIALS_FILE="$demo/credentials"
 
-bin/sentinel policy validate "$demo/policy.yaml"
-bin/sentinel exec --server --profile demo --no-session --identity-source os \
-  --policy "$demo/policy.yaml" --log-file "$demo/decisions.jsonl" -- bin/printcreds
+"$bin/sentinel" policy validate "$demo/policy.yaml"
+"$bin/sentinel" exec --server --profile demo --no-session --identity-source os \
+  --policy "$demo/policy.yaml" --log-file "$demo/decisions.jsonl" -- "$bin/printcreds"
 echo "--- last decision-log line ($demo/decisions.jsonl):"
 tail -n 1 "$demo/decisions.jsonl"
 echo "--- sessions in the embedded store:"
-bin/sentinel server-sessions --status all --limit 3
+"$bin/sentinel" server-sessions --status all --limit 3
