@@ -26,7 +26,7 @@ const (
 
 // Globals are flags every command takes.
 type Globals struct {
-	Store          string `help:"Session store URL (bolt:///path, redis://host:port, dynamodb://TABLE?region=R)." env:"SENTINEL_STORE" default:"${default_store}" placeholder:"URL"`
+	Store          string `help:"Session store URL (bolt:///path, redis://host:port, dynamodb://TABLE?region=R)." env:"SENTINEL_STORE" default:"${default_store}"`
 	IdentitySource string `help:"How the caller's identity is resolved: sts (GetCallerIdentity) or os (the local OS user, for offline use)." env:"SENTINEL_IDENTITY_SOURCE" enum:"sts,os" default:"sts"`
 	AWSProfile     string `name:"aws-profile" help:"AWS profile whose credentials identify you to Sentinel (commands other than exec and credentials)." placeholder:"NAME"`
 	LogLevel       string `help:"Diagnostic log level on stderr: debug, info, warn or error." enum:"debug,info,warn,error" default:"warn"`
@@ -83,15 +83,13 @@ func (e exitCodeError) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
-// run parses args, runs the command and returns the exit code. It never exits.
-func run(args []string, env *Env) int {
-	var cli CLI
-	parser, err := kong.New(&cli,
+// newParser builds the kong parser for cli.
+func newParser(cli *CLI, env *Env) (*kong.Kong, error) {
+	return kong.New(cli,
 		kong.Name("sentinel"),
 		kong.Description("Policy-gated AWS credentials with real-time revocation."),
 		kong.UsageOnError(),
 		kong.Writers(env.Stdout, env.Stderr),
-		kong.Exit(func(int) {}), // --help must not exit the process; see below
 		kong.Vars{
 			"default_store":  defaultStoreURL(env.Getenv),
 			"default_policy": defaultPolicyPath(env.Getenv),
@@ -100,10 +98,17 @@ func run(args []string, env *Env) int {
 		kong.Bind(env),
 		kong.BindSingletonProvider(func(g *Globals) (*slog.Logger, error) { return newLogger(env.Stderr, g.LogLevel), nil }),
 	)
+}
+
+// run parses args, runs the command and returns the exit code. It never exits.
+func run(args []string, env *Env) int {
+	var cli CLI
+	parser, err := newParser(&cli, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "sentinel: internal error building the CLI: %v\n", err)
 		return exitError
 	}
+	// --help calls Exit(0) in the middle of parsing; note it instead of exiting.
 	helped := false
 	parser.Exit = func(int) { helped = true }
 	kctx, err := parser.Parse(args)

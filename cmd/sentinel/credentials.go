@@ -28,7 +28,7 @@ type CredentialsCmd struct {
 
 // Help shows an example.
 func (CredentialsCmd) Help() string {
-	return `Use it from ~/.aws/config:
+	return `Example, in ~/.aws/config:
   [profile prod-gated]
   credential_process = sentinel credentials --profile prod`
 }

@@ -98,3 +98,99 @@ func TestDocsRevocationExample(t *testing.T) {
 		t.Errorf("docs/revocation.md should show the refusal as printed; found %q", shown)
 	}
 }
+
+// docsEnv is a fixed environment, so the defaults in the help text are the
+// same on every machine.
+func docsEnv(stdout *bytes.Buffer) *Env {
+	vars := map[string]string{"HOME": "/home/you"}
+	return &Env{Stdout: stdout, Stderr: stdout, Getenv: func(k string) string { return vars[k] }, Clock: nil}
+}
+
+// commandsDoc renders docs/commands.md from the CLI's own help, so the
+// reference cannot drift from the code.
+func commandsDoc(t *testing.T) string {
+	t.Helper()
+	var cli CLI
+	var scratch bytes.Buffer
+	parser, err := newParser(&cli, docsEnv(&scratch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := func(args ...string) string {
+		var out bytes.Buffer
+		if code := run(append(args, "--help"), docsEnv(&out)); code != 0 {
+			t.Fatalf("%v --help exited %d: %s", args, code, out.String())
+		}
+		return strings.TrimRight(out.String(), "\n")
+	}
+	var b strings.Builder
+	b.WriteString(`# Commands
+
+Generated from the CLI's own ` + "`--help`" + ` by ` + "`TestDocsCommands`" + ` in ` + "`cmd/sentinel`" + `
+(regenerate with ` + "`SENTINEL_UPDATE_DOCS=1 go test ./cmd/sentinel -run TestDocsCommands`" + `).
+Defaults shown for a user whose home is ` + "`/home/you`" + `.
+
+Exit codes are the same for every command: 0 ok, 1 error, 2 usage (a bad flag or argument);
+` + "`sentinel exec`" + ` exits with its child's code (126/127 when the child cannot be started).
+Errors go to stderr and say what to do next.
+
+## Environment variables
+
+| variable | flag it sets |
+|---|---|
+| ` + "`SENTINEL_STORE`" + ` | ` + "`--store`" + `: the session store URL (see [stores.md](stores.md)) |
+| ` + "`SENTINEL_POLICY`" + ` | ` + "`--policy`" + `: the policy file (see [policy-reference.md](policy-reference.md)) |
+| ` + "`SENTINEL_IDENTITY_SOURCE`" + ` | ` + "`--identity-source`" + `: ` + "`sts`" + ` or ` + "`os`" + ` |
+| ` + "`SENTINEL_LOG_FILE`" + ` | ` + "`--log-file`" + `: the decision log |
+| ` + "`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`" + ` | where profiles are read from |
+| ` + "`AWS_ENDPOINT_URL_STS`" + ` | the STS endpoint (standard AWS override) |
+
+## sentinel
+
+` + "```text\n" + help() + "\n```\n")
+	for _, node := range parser.Model.Leaves(true) {
+		path := strings.Fields(node.Path())
+		b.WriteString("\n## sentinel " + strings.Join(path, " ") + "\n\n```text\n" + help(path...) + "\n```\n")
+	}
+	return b.String()
+}
+
+func TestDocsCommands(t *testing.T) {
+	t.Setenv("COLUMNS", "80") // kong wraps help to COLUMNS
+	path := filepath.Join(repoRoot(t), "docs", "commands.md")
+	want := commandsDoc(t)
+	if os.Getenv("SENTINEL_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("docs/commands.md is out of date with the CLI: run SENTINEL_UPDATE_DOCS=1 go test ./cmd/sentinel -run TestDocsCommands")
+	}
+	for _, example := range []string{"Example", "sentinel server-revoke", "sentinel exec --server"} {
+		if !strings.Contains(want, example) {
+			t.Errorf("docs/commands.md lacks %q", example)
+		}
+	}
+}
+
+// Every command's --help carries an example.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var cli CLI
+	var scratch bytes.Buffer
+	parser, err := newParser(&cli, docsEnv(&scratch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range parser.Model.Leaves(true) {
+		var out bytes.Buffer
+		run(append(strings.Fields(node.Path()), "--help"), docsEnv(&out))
+		if !strings.Contains(out.String(), "sentinel ") || !strings.Contains(strings.ToLower(out.String()), "example") {
+			t.Errorf("sentinel %s --help has no example:\n%s", node.Path(), out.String())
+		}
+	}
+}
