@@ -1,0 +1,120 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// testTimeout replaces the 1 s read default in tests: the suite's racing
+// goroutines under -race on a loaded machine must not fail on a slow reply;
+// fast failure has its own test.
+const testTimeout = 10 * time.Second
+
+// testStart is a whole microsecond, so boundary checks are exact.
+var testStart = time.Date(2031, time.March, 14, 9, 26, 53, 589_793_000, time.UTC)
+
+// newPrefix returns a fresh uuid-shaped prefix and deletes every key under
+// it when t ends: tests share one server and touch only their own keys.
+func newPrefix(t testing.TB, url string) string {
+	t.Helper()
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
+	h := hex.EncodeToString(b)
+	prefix := "sentinel-test-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	t.Cleanup(func() { deletePrefix(t, url, prefix) })
+	return prefix
+}
+
+// deletePrefix removes the keys of prefix, found with SCAN MATCH; never FLUSHDB.
+func deletePrefix(t testing.TB, url, prefix string) {
+	t.Helper()
+	client := rawClient(t, url)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 500).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("scan the keys of %s: %v", prefix, err)
+		return
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
+			t.Errorf("delete the keys of %s: %v", prefix, err)
+			return
+		}
+		keys = keys[n:]
+	}
+}
+
+// rawClient is a plain client on the test server, for writing foreign data
+// and checking keys; the caller closes it.
+func rawClient(t testing.TB, url string) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	opts.ReadTimeout = testTimeout
+	return redis.NewClient(opts)
+}
+
+// optionsFor turns the test server's URL into Options for prefix.
+func optionsFor(t testing.TB, url, prefix string) Options {
+	t.Helper()
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return Options{
+		Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB, TLS: o.TLSConfig != nil,
+		Prefix: prefix, ReadTimeout: testTimeout, WriteTimeout: testTimeout,
+	}
+}
+
+// openStore opens a Store on prefix that is closed when t ends.
+func openStore(t testing.TB, url, prefix string, clock ports.Clock) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), optionsFor(t, url, prefix), clock)
+	if err != nil {
+		t.Fatalf("Open(prefix %s): %v", prefix, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// activeSession is a fully populated active session created at created.
+func activeSession(id, user string, created time.Time) ports.Session {
+	return ports.Session{
+		ID: id, User: user, Profile: user + "-profile", ServerInstanceID: user + "-instance",
+		Status: ports.SessionActive, IdentitySource: "sts",
+		StartedAt: created, LastAccessAt: created, ExpiresAt: created.Add(time.Hour),
+		RequestCount: 1, SourceIdentity: "sentinel:" + user,
+		CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,32 @@
+package redisstore
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/sentinel-gw/sentinel/conformance"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+func TestConformance(t *testing.T) {
+	url := testenv.Redis(t)
+	var corruptions atomic.Int64
+	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
+		prefix := newPrefix(t, url)
+		store := openStore(t, url, prefix, clock)
+		return conformance.Backend{
+			Store:       store,
+			OpenAnother: func(t *testing.T) ports.SessionStore { return openStore(t, url, prefix, clock) },
+			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
+				t.Helper()
+				if kind != conformance.KindSession {
+					t.Fatalf("the redis store holds no %s records", kind)
+				}
+				// Alternate the two ways foreign data shows: another Redis
+				// type at the key, and a hash that is not our record.
+				putForeign(t, url, store.recordKey(id), corruptKinds[corruptions.Add(1)%2])
+			},
+		}
+	}, conformance.Features{SharedHandles: true, CorruptInjection: true})
+}
