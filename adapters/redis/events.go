@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"context"
 	"fmt"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -38,3 +41,11 @@ func ParseEvent(payload string) (Event, error) {
 // on: "{<prefix>}:events". The scripts use PUBLISH, which Redis Cluster
 // relays to every node, so a subscriber on any node hears it.
 func (s *Store) EventsChannel() string { return s.events }
+
+// QuietLibraryLogs stops go-redis from printing its own pool messages to
+// stderr; this adapter's errors already say what failed and what to do.
+func QuietLibraryLogs() { redis.SetLogger(quietLogger{}) }
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}

@@ -28,7 +28,7 @@ const (
 // Forms is shown with every parse error.
 const Forms = `accepted forms:
   bolt:///absolute/path/sentinel.db[?lock_timeout=2s]
-  redis://[user:password@]host:port[/db][?prefix=sentinel]   (rediss:// for TLS)
+  redis://[user:password@]host:port[/db][?prefix=sentinel&cluster=true]   (rediss:// for TLS)
   dynamodb://TABLE[?region=REGION&endpoint=URL&profile=NAME]`
 
 // ErrBadURL wraps every parse error.
@@ -48,6 +48,7 @@ type Spec struct {
 	Password string
 	DB       int
 	TLS      bool
+	Cluster  bool
 	Prefix   string
 
 	// DynamoDB.
@@ -148,8 +149,18 @@ func parseRedis(raw string, tls bool) (Spec, error) {
 		spec.DB = n
 	}
 	q := u.Query()
-	if err := onlyKeys(q, "prefix"); err != nil {
+	if err := onlyKeys(q, "prefix", "cluster"); err != nil {
 		return Spec{}, err
+	}
+	if v, ok := q["cluster"]; ok {
+		b, err := strconv.ParseBool(v[0])
+		if err != nil {
+			return Spec{}, fmt.Errorf("redis cluster=%q must be true or false", v[0])
+		}
+		if b && spec.DB != 0 {
+			return Spec{}, fmt.Errorf("Redis Cluster has only database 0, not %d", spec.DB)
+		}
+		spec.Cluster = b
 	}
 	if v, ok := q["prefix"]; ok {
 		if !redisPrefix.MatchString(v[0]) {
@@ -226,7 +237,11 @@ func (s Spec) Redacted() string {
 			}
 			user += "@"
 		}
-		return fmt.Sprintf("%s://%s%s/%d?prefix=%s", scheme, user, s.Addr, s.DB, s.Prefix)
+		out := fmt.Sprintf("%s://%s%s/%d?prefix=%s", scheme, user, s.Addr, s.DB, s.Prefix)
+		if s.Cluster {
+			out += "&cluster=true"
+		}
+		return out
 	case DynamoDB:
 		return "dynamodb://" + s.Table
 	}

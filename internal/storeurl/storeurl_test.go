@@ -16,6 +16,7 @@ func TestParseAccepts(t *testing.T) {
 		{"bolt:///tmp/a/../s.db?lock_timeout=500ms", Spec{Kind: Bolt, Path: "/tmp/s.db", LockTimeout: 500 * time.Millisecond}},
 		{"redis://127.0.0.1:6379", Spec{Kind: Redis, Addr: "127.0.0.1:6379", Prefix: "sentinel"}},
 		{"rediss://u:p%40ss@cache.internal:6380/3?prefix=team-a", Spec{Kind: Redis, Addr: "cache.internal:6380", Username: "u", Password: "p@ss", DB: 3, TLS: true, Prefix: "team-a"}},
+		{"redis://10.0.0.5:7000?cluster=true&prefix=p", Spec{Kind: Redis, Addr: "10.0.0.5:7000", Cluster: true, Prefix: "p"}},
 		{"dynamodb://sentinel-sessions?region=eu-west-1", Spec{Kind: DynamoDB, Table: "sentinel-sessions", Region: "eu-west-1"}},
 		{"dynamodb://tbl?endpoint=http://127.0.0.1:8000&profile=ops", Spec{Kind: DynamoDB, Table: "tbl", Endpoint: "http://127.0.0.1:8000", Profile: "ops"}},
 	}
@@ -45,6 +46,8 @@ func TestParseRejects(t *testing.T) {
 		{"redis://localhost:6379/99", "0-15"},
 		{"redis://localhost:6379?prefix=a%20b", "prefix"},
 		{"redis://localhost:6379?prefix=a&prefix=b", "2 times"},
+		{"redis://h:1?cluster=yes", "true or false"},
+		{"redis://h:1/2?cluster=true", "only database 0"},
 		{"dynamodb://ab", "table name"},
 		{"dynamodb://t@ble", "no user info"},
 		{"dynamodb://t!ble", "table name"},
