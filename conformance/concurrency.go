@@ -29,6 +29,10 @@ func rounds(full, short int) int {
 	return full
 }
 
+// raceRounds is how many rounds a race of the approval or break-glass store
+// runs: full, or a tenth (at least two) under -short.
+func (s suite) raceRounds(full int) int { return rounds(full, max(full/10, 2)) }
+
 func (s suite) testConcurrency(t *testing.T) {
 	t.Run("ConditionalUpdateOneWinner", func(t *testing.T) {
 		t.Parallel()

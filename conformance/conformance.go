@@ -1,10 +1,13 @@
-// Package conformance is the one suite every SessionStore adapter passes.
+// Package conformance is the one suite every store adapter passes: sessions
+// (ports.SessionStore), approval requests (ports.ApprovalStore) and
+// break-glass events (ports.BreakGlassStore).
 //
 // An adapter's test file is a few lines:
 //
 //	func TestConformance(t *testing.T) {
 //		conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
-//			return conformance.Backend{Store: open(t, clock)}
+//			s := open(t, clock)
+//			return conformance.Backend{Store: s, Approvals: s, BreakGlass: s, ...}
 //		}, conformance.Features{...})
 //	}
 //
@@ -16,21 +19,45 @@
 // -short cuts the long races (1,000 touch-versus-revoke rounds) tenfold for
 // quick local runs; CI runs them in full.
 //
-// Decisions the suite pins for every backend:
+// Decisions the suite pins for every backend, for all three record types:
 //   - Times keep at least Precision (one microsecond), truncating finer
-//     digits (never rounding), and come back in UTC; a zero time comes back zero.
-//   - CreateSession stores the caller's fields as given (CreatedAt and
-//     UpdatedAt included) and only sets Version to 1.
-//   - The last page of a listing has an empty Next, even when it is exactly full.
+//     digits (never rounding), and come back in UTC; a zero time comes back
+//     zero. Durations and integers round-trip exactly.
+//   - Create stores the caller's fields as given (CreatedAt and UpdatedAt
+//     included) and only sets Version to 1. An empty id or a status outside
+//     the type's Valid set is ErrInvalidArgument, and nothing is stored.
+//   - Update writes only when the stored Version equals the caller's, and
+//     writes Version+1. A record that does not exist is ErrNotFound whatever
+//     the caller's Version (checked before ErrConflict); a version mismatch is
+//     ErrConflict, an unknown status ErrInvalidArgument, and both leave the
+//     record untouched. The store does not judge transitions: the core does.
+//   - Reads decide expiry with the injected clock: a lapsed active session, a
+//     lapsed pending or approved request, a lapsed active break-glass event
+//     (ExpiresAt at or before now, never a zero ExpiresAt) reads as expired
+//     with its Version unchanged; Create and Update return the record as it
+//     reads, the same as a Get right after.
+//   - Listings are newest first (CreatedAt descending, then ID descending),
+//     ByStatus filters on the effective status and refuses an unknown status
+//     with ErrInvalidArgument, a bad limit or cursor is ErrInvalidArgument,
+//     and the last page has an empty Next, even when it is exactly full.
+//   - ExpireLapsedX judges by its now argument (not the store's clock),
+//     writes each change conditionally (it never overwrites a concurrent
+//     revoke, cancel or close), stores Status expired, UpdatedAt = now and
+//     Version+1 and nothing else, and returns exactly how many records of its
+//     own store it changed.
+//   - CreateBreakGlass refuses with ErrAlreadyExists, naming the id of the
+//     event in the way, a new effectively active event while the same
+//     invoker already has an effectively active event for the same profile,
+//     atomically (of 8 racing creators exactly one wins), across handles. A
+//     closed, expired or lapsed event never blocks, and a new event that is
+//     not itself effectively active is never refused for this reason.
 //   - A record that cannot be decoded is reported as an error wrapping
-//     ports.ErrCorrupt whose text names the record's id, by GetSession and by
-//     any listing that reaches it; it is never skipped silently, never a panic,
-//     never a zero Session with a nil error. Touch and update of such a record
-//     fail; ExpireLapsedSessions skips it or fails with ErrCorrupt.
+//     ports.ErrCorrupt whose text names the record's id, by Get and by any
+//     listing that reaches it; it is never skipped silently, never a panic,
+//     never a zero record with a nil error. Touch and update of such a record
+//     fail; ExpireLapsedX skips it or fails with ErrCorrupt.
 //   - TouchSession moves UpdatedAt later; whether to the clock's now or to
 //     the touch's time is the backend's choice.
-//   - ExpireLapsedSessions counts exactly the records of its own store that
-//     it changed.
 package conformance
 
 import (
@@ -48,14 +75,37 @@ const Precision = time.Microsecond
 // Backend is one freshly opened store plus the hooks for the optional tests.
 type Backend struct {
 	Store ports.SessionStore
+	// Approvals and BreakGlass are the same backend's other stores, in the
+	// same namespace (usually the very value in Store). They are not
+	// optional: a nil one skips its tests locally and fails them under CI,
+	// whatever Features.Waived says.
+	Approvals  ports.ApprovalStore
+	BreakGlass ports.BreakGlassStore
 	// OpenAnother opens a second, independent handle on the same backend and
 	// namespace (two processes sharing a store), reading the same clock and
-	// registering its own cleanup. Nil when unsupported.
+	// registering its own cleanup. Nil when unsupported. When Approvals or
+	// BreakGlass is set, the handle it returns must implement that port too.
 	OpenAnother func(t *testing.T) ports.SessionStore
-	// PutCorrupt writes malformed or foreign data where the session with this
-	// id would live, replacing any record already there. Nil when unsupported.
+	// PutCorruptRecord writes malformed or foreign data where the record of
+	// this kind and id would live, replacing any record already there. Nil
+	// when unsupported.
+	PutCorruptRecord func(t *testing.T, kind Kind, id string)
+	// PutCorrupt is PutCorruptRecord for sessions only, used when
+	// PutCorruptRecord is nil.
+	//
+	// Deprecated: set PutCorruptRecord, which reaches every record type.
 	PutCorrupt func(t *testing.T, id string)
 }
+
+// Kind names a record type for Backend.PutCorruptRecord.
+type Kind string
+
+// The record types a backend stores.
+const (
+	KindSession    Kind = "session"
+	KindRequest    Kind = "request"
+	KindBreakGlass Kind = "breakglass"
+)
 
 // Factory returns a fresh, isolated store (its own table, key prefix or file)
 // that reads time from clock, and registers its own cleanup with t.Cleanup.
@@ -70,7 +120,8 @@ type Features struct {
 	// SharedHandles: Backend.OpenAnother gives a second handle, and each
 	// handle sees the other's writes on its very next read.
 	SharedHandles bool
-	// CorruptInjection: Backend.PutCorrupt can write foreign data for an id.
+	// CorruptInjection: Backend.PutCorruptRecord (or, for sessions only, the
+	// older PutCorrupt) can write foreign data for an id.
 	CorruptInjection bool
 	// Waived is why this backend legitimately lacks every feature left false
 	// above, e.g. "in-process only: no second handle or raw bytes exist".
@@ -96,6 +147,8 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("SharedHandles", s.testSharedHandles)
 	t.Run("Corrupt", s.testCorrupt)
+	t.Run("Approvals", s.testApprovals)
+	t.Run("BreakGlass", s.testBreakGlass)
 }
 
 type suite struct {
@@ -104,12 +157,15 @@ type suite struct {
 	ci       bool
 }
 
-// env is what one subtest works with: its own clock, store and namespace.
+// env is what one subtest works with: its own clock, stores and namespace.
 type env struct {
 	clock   *ports.FakeClock
 	backend Backend
 	store   ports.SessionStore
 	ns      string
+	// approvals and breakglass are set by openApprovals and openBreakGlass.
+	approvals  ports.ApprovalStore
+	breakglass ports.BreakGlassStore
 }
 
 // clockStart is where every fake clock starts: a fixed instant, so failures
@@ -125,6 +181,50 @@ func (s suite) open(t *testing.T) env {
 		t.Fatal("conformance: factory returned a nil Store")
 	}
 	return env{clock: clock, backend: b, store: b.Store, ns: newNamespace()}
+}
+
+// openApprovals is open for a test of the approval store.
+func (s suite) openApprovals(t *testing.T) env {
+	t.Helper()
+	e := s.open(t)
+	s.requireStore(t, "Approvals", e.backend.Approvals != nil)
+	e.approvals = e.backend.Approvals
+	return e
+}
+
+// openBreakGlass is open for a test of the break-glass store.
+func (s suite) openBreakGlass(t *testing.T) env {
+	t.Helper()
+	e := s.open(t)
+	s.requireStore(t, "BreakGlass", e.backend.BreakGlass != nil)
+	e.breakglass = e.backend.BreakGlass
+	return e
+}
+
+// requireStore skips (or, under CI, fails) t when the backend left a store
+// out. No waiver applies: every backend must offer every store.
+func (s suite) requireStore(t *testing.T, field string, have bool) {
+	t.Helper()
+	skip, fail := storeGate(field, have, s.ci)
+	if fail != "" {
+		t.Fatal(fail)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
+}
+
+// storeGate decides what a test of the store in Backend.field does when the
+// field may be nil: run, skip locally, or fail under CI.
+func storeGate(field string, have, ci bool) (skip, fail string) {
+	switch {
+	case have:
+		return "", ""
+	case ci:
+		return "", "Backend." + field + " is nil and CI is set: every backend must offer this store (no waiver applies)"
+	default:
+		return "Backend." + field + " is nil: this backend does not offer the store yet", ""
+	}
 }
 
 // require skips (or, under CI, fails) t when the backend lacks the feature.

@@ -34,6 +34,27 @@ func TestGate(t *testing.T) {
 	}
 }
 
+// TestStoreGate pins that a missing store skips locally and fails under CI,
+// with no waiver.
+func TestStoreGate(t *testing.T) {
+	cases := []struct {
+		name               string
+		have, ci           bool
+		wantSkip, wantFail string
+	}{
+		{"present, local", true, false, "", ""},
+		{"present, CI", true, true, "", ""},
+		{"missing, local", false, false, "Backend.Approvals is nil", ""},
+		{"missing, CI", false, true, "", "Backend.Approvals is nil and CI is set"},
+	}
+	for _, tc := range cases {
+		skip, fail := storeGate("Approvals", tc.have, tc.ci)
+		if !matches(skip, tc.wantSkip) || !matches(fail, tc.wantFail) {
+			t.Errorf("%s: storeGate = skip %q, fail %q; want skip containing %q, fail containing %q", tc.name, skip, fail, tc.wantSkip, tc.wantFail)
+		}
+	}
+}
+
 // matches: want empty requires got empty; otherwise got contains want.
 func matches(got, want string) bool {
 	if want == "" {

@@ -109,9 +109,13 @@ func revokeWithRetry(ctx context.Context, store ports.SessionStore, id, by strin
 // timeType is compared with Equal at Precision rather than with ==.
 var timeType = reflect.TypeFor[time.Time]()
 
-// diffSessions lists, field by field, how got differs from want. Times are
-// compared at Precision, and every non-zero time in got must be in UTC.
-func diffSessions(want, got ports.Session) []string {
+// diffSessions lists, field by field, how got differs from want.
+func diffSessions(want, got ports.Session) []string { return diffRecords(want, got) }
+
+// diffRecords lists, field by field, how got differs from want (both
+// structs). Times are compared at Precision, and every non-zero time in got
+// must be in UTC; every other field must be equal.
+func diffRecords[T any](want, got T) []string {
 	var diffs []string
 	wv, gv := reflect.ValueOf(want), reflect.ValueOf(got)
 	for i := range wv.NumField() {

@@ -50,18 +50,18 @@ func (s suite) testSharedHandles(t *testing.T) {
 func (s suite) testCorrupt(t *testing.T) {
 	t.Run("NeverCreated", func(t *testing.T) {
 		t.Parallel()
-		e := s.openCorruptible(t)
+		e := s.openCorruptible(t, KindSession)
 		id := newSessionID()
-		e.backend.PutCorrupt(t, id)
+		e.putCorrupt(t, KindSession, id)
 		expectCorrupt(t, e.store, id)
 	})
 
 	t.Run("OverExisting", func(t *testing.T) {
 		t.Parallel()
-		e := s.openCorruptible(t)
+		e := s.openCorruptible(t, KindSession)
 		good := e.create(t, e.newSession())
 		bad := e.create(t, e.newSession()) // same user, profile, instance, status
-		e.backend.PutCorrupt(t, bad.ID)
+		e.putCorrupt(t, KindSession, bad.ID)
 
 		expectCorrupt(t, e.store, bad.ID)
 		expectSession(t, "GetSession of a sound neighbour", good, e.get(t, good.ID))
@@ -97,14 +97,46 @@ func (s suite) testCorrupt(t *testing.T) {
 	})
 }
 
-func (s suite) openCorruptible(t *testing.T) env {
+// openCorruptible opens a store whose records of kind can be corrupted.
+func (s suite) openCorruptible(t *testing.T, kind Kind) env {
 	t.Helper()
+	var e env
+	switch kind {
+	case KindRequest:
+		e = s.openApprovals(t)
+	case KindBreakGlass:
+		e = s.openBreakGlass(t)
+	default:
+		e = s.open(t)
+	}
 	s.require(t, "CorruptInjection", s.features.CorruptInjection)
-	e := s.open(t)
-	if e.backend.PutCorrupt == nil {
-		t.Fatal("Features.CorruptInjection is set but Backend.PutCorrupt is nil")
+	if e.backend.PutCorruptRecord == nil && (kind != KindSession || e.backend.PutCorrupt == nil) {
+		t.Fatalf("Features.CorruptInjection is set but Backend.PutCorruptRecord is nil (needed for %s records)", kind)
 	}
 	return e
+}
+
+// putCorrupt plants foreign data where the record of kind and id lives.
+func (e env) putCorrupt(t *testing.T, kind Kind, id string) {
+	t.Helper()
+	if e.backend.PutCorruptRecord != nil {
+		e.backend.PutCorruptRecord(t, kind, id)
+		return
+	}
+	e.backend.PutCorrupt(t, id)
+}
+
+// expectCorruptRead checks a read of a corrupt record: an error wrapping
+// ErrCorrupt that names the id, never a panic or a record with a nil error.
+func expectCorruptRead[T any](t *testing.T, what, id string, read func() (T, error)) {
+	t.Helper()
+	var got T
+	var err error
+	noPanic(t, what, func() { got, err = read() })
+	if err == nil {
+		t.Fatalf("%s of a corrupt record: nil error and %+v", what, got)
+	}
+	expectCorruptErr(t, what, err, id)
 }
 
 // expectCorrupt checks GetSession of a corrupt record: an error wrapping

@@ -33,8 +33,11 @@ func (s RequestStatus) Valid() bool {
 
 // ApprovalRequest asks a second person for access to a profile.
 type ApprovalRequest struct {
-	ID            string        `json:"id"` // 32 lowercase hex
-	Requester     string        `json:"requester"`
+	ID        string `json:"id"` // 32 lowercase hex
+	Requester string `json:"requester"`
+	// RequesterARN is the requester's principal ARN (empty for an OS
+	// identity), so a role session under another name is still "self".
+	RequesterARN  string        `json:"requester_arn"`
 	Profile       string        `json:"profile"`
 	Justification string        `json:"justification"`
 	Duration      time.Duration `json:"duration"` // the access window once approved
@@ -47,6 +50,7 @@ type ApprovalRequest struct {
 	Approver        string    `json:"approver"`
 	ApproverComment string    `json:"approver_comment"`
 	ApprovedAt      time.Time `json:"approved_at"`
+	CancelledBy     string    `json:"cancelled_by"`
 	Version         int64     `json:"version"`
 }
 

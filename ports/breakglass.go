@@ -24,6 +24,7 @@ func (s BreakGlassStatus) Valid() bool {
 type BreakGlassEvent struct {
 	ID            string           `json:"id"` // 32 lowercase hex
 	Invoker       string           `json:"invoker"`
+	InvokerARN    string           `json:"invoker_arn"` // empty for an OS identity
 	Profile       string           `json:"profile"`
 	ReasonCode    string           `json:"reason_code"` // incident, maintenance, security, recovery, other
 	Justification string           `json:"justification"`

@@ -15,15 +15,28 @@ func TestConformance(t *testing.T) {
 		store := openForTest(t, path, clock)
 		return conformance.Backend{
 			Store:       store,
+			Approvals:   store,
+			BreakGlass:  store,
 			OpenAnother: func(t *testing.T) ports.SessionStore { return openForTest(t, path, clock) },
-			PutCorrupt: func(t *testing.T, id string) {
+			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
-				if err := store.PutRawForTest(id, []byte(`{"v":1,"session":{"id":`)); err != nil {
-					t.Fatalf("PutRawForTest(%s): %v", id, err)
+				bucket, ok := corruptBuckets[kind]
+				if !ok {
+					t.Fatalf("PutCorruptRecord: unknown kind %q", kind)
+				}
+				if err := store.putRawForTest(bucket, id, []byte(`{"v":1,"`+string(kind)+`":{"id":`)); err != nil {
+					t.Fatalf("putRawForTest(%s %s): %v", kind, id, err)
 				}
 			},
 		}
 	}, conformance.Features{SharedHandles: true, CorruptInjection: true})
+}
+
+// corruptBuckets is where each kind of record lives.
+var corruptBuckets = map[conformance.Kind][]byte{
+	conformance.KindSession:    bucketSessions,
+	conformance.KindRequest:    bucketRequests,
+	conformance.KindBreakGlass: bucketBreakGlass,
 }
 
 // testLockTimeout replaces the 2 s default in tests. The suite's racing

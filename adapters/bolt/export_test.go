@@ -10,7 +10,13 @@ import (
 // bucket, leaving the indexes alone. Tests use it to plant corrupt records;
 // it exists only in this package's test build.
 func (s *Store) PutRawForTest(id string, raw []byte) error {
+	return s.putRawForTest(bucketSessions, id, raw)
+}
+
+// putRawForTest writes raw bytes under id in the records bucket, leaving
+// the indexes alone.
+func (s *Store) putRawForTest(bucket []byte, id string, raw []byte) error {
 	return s.update(context.Background(), func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketSessions).Put([]byte(id), raw)
+		return tx.Bucket(bucket).Put([]byte(id), raw)
 	})
 }

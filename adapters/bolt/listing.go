@@ -47,31 +47,36 @@ type scan struct {
 	prefix []byte
 }
 
-// list reads one page from the union of scans, newest first, keeping the
-// sessions (as they read now) that keep accepts; nil keeps all.
+// list reads one page of sessions; see listRecords.
 func (s *Store) list(ctx context.Context, what string, p ports.Page, scans []scan, keep func(ports.Session) bool) (ports.SessionPage, error) {
-	if p.Limit < 1 || p.Limit > ports.MaxPageLimit {
-		return ports.SessionPage{}, fmt.Errorf("bolt: list sessions %s: page limit %d outside 1..%d: %w",
-			what, p.Limit, ports.MaxPageLimit, ports.ErrInvalidArgument)
+	items, next, err := listRecords(ctx, s, sessionRecords, what, p, scans, keep)
+	if err != nil {
+		return ports.SessionPage{}, err
 	}
-	var after []byte // position key of the last session already listed
-	if p.Cursor != "" {
-		createdAt, id, err := ports.DecodeCursor(p.Cursor)
-		if err != nil {
-			return ports.SessionPage{}, fmt.Errorf("bolt: list sessions %s: %w", what, err)
-		}
-		after = positionKey(createdAt, id)
+	return ports.SessionPage{Sessions: items, Next: next}, nil
+}
+
+// listRecords reads one page from the union of scans, newest first, keeping
+// the records (as they read now) that keep accepts; nil keeps all.
+func listRecords[T any](ctx context.Context, s *Store, k recordKind[T], what string, p ports.Page, scans []scan, keep func(T) bool) ([]T, string, error) {
+	resumeAt, resume, err := ports.CheckPage(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("bolt: list %s %s: %w", k.plural, what, err)
+	}
+	var after []byte // position key of the last record already listed
+	if resume {
+		after = positionKey(resumeAt.CreatedAt, resumeAt.ID)
 	}
 
 	now := s.clock.Now()
-	var found []ports.Session
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	var found []T
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
 		found = found[:0]
 		heads := make([]*head, 0, len(scans))
 		for _, sc := range scans {
 			heads = append(heads, startBefore(tx.Bucket(sc.bucket).Cursor(), sc.prefix, after))
 		}
-		sessions := tx.Bucket(bucketSessions)
+		records := tx.Bucket(k.bucket)
 		// One more than the limit tells whether a next page exists.
 		for len(found) <= p.Limit {
 			h := newest(heads)
@@ -80,15 +85,15 @@ func (s *Store) list(ctx context.Context, what string, p ports.Page, scans []sca
 			}
 			id := h.id()
 			h.advance()
-			raw := sessions.Get([]byte(id))
+			raw := records.Get([]byte(id))
 			if raw == nil {
 				continue // cannot happen: records and indexes change in one transaction
 			}
-			rec, err := decodeSession(id, raw)
+			rec, err := k.decode(id, raw)
 			if err != nil {
-				return fmt.Errorf("bolt: list sessions %s: %w", what, err)
+				return fmt.Errorf("bolt: list %s %s: %w", k.plural, what, err)
 			}
-			view := effectiveAt(rec, now)
+			view := k.effective(rec, now)
 			if keep == nil || keep(view) {
 				found = append(found, view)
 			}
@@ -96,15 +101,10 @@ func (s *Store) list(ctx context.Context, what string, p ports.Page, scans []sca
 		return nil
 	})
 	if err != nil {
-		return ports.SessionPage{}, err
+		return nil, "", err
 	}
-	page := ports.SessionPage{Sessions: found}
-	if len(found) > p.Limit {
-		page.Sessions = found[:p.Limit:p.Limit]
-		last := page.Sessions[p.Limit-1]
-		page.Next = ports.EncodeCursor(last.CreatedAt, last.ID)
-	}
-	return page, nil
+	items, next := ports.CutPage(found, p.Limit, k.position)
+	return items, next, nil
 }
 
 // head walks one index range backward, from newest to oldest.

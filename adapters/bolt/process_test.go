@@ -55,6 +55,14 @@ func runHelper(mode, path, id string) error {
 		cur.Status, cur.RevokedBy, cur.RevokedReason = ports.SessionRevoked, "helper", "revoked from another process"
 		_, err = store.UpdateSession(context.Background(), cur)
 		return err
+	case "breakglass": // what `sentinel breakglass` does, for invoker "alice" on profile "prod"
+		store, err := Open(path, ports.SystemClock{}, Options{LockTimeout: 30 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		_, err = store.CreateBreakGlass(context.Background(), activeEvent(id, "alice", "prod", farFuture))
+		return err
 	case "hold": // hold the lock until stdin closes
 		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 		if err != nil {

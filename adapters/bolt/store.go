@@ -1,5 +1,6 @@
-// Package bolt is the bbolt implementation of ports.SessionStore: the
-// embedded default store for offline and solo users.
+// Package bolt is the bbolt implementation of ports.Stores (sessions,
+// approval requests, break-glass events): the embedded default store for
+// offline and solo users.
 //
 // Several sentinel processes may share one file (a long-running credential
 // server and a `sentinel server-revoke` from another terminal), and bbolt's
@@ -46,7 +47,7 @@ type Options struct {
 	NoSync bool
 }
 
-// Store is a ports.SessionStore on a bbolt file, safe for concurrent use by
+// Store is a ports.Stores on a bbolt file, safe for concurrent use by
 // goroutines and by processes.
 type Store struct {
 	path        string
@@ -57,7 +58,7 @@ type Store struct {
 	closed      atomic.Bool
 }
 
-var _ ports.SessionStore = (*Store)(nil)
+var _ ports.Stores = (*Store)(nil)
 
 // Open prepares the store file at path and closes it again. It creates
 // missing parent folders with mode 0700 and a new file with mode 0600 (an
@@ -241,32 +242,15 @@ func (s *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, e
 	now = now.UTC()
 	changed := 0
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		changed = 0
-		ids, err := idsUnder(tx, bucketStatus, indexPrefix(string(ports.SessionActive)))
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			stored, err := readRecord(tx, id)
-			if errors.Is(err, ports.ErrNotFound) {
-				continue // a stale index entry names no session to expire
-			}
-			if err != nil {
-				return fmt.Errorf("bolt: expire lapsed sessions: %w", err)
-			}
-			if !stored.Lapsed(now) {
-				continue
-			}
-			rec := stored
-			rec.Status = ports.SessionExpired
-			rec.UpdatedAt = now
-			rec.Version++
-			if err := writeRecord(tx, &stored, rec); err != nil {
-				return err
-			}
-			changed++
-		}
-		return nil
+		var err error
+		changed, err = sessionRecords.expireLapsed(tx, []string{string(ports.SessionActive)},
+			func(r ports.Session) bool { return r.Lapsed(now) },
+			func(r *ports.Session) {
+				r.Status = ports.SessionExpired
+				r.UpdatedAt = now
+				r.Version++
+			})
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -277,36 +261,12 @@ func (s *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, e
 // readRecord decodes the stored session id: ErrNotFound when absent,
 // ErrCorrupt when undecodable.
 func readRecord(tx *bbolt.Tx, id string) (ports.Session, error) {
-	raw := tx.Bucket(bucketSessions).Get([]byte(id))
-	if raw == nil {
-		return ports.Session{}, ports.ErrNotFound
-	}
-	return decodeSession(id, raw)
+	return sessionRecords.read(tx, id)
 }
 
-// writeRecord stores rec and moves its index keys from old's to rec's, in
-// the caller's transaction so record and indexes never disagree.
+// writeRecord stores the session rec and moves its index keys from old's.
 func writeRecord(tx *bbolt.Tx, old *ports.Session, rec ports.Session) error {
-	if old != nil {
-		for _, e := range indexEntries(*old) {
-			if err := tx.Bucket(e.bucket).Delete(e.key); err != nil {
-				return err
-			}
-		}
-	}
-	raw, err := encodeSession(rec)
-	if err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketSessions).Put([]byte(rec.ID), raw); err != nil {
-		return err
-	}
-	for _, e := range indexEntries(rec) {
-		if err := tx.Bucket(e.bucket).Put(e.key, []byte{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sessionRecords.write(tx, old, rec)
 }
 
 // idsUnder returns the session ids of every index key under prefix.

@@ -1,7 +1,7 @@
-// Package memory is the reference SessionStore: a map behind a mutex. Core
-// tests use it and the conformance suite runs it first. It holds only values
-// it encoded itself, so it can never hold a corrupt record and never returns
-// ports.ErrCorrupt.
+// Package memory is the reference store of sessions, approval requests and
+// break-glass events: maps behind one mutex. Core tests use it and the
+// conformance suite runs it first. It holds only values it encoded itself,
+// so it can never hold a corrupt record and never returns ports.ErrCorrupt.
 package memory
 
 import (
@@ -13,23 +13,30 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Store is an in-memory ports.SessionStore, safe for concurrent use.
+// Store is an in-memory ports.Stores, safe for concurrent use.
 type Store struct {
 	clock ports.Clock
 
 	mu       sync.RWMutex
 	sessions map[string]ports.Session
+	requests map[string]ports.ApprovalRequest
+	events   map[string]ports.BreakGlassEvent
 }
 
-var _ ports.SessionStore = (*Store)(nil)
+var _ ports.Stores = (*Store)(nil)
 
 // New returns an empty store that decides expiry with clock.
 func New(clock ports.Clock) *Store {
-	return &Store{clock: clock, sessions: make(map[string]ports.Session)}
+	return &Store{
+		clock:    clock,
+		sessions: make(map[string]ports.Session),
+		requests: make(map[string]ports.ApprovalRequest),
+		events:   make(map[string]ports.BreakGlassEvent),
+	}
 }
 
-// ports.Session holds only values (no pointers, slices or maps), so storing
-// and returning it by value never aliases the map's copy.
+// The records hold only values (no pointers, slices or maps), so storing and
+// returning them by value never aliases the maps' copies.
 
 // CreateSession stores s with Version 1.
 func (m *Store) CreateSession(ctx context.Context, s ports.Session) (ports.Session, error) {
