@@ -9,6 +9,12 @@
 // flags on the Decision say what was missing. Approval and break-glass
 // overrides are applied later, by the caller.
 //
+// Besides rules, a policy may hold three optional sections: approvals (who
+// approves requests for which profiles, and when a request approves itself),
+// breakglass (who may invoke emergency access, why, for how long and how
+// often) and notifications (webhooks). This package parses them and answers
+// "which rule applies"; the approval and break-glass packages apply them.
+//
 // The package is pure: it reads no clock (Request.Time is "now") and does no
 // I/O except time.LoadLocation while parsing, so a binary that parses
 // policies should import time/tzdata.

@@ -186,7 +186,8 @@ func TestReferenceDocClaims(t *testing.T) {
 
 func TestReferenceDocMentionsEveryField(t *testing.T) {
 	doc := readDoc(t)
-	for _, fields := range [][]string{policyFields, ruleFields, conditionFields, timeWindowFields, hourRangeFields} {
+	for _, fields := range [][]string{policyFields, ruleFields, conditionFields, timeWindowFields, hourRangeFields,
+		approvalFields, autoApproveFields, breakGlassFields, notificationFields, webhookFields, reasonCodes, webhookEvents} {
 		for _, f := range fields {
 			if !strings.Contains(doc, "`"+f+"`") {
 				t.Errorf("reference doc does not mention field `%s`", f)

@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("marshal: %v", err)
 			}
 		}
+		checkOverrideLookups(t, pol)
 	})
 }
 
@@ -70,4 +71,45 @@ func fuzzRequests(pol *Policy) []Request {
 		}
 	}
 	return reqs
+}
+
+// checkOverrideLookups asks the approval and break-glass lookups about the
+// policy's own names and checks that what they return is consistent.
+func checkOverrideLookups(t *testing.T, pol *Policy) {
+	t.Helper()
+	now := time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC)
+	for _, r := range pol.Approvals {
+		if len(r.Approvers) == 0 {
+			t.Fatalf("approval rule %q parsed with no approvers", r.Name)
+		}
+		for _, profile := range append([]string{"prod"}, r.Profiles...) {
+			if got, ok := pol.ApprovalRuleFor(profile); ok && !got.Covers(profile) {
+				t.Fatalf("ApprovalRuleFor(%q) returned %q, which does not cover it", profile, got.Name)
+			}
+		}
+		id := ports.Identity{Name: r.Approvers[0], ARN: r.Approvers[0]}
+		_ = r.IsApprover(id)
+		if r.AutoApproves(id, now, 0) {
+			t.Fatalf("rule %q auto-approves a zero duration", r.Name)
+		}
+		if r.AutoApprove != nil && r.AutoApproves(id, now, r.AutoApprove.MaxDuration+time.Nanosecond) {
+			t.Fatalf("rule %q auto-approves past its max_duration", r.Name)
+		}
+	}
+	for _, r := range pol.BreakGlass {
+		if len(r.Users) == 0 || len(r.ReasonCodes) == 0 || r.MaxDuration <= 0 || r.MaxDuration > MaxBreakGlassDuration || r.Window <= 0 {
+			t.Fatalf("break-glass rule parsed out of bounds: %+v", r)
+		}
+		id := ports.Identity{Name: r.Users[0], ARN: r.Users[0]}
+		for _, profile := range append([]string{"prod"}, r.Profiles...) {
+			if got, ok := pol.BreakGlassRuleFor(id, profile); ok && !got.Allows(id, profile) {
+				t.Fatalf("BreakGlassRuleFor returned %q, which does not allow %+v on %q", got.Name, id, profile)
+			}
+		}
+	}
+	for _, w := range pol.Webhooks {
+		if w.URL == "" || w.SecretEnv == "" || w.Timeout <= 0 || w.Timeout > MaxWebhookTimeout {
+			t.Fatalf("webhook parsed out of bounds: %+v", w)
+		}
+	}
 }

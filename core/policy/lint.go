@@ -24,8 +24,9 @@ func (w Warning) String() string {
 
 // Lint reports rules that can never match, allows whose profiles cover a
 // later deny's (unless the two plainly cannot match the same request, by
-// mode or by user name), and settings that have no effect. It only warns when it
-// is certain: a missed warning is better than a false one.
+// mode or by user name), settings that have no effect, and approval or
+// break-glass rules that an earlier one always wins over. It only warns when
+// it is certain: a missed warning is better than a false one.
 func (p *Policy) Lint() []Warning {
 	if p == nil {
 		return nil
@@ -74,6 +75,57 @@ func (p *Policy) Lint() []Warning {
 				warn("user %q: '*' is a wildcard only in entries that start with \"arn:\"; this one matches the name literally", entry)
 			}
 		}
+	}
+	return append(out, p.lintOverrides()...)
+}
+
+// lintOverrides reports approval and break-glass rules that can never be
+// chosen, and '*' where it is literal.
+func (p *Policy) lintOverrides() []Warning {
+	var out []Warning
+	literalStars := func(line int, what string, profiles, users []string) {
+		for _, name := range profiles {
+			if strings.Contains(name, "*") {
+				out = append(out, Warning{Line: line, Message: fmt.Sprintf(
+					"%s: profile %q: '*' is not a wildcard in profiles (they match exactly); use an empty list to match every profile", what, name)})
+			}
+		}
+		for _, entry := range users {
+			if !isARNEntry(entry) && strings.Contains(entry, "*") {
+				out = append(out, Warning{Line: line, Message: fmt.Sprintf(
+					"%s: user %q: '*' is a wildcard only in entries that start with \"arn:\"; this one matches the name literally", what, entry)})
+			}
+		}
+	}
+	for j := range p.Approvals {
+		later := &p.Approvals[j]
+		what := "approval rule " + later.Name
+		for i := range j {
+			if earlier := &p.Approvals[i]; listCovers(earlier.Profiles, later.Profiles) {
+				out = append(out, Warning{Line: later.Line, Message: fmt.Sprintf(
+					"%s can never apply: approval rule %s (line %d) covers every profile it does, and the first covering rule is used",
+					what, earlier.Name, earlier.Line)})
+				break
+			}
+		}
+		users := slices.Clone(later.Approvers)
+		if later.AutoApprove != nil {
+			users = append(users, later.AutoApprove.Users...)
+		}
+		literalStars(later.Line, what, later.Profiles, users)
+	}
+	for j := range p.BreakGlass {
+		later := &p.BreakGlass[j]
+		what := "break-glass rule " + later.Name
+		for i := range j {
+			if earlier := &p.BreakGlass[i]; listCovers(earlier.Profiles, later.Profiles) && usersCover(earlier.Users, later.Users) {
+				out = append(out, Warning{Line: later.Line, Message: fmt.Sprintf(
+					"%s can never apply: break-glass rule %s (line %d) covers every profile and user it does, and the first covering rule is used",
+					what, earlier.Name, earlier.Line)})
+				break
+			}
+		}
+		literalStars(later.Line, what, later.Profiles, later.Users)
 	}
 	return out
 }

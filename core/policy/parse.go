@@ -56,7 +56,7 @@ func (es ParseErrors) Unwrap() []error {
 }
 
 var (
-	policyFields     = []string{"version", "rules"}
+	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications"}
 	ruleFields       = []string{"name", "effect", "conditions", "reason", "max_server_duration"}
 	conditionFields  = []string{"profiles", "users", "time", "mode"}
 	timeWindowFields = []string{"days", "hours", "timezone"}
@@ -137,6 +137,9 @@ type parser struct {
 	errs ParseErrors
 	// names maps each rule name seen so far to its line, to reject duplicates.
 	names map[string]int
+	// sectionNames does the same per override section (approvals,
+	// breakglass, webhooks): names are unique within a section.
+	sectionNames map[string]map[string]int
 }
 
 func (p *parser) fail(n *yaml.Node, format string, args ...any) {
@@ -304,7 +307,8 @@ func (p *parser) policy(doc *yaml.Node) *Policy {
 		return nil
 	}
 	pol := &Policy{}
-	f := p.fields(root, "the policy", policyFields, nil)
+	f := p.fields(root, "the policy", policyFields, policyHints)
+	p.overrideSections(pol, f)
 
 	if v, ok := f["version"]; !ok {
 		p.fail(root, `missing version: add version: "1" at the top of the file`)
@@ -418,13 +422,7 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 		c.Profiles, _ = p.stringList(v.value, "profiles", nil)
 	}
 	if v, ok := f["users"]; ok {
-		c.Users, _ = p.stringList(v.value, "users", func(item *yaml.Node, s string) bool {
-			if len(s) >= 4 && strings.EqualFold(s[:4], "arn:") && s[:4] != "arn:" {
-				p.fail(item, "user %q looks like an ARN: start it with lowercase \"arn:\" so it is matched as one", s)
-				return false
-			}
-			return true
-		})
+		c.Users, _ = p.userList(v.value, "users", "user")
 	}
 	if v, ok := f["mode"]; ok {
 		values, _ := p.stringList(v.value, "mode", func(item *yaml.Node, s string) bool {
@@ -442,6 +440,19 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 		c.Time = p.timeWindow(v.value)
 	}
 	return c
+}
+
+// userList reads a list of user entries (names and arn: patterns), the one
+// syntax shared by a rule's users, approvers and break-glass users. noun
+// names one entry in messages.
+func (p *parser) userList(n *yaml.Node, what, noun string) ([]string, bool) {
+	return p.stringList(n, what, func(item *yaml.Node, s string) bool {
+		if len(s) >= 4 && strings.EqualFold(s[:4], "arn:") && s[:4] != "arn:" {
+			p.fail(item, "%s %q looks like an ARN: start it with lowercase \"arn:\" so it is matched as one", noun, s)
+			return false
+		}
+		return true
+	})
 }
 
 func (p *parser) timeWindow(n *yaml.Node) *TimeWindow {

@@ -62,6 +62,11 @@ func ParseMode(s string) (Mode, error) {
 type Policy struct {
 	Version string
 	Rules   []Rule
+	// Approvals, BreakGlass and Webhooks are the optional override and
+	// notification sections; nil when the file has none.
+	Approvals  []ApprovalRule
+	BreakGlass []BreakGlassRule
+	Webhooks   []Webhook
 	// rulesLine is where the rules key sits, for policy-wide lint warnings.
 	rulesLine int
 }
