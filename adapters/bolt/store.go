@@ -56,6 +56,7 @@ type Store struct {
 	noSync      bool
 	gate        gate
 	closed      atomic.Bool
+	feed        feedServer // the server side of the session feed (watch.go)
 }
 
 var _ ports.Stores = (*Store)(nil)

@@ -35,17 +35,21 @@ type Config struct {
 }
 
 // Deps are the ports the pipeline talks through. Approvals and BreakGlass
-// may be nil; Sessions and Tracker are needed when Config.SessionID is set.
+// may be nil; Tracker, and Sessions or View, are needed when
+// Config.SessionID is set.
 type Deps struct {
 	Policy     PolicySource
 	Approvals  ports.ApprovalLookup
 	BreakGlass ports.BreakGlassLookup
 	Sessions   ports.SessionStore
-	Tracker    *session.Tracker
-	Source     ports.CredentialProvider
-	Log        ports.DecisionLog
-	Clock      ports.Clock
-	Logger     *slog.Logger
+	// View, when set, answers the revocation check from memory where that is
+	// safe (see session.View); otherwise every request reads Sessions.
+	View    *session.View
+	Tracker *session.Tracker
+	Source  ports.CredentialProvider
+	Log     ports.DecisionLog
+	Clock   ports.Clock
+	Logger  *slog.Logger
 }
 
 // Gateway serves credentials for one profile and caller.
@@ -202,9 +206,15 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 	if by, reason, at, ok := t.Revoked(); ok {
 		return &RevokedError{SessionID: g.cfg.SessionID, By: by, Reason: reason, At: at}
 	}
-	s, err := g.deps.Sessions.GetSession(ctx, g.cfg.SessionID)
-	if err == nil {
-		t.Observe(s)
+	var s ports.Session
+	var err error
+	if g.deps.View != nil {
+		s, err = g.deps.View.Current(ctx)
+	} else {
+		s, err = g.deps.Sessions.GetSession(ctx, g.cfg.SessionID)
+	}
+	if err == nil && s.Status != ports.SessionActive {
+		t.Observe(s) // remember an end for good; an active read tells nothing new
 	}
 	v := session.CheckRevocation(s, err, g.cfg.OnStoreError, now)
 	switch v.Outcome {

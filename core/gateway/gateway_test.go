@@ -459,3 +459,5 @@ func TestDenialMessagesSayWhatToDo(t *testing.T) {
 		})
 	}
 }
+
+func parseForBench(doc string) (*policy.Policy, error) { return policy.Parse([]byte(doc)) }

@@ -1,0 +1,228 @@
+package bolt
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// The session feed for bbolt is a Linux abstract unix socket per running
+// server, named after the store file and the server instance. The revoker
+// writes "changed <id> <version>", the server re-reads the store and answers
+// "ack <version>". Abstract sockets need no file (nothing to clean up after
+// kill -9); both ends check that the peer runs as the same OS user. The feed
+// only ever speeds things up: a server that cannot listen polls the store.
+
+var (
+	_ ports.SessionFeed     = (*Store)(nil)
+	_ ports.ChangeAnnouncer = (*Store)(nil)
+)
+
+const (
+	feedLineMax     = 128
+	feedReadTimeout = 2 * time.Second
+	// maxPendingAnnouncers bounds how many revokers may wait at once.
+	maxPendingAnnouncers = 64
+)
+
+// feedName is the abstract socket of one server instance on this file.
+func (s *Store) feedName(instanceID string) string {
+	sum := sha256.Sum256([]byte(s.path))
+	return "@sentinel-bolt/" + hex.EncodeToString(sum[:12]) + "/" + instanceID
+}
+
+type pendingAck struct {
+	conn    net.Conn
+	version int64
+}
+
+// feedServer is the server side: one listener, the announcers waiting for an ack.
+type feedServer struct {
+	mu      sync.Mutex
+	id      string
+	pending []pendingAck
+	signals chan ports.FeedSignal
+}
+
+// Follow listens for announcements about s until ctx ends.
+func (s *Store) Follow(ctx context.Context, sess ports.Session) (<-chan ports.FeedSignal, error) {
+	if sess.ID == "" || sess.ServerInstanceID == "" {
+		return nil, fmt.Errorf("bolt: follow session: id and server instance are required: %w", ports.ErrInvalidArgument)
+	}
+	ln, err := net.Listen("unix", s.feedName(sess.ServerInstanceID))
+	if err != nil {
+		return nil, fmt.Errorf("bolt: follow session %s: listen: %w", sess.ID, err)
+	}
+	f := &s.feed
+	f.mu.Lock()
+	f.id = sess.ID
+	// Buffered so a signal is never lost while the reader is busy; repeats coalesce.
+	f.signals = make(chan ports.FeedSignal, 2)
+	signals := f.signals
+	f.mu.Unlock()
+	signals <- ports.FeedResumed
+	go func() {
+		<-ctx.Done()
+		_ = ln.Close()
+	}()
+	go func() {
+		defer func() {
+			f.mu.Lock()
+			for _, p := range f.pending {
+				_ = p.conn.Close()
+			}
+			// Late serve goroutines see no session and no channel.
+			f.pending, f.id, f.signals = nil, "", nil
+			f.mu.Unlock()
+			close(signals)
+		}()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() == nil {
+					// The listener died: stop the feed; the view polls from now on.
+					signals <- ports.FeedLost
+				}
+				return
+			}
+			go f.serve(conn)
+		}
+	}()
+	return signals, nil
+}
+
+// serve reads one announcement and parks the connection until Ack.
+func (f *feedServer) serve(conn net.Conn) {
+	if !samePeerUser(conn) {
+		_ = conn.Close()
+		return
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(feedReadTimeout))
+	line, err := bufio.NewReaderSize(conn, feedLineMax).ReadString('\n')
+	fields := strings.Fields(line)
+	if err != nil || len(fields) != 3 || fields[0] != "changed" {
+		_ = conn.Close()
+		return
+	}
+	version, err := strconv.ParseInt(fields[2], 10, 64)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil || f.id == "" || fields[1] != f.id || len(f.pending) >= maxPendingAnnouncers {
+		_, _ = conn.Write([]byte("err not following that session\n"))
+		_ = conn.Close()
+		return
+	}
+	f.pending = append(f.pending, pendingAck{conn: conn, version: version})
+	f.signal(ports.FeedChanged)
+}
+
+// signal queues s unless the buffer already holds a signal (one pending
+// FeedChanged covers every change so far). Callers hold f.mu; a stopped feed
+// has a nil channel, which the select skips.
+func (f *feedServer) signal(s ports.FeedSignal) {
+	select {
+	case f.signals <- s:
+	default:
+	}
+}
+
+// Ack answers every announcer whose change is covered by version; later
+// announcers keep waiting and ask for another read.
+func (s *Store) Ack(_ context.Context, id string, version int64) error {
+	f := &s.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id == "" || id != f.id {
+		return fmt.Errorf("bolt: ack session %s: not following it: %w", id, ports.ErrInvalidArgument)
+	}
+	kept := f.pending[:0]
+	for _, p := range f.pending {
+		if p.version > version {
+			kept = append(kept, p)
+			continue
+		}
+		_ = p.conn.SetWriteDeadline(time.Now().Add(feedReadTimeout))
+		_, _ = fmt.Fprintf(p.conn, "ack %d\n", version)
+		_ = p.conn.Close()
+	}
+	f.pending = kept
+	if len(kept) > 0 {
+		f.signal(ports.FeedChanged)
+	}
+	return nil
+}
+
+// Announce tells the server following sess about the change and waits for it
+// to acknowledge sess.Version, until ctx ends.
+func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", s.feedName(sess.ServerInstanceID))
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("bolt: announce session %s: %w", sess.ID, ports.ErrNoListener)
+		}
+		return fmt.Errorf("bolt: announce session %s: %w", sess.ID, err)
+	}
+	defer func() { _ = conn.Close() }()
+	if !samePeerUser(conn) {
+		return fmt.Errorf("bolt: announce session %s: the listener runs as another user; not trusting its answer", sess.ID)
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := fmt.Fprintf(conn, "changed %s %d\n", sess.ID, sess.Version); err != nil {
+		return fmt.Errorf("bolt: announce session %s: %w", sess.ID, err)
+	}
+	line, err := bufio.NewReaderSize(conn, feedLineMax).ReadString('\n')
+	if err != nil {
+		var netErr net.Error
+		if ctx.Err() != nil || (errors.As(err, &netErr) && netErr.Timeout()) {
+			return fmt.Errorf("bolt: announce session %s: no acknowledgement in time: %w", sess.ID, context.DeadlineExceeded)
+		}
+		return fmt.Errorf("bolt: announce session %s: %w", sess.ID, err)
+	}
+	fields := strings.Fields(line)
+	if len(fields) != 2 || fields[0] != "ack" {
+		return fmt.Errorf("bolt: announce session %s: the server answered %q", sess.ID, strings.TrimSpace(line))
+	}
+	if v, err := strconv.ParseInt(fields[1], 10, 64); err != nil || v < sess.Version {
+		return fmt.Errorf("bolt: announce session %s: acknowledged version %s, want %d", sess.ID, fields[1], sess.Version)
+	}
+	return nil
+}
+
+// samePeerUser reports whether the other end of a unix socket runs as our user.
+func samePeerUser(conn net.Conn) bool {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil {
+		return false
+	}
+	return int(cred.Uid) == os.Getuid()
+}

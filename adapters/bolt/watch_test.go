@@ -1,0 +1,168 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+const watchID = "0123456789abcdef0123456789abcdef"
+
+// twoHandles opens a server's and a revoker's handle on one file, as two
+// sentinel processes would, with the session created and each instance unique.
+func twoHandles(t *testing.T) (server, revoker *Store, sess ports.Session) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.db")
+	clock := ports.NewFakeClock(testStart)
+	var err error
+	if server, err = Open(path, clock, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	if revoker, err = Open(path, clock, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	in := activeSession(watchID, "alice", testStart)
+	in.ServerInstanceID = strings.ReplaceAll(t.Name(), "/", "-") // abstract names are machine-wide
+	return server, revoker, mustCreate(t, server, in)
+}
+
+func follow(t *testing.T, s *Store, sess ports.Session) <-chan ports.FeedSignal {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	signals, err := s.Follow(ctx, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range signals { // drain until the feed closes: no goroutine left behind
+		}
+	})
+	if got := next(t, signals); got != ports.FeedResumed {
+		t.Fatalf("first signal = %v, want FeedResumed", got)
+	}
+	return signals
+}
+
+func next(t *testing.T, signals <-chan ports.FeedSignal) ports.FeedSignal {
+	t.Helper()
+	select {
+	case s := <-signals:
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("no feed signal within 5s")
+		return 0
+	}
+}
+
+func revokeVia(t *testing.T, s *Store, id string) ports.Session {
+	t.Helper()
+	got, err := session.UpdateWithRetry(t.Context(), s, id, func(cur ports.Session) (ports.Session, error) {
+		return session.Revoke(cur, "secops", "stolen", testStart)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestAnnounceWaitsForTheServersAck(t *testing.T) {
+	server, revoker, sess := twoHandles(t)
+	signals := follow(t, server, sess)
+	revoked := revokeVia(t, revoker, sess.ID)
+	announced := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		announced <- revoker.Announce(ctx, revoked)
+	}()
+	if got := next(t, signals); got != ports.FeedChanged {
+		t.Fatalf("signal = %v, want FeedChanged", got)
+	}
+	select {
+	case err := <-announced:
+		t.Fatalf("Announce returned before the server acknowledged: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// An ack for an older version does not release the revoker.
+	if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, signals); got != ports.FeedChanged {
+		t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
+	}
+	if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-announced; err != nil {
+		t.Fatalf("Announce: %v", err)
+	}
+}
+
+func TestAnnounceWithoutAListener(t *testing.T) {
+	_, revoker, sess := twoHandles(t)
+	start := time.Now()
+	err := revoker.Announce(t.Context(), sess)
+	if !errors.Is(err, ports.ErrNoListener) {
+		t.Fatalf("err = %v, want ErrNoListener", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("took %v to find no listener", took)
+	}
+}
+
+func TestAnnounceTimesOutWhenTheServerNeverAcks(t *testing.T) {
+	server, revoker, sess := twoHandles(t)
+	follow(t, server, sess)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err := revoker.Announce(ctx, sess)
+	if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
+		t.Fatalf("err = %v, want no acknowledgement", err)
+	}
+}
+
+func TestAnnounceForAnotherSessionIsRefused(t *testing.T) {
+	server, revoker, sess := twoHandles(t)
+	follow(t, server, sess)
+	other := sess
+	other.ID = strings.Repeat("f", 32)
+	if err := revoker.Announce(t.Context(), other); err == nil || !strings.Contains(err.Error(), "not following") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The whole path: a view on the server side, a revoke and announce from the
+// other handle; once Announce returns, the very next check sees the revoke.
+func TestViewSeesAnAnnouncedRevokeBeforeAnnounceReturns(t *testing.T) {
+	server, revoker, sess := twoHandles(t)
+	view := session.NewView(server, server, ports.NewFakeClock(testStart), session.ViewConfig{Resync: time.Hour}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done, err := view.Start(ctx, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(5 * time.Second)
+	for !view.Trusted() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !view.Trusted() {
+		t.Fatal("the view never trusted the feed")
+	}
+	revoked := revokeVia(t, revoker, sess.ID)
+	actx, acancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer acancel()
+	if err := revoker.Announce(actx, revoked); err != nil {
+		t.Fatalf("Announce: %v", err)
+	}
+	if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
+		t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
+	}
+}

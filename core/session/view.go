@@ -1,0 +1,206 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// View defaults.
+const (
+	// DefaultResync re-reads the session even when the feed is quiet, so a
+	// writer that does not announce (the sweeper) is seen within a second.
+	DefaultResync = time.Second
+	// DefaultPoll is the re-read interval when the store has no feed
+	// (DynamoDB): a revoke is seen within about two polls.
+	DefaultPoll = 50 * time.Millisecond
+)
+
+// ViewConfig tunes a View; zero fields take the defaults.
+type ViewConfig struct {
+	Resync time.Duration
+	Poll   time.Duration
+}
+
+// View keeps a running server's session in memory, so the per-request
+// revocation check costs no store round trip, without ever serving past an
+// acknowledged revoke:
+//   - with a feed, the memory copy is trusted only while the feed is whole;
+//     an announced change is read from the store before it is acknowledged,
+//     and on any gap every request reads the store until the feed resumes;
+//   - without a feed (poll mode), a copy older than two polls is re-read.
+type View struct {
+	store  ports.SessionStore
+	feed   ports.SessionFeed
+	clock  ports.Clock
+	cfg    ViewConfig
+	logger *slog.Logger
+	id     string
+
+	mu     sync.RWMutex
+	cur    ports.Session
+	have   bool
+	readAt time.Time
+	// trusted = the feed is whole (no gap since FeedResumed) and the last
+	// read succeeded; only then is memory served without a store read.
+	feedWhole, readOK bool
+	// polling: no feed; a copy younger than two polls is served.
+	polling bool
+}
+
+// NewView builds a view of session id. feed may be nil (poll mode).
+func NewView(store ports.SessionStore, feed ports.SessionFeed, clock ports.Clock, cfg ViewConfig, logger *slog.Logger) *View {
+	if cfg.Resync <= 0 {
+		cfg.Resync = DefaultResync
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &View{store: store, feed: feed, clock: clock, cfg: cfg, logger: logger}
+}
+
+// Start follows s until ctx ends; the returned channel closes when the
+// background loop has stopped.
+func (v *View) Start(ctx context.Context, s ports.Session) (<-chan struct{}, error) {
+	v.mu.Lock()
+	v.id = s.ID
+	v.mu.Unlock()
+	var signals <-chan ports.FeedSignal
+	if v.feed != nil {
+		ch, err := v.feed.Follow(ctx, s)
+		if err != nil {
+			// No feed: poll mode is slower but just as safe.
+			v.logger.Warn("session feed unavailable; polling the store instead", "error", err)
+		} else {
+			signals = ch
+		}
+	}
+	v.mu.Lock()
+	v.polling = signals == nil
+	v.mu.Unlock()
+	done := make(chan struct{})
+	go v.run(ctx, signals, done)
+	return done, nil
+}
+
+// Current returns the session as the revocation check must see it now:
+// from memory when that is safe, else from the store.
+func (v *View) Current(ctx context.Context) (ports.Session, error) {
+	v.mu.RLock()
+	cur, id := v.cur, v.id
+	fresh := v.have && v.readOK && (v.feedWhole || (v.polling && v.clock.Now().Sub(v.readAt) < 2*v.cfg.Poll))
+	v.mu.RUnlock()
+	if fresh {
+		return cur, nil
+	}
+	return v.read(ctx, id)
+}
+
+// Trusted reports whether the memory copy is currently trusted (feed whole).
+func (v *View) Trusted() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.feedWhole && v.readOK && v.have
+}
+
+// read fetches the session and keeps it if it is news. A failed read stops
+// trusting memory: a change could be waiting behind it.
+func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
+	s, err := v.store.GetSession(ctx, id)
+	now := v.clock.Now()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err != nil {
+		v.readOK = false
+		return s, err
+	}
+	v.readOK = true
+	if !v.have || newer(s, v.cur) {
+		v.cur, v.have = s, true
+	}
+	v.readAt = now
+	return s, nil
+}
+
+// newer decides whether a read replaces the copy. An ended session never
+// turns active again, whatever the versions say (a record recreated after
+// loss restarts them, and a slow read from before may arrive late);
+// otherwise the later version wins.
+func newer(read, cur ports.Session) bool {
+	readEnded, curEnded := read.Status != ports.SessionActive, cur.Status != ports.SessionActive
+	if readEnded != curEnded {
+		return readEnded
+	}
+	return read.Version > cur.Version
+}
+
+func (v *View) setFeedWhole(ok bool) {
+	v.mu.Lock()
+	v.feedWhole = ok
+	v.mu.Unlock()
+}
+
+func (v *View) run(ctx context.Context, signals <-chan ports.FeedSignal, done chan struct{}) {
+	defer close(done)
+	interval := v.cfg.Resync
+	if signals == nil {
+		interval = v.cfg.Poll
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig, ok := <-signals:
+			if !ok {
+				// The feed ended before we did: from now on, poll.
+				signals = nil
+				v.mu.Lock()
+				v.feedWhole, v.polling = false, true
+				v.mu.Unlock()
+				ticker.Reset(v.cfg.Poll)
+				continue
+			}
+			v.handle(ctx, sig)
+		case <-ticker.C:
+			v.mu.RLock()
+			id := v.id
+			v.mu.RUnlock()
+			_, _ = v.read(ctx, id) // errors are the request path's to report
+		}
+	}
+}
+
+func (v *View) handle(ctx context.Context, sig ports.FeedSignal) {
+	v.mu.RLock()
+	id := v.id
+	v.mu.RUnlock()
+	switch sig {
+	case ports.FeedLost:
+		v.setFeedWhole(false)
+		v.logger.Warn("session feed lost; reading the store on every request until it is back", "session", id)
+	case ports.FeedResumed, ports.FeedChanged:
+		// Read first, then trust: the read covers whatever the gap hid.
+		s, err := v.read(ctx, id)
+		if err != nil {
+			v.logger.Warn("could not re-read the session after a feed signal; reading the store on every request", "session", id, "error", err)
+			return
+		}
+		if sig == ports.FeedResumed {
+			v.setFeedWhole(true)
+			return
+		}
+		if sig == ports.FeedChanged {
+			if err := v.feed.Ack(ctx, id, s.Version); err != nil {
+				v.logger.Warn("could not acknowledge a session change", "session", id, "error", err)
+			}
+		}
+	}
+}
