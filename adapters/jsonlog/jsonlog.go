@@ -4,7 +4,6 @@ package jsonlog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 )
 
 var _ ports.DecisionLog = (*Log)(nil)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Log writes decision records, one JSON object per line. It is safe for
 // concurrent use.
@@ -48,11 +49,9 @@ func New(w io.Writer) *Log {
 
 // Record writes r as one line with a single Write call.
 func (l *Log) Record(_ context.Context, r ports.DecisionRecord) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("jsonlog: encode: %w", err)
-	}
-	line = append(line, '\n')
+	bp := bufPool.Get().(*[]byte)
+	line := append(appendRecord((*bp)[:0], r), '\n')
+	defer func() { *bp = line; bufPool.Put(bp) }()
 
 	l.mu.Lock()
 	defer l.mu.Unlock()

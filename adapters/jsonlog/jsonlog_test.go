@@ -284,3 +284,51 @@ func TestNewDoesNotCloseCallersWriter(t *testing.T) {
 		t.Errorf("caller's file was closed: %v", err)
 	}
 }
+
+// The hand-written encoder says exactly what encoding/json would.
+func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 28, 23, 4, 58, 123456789, time.FixedZone("x", 3600))
+	records := []ports.DecisionRecord{
+		{},
+		{Time: at, RequestID: "r1", User: "alice", Profile: "prod", Mode: "server", Effect: "deny", RuleIndex: -1, Reason: "no matching rule"},
+		{Time: at, RequestID: "r2", User: "al\"ice\n<&>", UserARN: "arn:aws:sts::1:assumed-role/A/b", IdentitySource: "sts", Profile: "p\x00", Mode: "cli",
+			SessionID: "s", Effect: "allow", RuleEffect: "allow", Rule: "r", RuleIndex: 3, Reason: "ok \u2028", Override: "breakglass:x",
+			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8"},
+	}
+	for i, r := range records {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendRecord(nil, r)
+		var gotV, wantV map[string]any
+		if err := json.Unmarshal(got, &gotV); err != nil {
+			t.Fatalf("record %d: not JSON: %v\n%s", i, err, got)
+		}
+		if err := json.Unmarshal(want, &wantV); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotV, wantV) {
+			t.Errorf("record %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func FuzzAppendRecord(f *testing.F) {
+	f.Add("alice", "prod", "reason", "err", int64(0), -1)
+	f.Fuzz(func(t *testing.T, user, profile, reason, errText string, nanos int64, index int) {
+		r := ports.DecisionRecord{Time: time.Unix(0, nanos).UTC(), User: user, Profile: profile, Reason: reason, Error: errText, RuleIndex: index}
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Skip("encoding/json refuses it too") // years outside 0-9999
+		}
+		var gotV, wantV map[string]any
+		if err := json.Unmarshal(appendRecord(nil, r), &gotV); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		_ = json.Unmarshal(want, &wantV)
+		if !reflect.DeepEqual(gotV, wantV) {
+			t.Fatalf("differs from encoding/json:\n got %v\nwant %v", gotV, wantV)
+		}
+	})
+}
