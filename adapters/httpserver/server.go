@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -48,6 +50,10 @@ const (
 	idleTimeout  = 90 * time.Second
 	// authLogInterval bounds how often refused requests are logged.
 	authLogInterval = time.Second
+	// badTokenRate and badTokenBurst throttle failed authorization attempts
+	// (per server): past them, 429 until the rate allows again.
+	badTokenRate  = 10
+	badTokenBurst = 20
 )
 
 // Config configures Start.
@@ -165,6 +171,8 @@ type handler struct {
 	staticExpiry time.Duration
 	authFailures burstLog
 	badHosts     burstLog
+	// badTokens throttles failed attempts only: a right token is never slowed.
+	badTokens *rate.Limiter
 }
 
 func newHandler(cfg Config) (*handler, error) {
@@ -202,6 +210,7 @@ func newHandler(cfg Config) (*handler, error) {
 	if h.staticExpiry <= 0 {
 		h.staticExpiry = DefaultStaticExpiry
 	}
+	h.badTokens = rate.NewLimiter(badTokenRate, badTokenBurst)
 	h.authFailures = burstLog{log: h.log, msg: "refused credential request: missing or wrong authorization token"}
 	h.badHosts = burstLog{log: h.log, msg: "refused credential request: Host is not a loopback name (possible DNS rebinding)"}
 	return h, nil
@@ -221,9 +230,10 @@ func validateToken(token string) error {
 
 // Header values shared by every response; net/http only reads them.
 var (
-	headerJSON    = []string{"application/json"}
-	headerNoStore = []string{"no-store"}
-	headerAllow   = []string{http.MethodGet}
+	headerJSON       = []string{"application/json"}
+	headerNoStore    = []string{"no-store"}
+	headerAllow      = []string{http.MethodGet}
+	headerRetryAfter = []string{"1"}
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -250,6 +260,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if reason, ok := h.authorized(r.Header); !ok {
 		h.authFailures.note(h.clock.Now(), r.RemoteAddr, reason)
+		if !h.badTokens.Allow() {
+			w.Header()["Retry-After"] = headerRetryAfter
+			h.writeError(w, http.StatusTooManyRequests, "TooManyRequests",
+				"too many requests with a missing or wrong Authorization header; slow down")
+			return
+		}
 		h.writeError(w, http.StatusUnauthorized, "Unauthorized",
 			"missing or wrong Authorization header; send the value of AWS_CONTAINER_AUTHORIZATION_TOKEN")
 		return

@@ -495,3 +495,22 @@ func TestIsLoopbackHost(t *testing.T) {
 		}
 	}
 }
+
+// Repeated bad tokens are throttled with 429; the right token never is.
+func TestBadTokensAreRateLimited(t *testing.T) {
+	token, _ := NewToken()
+	s := startServer(t, Config{Token: token, Issuer: &fakeIssuer{creds: testCreds}})
+	c := newClient(t)
+	statuses := map[int]int{}
+	for range badTokenBurst + 15 {
+		resp, _ := get(t, c, http.MethodGet, s.URL(), "", http.Header{"Authorization": {"wrong-token-wrong-token-wrong-token"}})
+		statuses[resp.StatusCode]++
+	}
+	if statuses[http.StatusUnauthorized] < badTokenBurst || statuses[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("statuses for %d bad tokens = %v; want %d+ 401s then 429s", badTokenBurst+15, statuses, badTokenBurst)
+	}
+	resp, body := get(t, c, http.MethodGet, s.URL(), "", http.Header{"Authorization": {token}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the right token while throttled: status %d: %s", resp.StatusCode, body)
+	}
+}
