@@ -5,47 +5,25 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Hash fields of a session record. Every ports.Session field is stored, each
-// as a string: text as is, integers in decimal, times as integer
+// Every record is a hash of strings: text as is, integers (durations in
+// nanoseconds included) in decimal, booleans as "0" or "1", times as integer
 // microseconds since the Unix epoch in UTC ("" for the zero time). Integer
 // micros keep the suite's precision exactly, truncate toward the past, and
 // let the Lua scripts compare times without parsing dates.
+//
+// The fields below are common to all three record types; the scripts rely
+// on their names. Each type's own fields are listed with its kind.
 const (
-	fieldSchema     = "_v"   // schemaVersion; anything else is foreign data
-	fieldPosition   = "_pos" // the record's index position, see positionOf
-	fieldID         = "id"
-	fieldUser       = "user"
-	fieldProfile    = "profile"
-	fieldInstance   = "server_instance_id"
-	fieldStatus     = "status"
-	fieldIDSource   = "identity_source"
-	fieldStarted    = "started_at"
-	fieldLastAccess = "last_access_at"
-	fieldExpires    = "expires_at"
-	fieldRequests   = "request_count"
-	fieldSourceID   = "source_identity"
-	fieldRevokedBy  = "revoked_by"
-	fieldRevokedWhy = "revoked_reason"
-	fieldRevokedAt  = "revoked_at"
-	fieldCreated    = "created_at"
-	fieldUpdated    = "updated_at"
-	fieldVersion    = "version"
-)
-
-// Field lists the scripts validate a record with, before they change it.
-var (
-	allFields = []string{
-		fieldPosition, fieldID, fieldUser, fieldProfile, fieldInstance, fieldStatus, fieldIDSource,
-		fieldStarted, fieldLastAccess, fieldExpires, fieldRequests, fieldSourceID, fieldRevokedBy,
-		fieldRevokedWhy, fieldRevokedAt, fieldCreated, fieldUpdated, fieldVersion,
-	}
-	intFields  = []string{fieldRequests, fieldVersion}
-	timeFields = []string{fieldStarted, fieldLastAccess, fieldExpires, fieldRevokedAt, fieldCreated, fieldUpdated}
-	statuses   = []string{string(ports.SessionActive), string(ports.SessionRevoked), string(ports.SessionExpired)}
+	fieldSchema   = "_v"   // schemaVersion; anything else is foreign data
+	fieldPosition = "_pos" // the record's index position, see positionOf
+	fieldID       = "id"
+	fieldStatus   = "status"
+	fieldExpires  = "expires_at"
+	fieldCreated  = "created_at"
+	fieldUpdated  = "updated_at"
+	fieldVersion  = "version"
 )
 
 // schemaVersion is the only record layout this code reads.
@@ -63,6 +41,14 @@ var (
 // storable reports whether t survives the microsecond encoding.
 func storable(t time.Time) bool {
 	return t.IsZero() || (!t.Before(minStorable) && !t.After(maxStorable))
+}
+
+// truncated is t as a read returns it: UTC, whole microseconds, zero kept zero.
+func truncated(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
 }
 
 func encodeTime(t time.Time) string {
@@ -86,6 +72,15 @@ func decodeTime(s string) (time.Time, error) {
 	return time.UnixMicro(us).UTC(), nil
 }
 
+func encodeInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+func encodeBool(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
 // positionOf orders index members: 16 hex digits of CreatedAt's micros with
 // the sign bit flipped (so earlier times, negative ones included, sort
 // first), then the id. Every member of an index has score 0, so Redis sorts
@@ -107,89 +102,7 @@ func idOfMember(member string) (string, bool) {
 	return member[positionLen:], true
 }
 
-// checkStorable rejects times the encoding cannot hold.
-func checkStorable(s ports.Session) error {
-	for _, f := range []struct {
-		name string
-		t    time.Time
-	}{
-		{fieldStarted, s.StartedAt}, {fieldLastAccess, s.LastAccessAt}, {fieldExpires, s.ExpiresAt},
-		{fieldRevokedAt, s.RevokedAt}, {fieldCreated, s.CreatedAt}, {fieldUpdated, s.UpdatedAt},
-	} {
-		if !storable(f.t) {
-			return fmt.Errorf("%s %s is outside the storable range: %w", f.name, f.t, ports.ErrInvalidArgument)
-		}
-	}
-	return nil
-}
-
-// recordFields is every field of s except version, as HSET arguments.
-func recordFields(s ports.Session) []any {
-	return []any{
-		fieldSchema, schemaVersion,
-		fieldPosition, positionOf(s.CreatedAt),
-		fieldID, s.ID,
-		fieldUser, s.User,
-		fieldProfile, s.Profile,
-		fieldInstance, s.ServerInstanceID,
-		fieldStatus, string(s.Status),
-		fieldIDSource, s.IdentitySource,
-		fieldStarted, encodeTime(s.StartedAt),
-		fieldLastAccess, encodeTime(s.LastAccessAt),
-		fieldExpires, encodeTime(s.ExpiresAt),
-		fieldRequests, strconv.FormatInt(s.RequestCount, 10),
-		fieldSourceID, s.SourceIdentity,
-		fieldRevokedBy, s.RevokedBy,
-		fieldRevokedWhy, s.RevokedReason,
-		fieldRevokedAt, encodeTime(s.RevokedAt),
-		fieldCreated, encodeTime(s.CreatedAt),
-		fieldUpdated, encodeTime(s.UpdatedAt),
-	}
-}
-
-// decodeRecord reads the hash stored for id. Anything it cannot trust is an
-// error wrapping ports.ErrCorrupt that names id.
-func decodeRecord(id string, f map[string]string) (ports.Session, error) {
-	if v, ok := f[fieldSchema]; !ok || v != schemaVersion {
-		return ports.Session{}, corrupt(id, fmt.Sprintf("schema marker %s=%q, want %q (foreign data?)", fieldSchema, v, schemaVersion))
-	}
-	d := decoder{f: f}
-	s := ports.Session{
-		ID:               d.text(fieldID),
-		User:             d.text(fieldUser),
-		Profile:          d.text(fieldProfile),
-		ServerInstanceID: d.text(fieldInstance),
-		Status:           ports.SessionStatus(d.text(fieldStatus)),
-		IdentitySource:   d.text(fieldIDSource),
-		StartedAt:        d.time(fieldStarted),
-		LastAccessAt:     d.time(fieldLastAccess),
-		ExpiresAt:        d.time(fieldExpires),
-		RequestCount:     d.int(fieldRequests),
-		SourceIdentity:   d.text(fieldSourceID),
-		RevokedBy:        d.text(fieldRevokedBy),
-		RevokedReason:    d.text(fieldRevokedWhy),
-		RevokedAt:        d.time(fieldRevokedAt),
-		CreatedAt:        d.time(fieldCreated),
-		UpdatedAt:        d.time(fieldUpdated),
-		Version:          d.int(fieldVersion),
-	}
-	pos := d.text(fieldPosition)
-	switch {
-	case d.err != nil:
-		return ports.Session{}, corrupt(id, d.err.Error())
-	case s.ID != id:
-		return ports.Session{}, corrupt(id, fmt.Sprintf("record holds id %q", s.ID))
-	case !s.Status.Valid():
-		return ports.Session{}, corrupt(id, fmt.Sprintf("unknown status %q", s.Status))
-	case s.Version < 1:
-		return ports.Session{}, corrupt(id, fmt.Sprintf("version %d below 1", s.Version))
-	case pos != positionOf(s.CreatedAt):
-		return ports.Session{}, corrupt(id, fmt.Sprintf("index position %q does not match created_at", pos))
-	}
-	return s, nil
-}
-
-// decoder keeps the first error, so decodeRecord reads like a struct literal.
+// decoder keeps the first error, so a kind's read reads like a struct literal.
 type decoder struct {
 	f   map[string]string
 	err error
@@ -212,6 +125,16 @@ func (d *decoder) int(name string) int64 {
 	return n
 }
 
+func (d *decoder) duration(name string) time.Duration { return time.Duration(d.int(name)) }
+
+func (d *decoder) bool(name string) bool {
+	v := d.text(name)
+	if v != "0" && v != "1" && d.err == nil {
+		d.err = fmt.Errorf("field %s=%q is not 0 or 1", name, v)
+	}
+	return v == "1"
+}
+
 func (d *decoder) time(name string) time.Time {
 	v := d.text(name)
 	t, err := decodeTime(v)
@@ -219,10 +142,6 @@ func (d *decoder) time(name string) time.Time {
 		d.err = fmt.Errorf("field %s=%q is not a time in microseconds", name, v)
 	}
 	return t
-}
-
-func corrupt(id, reason string) error {
-	return fmt.Errorf("stored session %q: %s: %w", id, reason, ports.ErrCorrupt)
 }
 
 // fieldMap turns a flat HGETALL reply from a script into a map.
@@ -241,30 +160,4 @@ func fieldMap(reply any) (map[string]string, bool) {
 		m[k] = v
 	}
 	return m, true
-}
-
-// inUTC puts every time in UTC and drops finer digits than a microsecond, so
-// what a write returns equals what a read returns.
-func inUTC(s ports.Session) ports.Session {
-	norm := func(t time.Time) time.Time {
-		if t.IsZero() {
-			return time.Time{}
-		}
-		return time.UnixMicro(t.UnixMicro()).UTC()
-	}
-	s.StartedAt = norm(s.StartedAt)
-	s.LastAccessAt = norm(s.LastAccessAt)
-	s.ExpiresAt = norm(s.ExpiresAt)
-	s.RevokedAt = norm(s.RevokedAt)
-	s.CreatedAt = norm(s.CreatedAt)
-	s.UpdatedAt = norm(s.UpdatedAt)
-	return s
-}
-
-// effectiveAt reports a lapsed active session as expired, Version unchanged.
-func effectiveAt(s ports.Session, now time.Time) ports.Session {
-	if s.Lapsed(now) {
-		s.Status = ports.SessionExpired
-	}
-	return s
 }

@@ -3,67 +3,55 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// ListSessionsByUser lists the user's sessions, newest first.
-func (s *Store) ListSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {
-	belongs := func(r ports.Session) bool { return r.User == user }
-	return s.list(ctx, fmt.Sprintf("list sessions by user %q", user), p, nil, s.scan("user", user, belongs))
+// listBy lists the records under value in the index named ix, newest first.
+func (k *kind[T]) listBy(ctx context.Context, s *Store, ix, value string, p ports.Page) ([]T, string, error) {
+	what := fmt.Sprintf("list %s by %s %q", k.plural, ix, value)
+	return k.list(ctx, s, what, p, nil, k.scan(s, ix, value))
 }
 
-// ListSessionsByProfile lists the profile's sessions, newest first.
-func (s *Store) ListSessionsByProfile(ctx context.Context, profile string, p ports.Page) (ports.SessionPage, error) {
-	belongs := func(r ports.Session) bool { return r.Profile == profile }
-	return s.list(ctx, fmt.Sprintf("list sessions by profile %q", profile), p, nil, s.scan("profile", profile, belongs))
-}
-
-// ListSessionsByServerInstance lists the server instance's sessions, newest first.
-func (s *Store) ListSessionsByServerInstance(ctx context.Context, instanceID string, p ports.Page) (ports.SessionPage, error) {
-	belongs := func(r ports.Session) bool { return r.ServerInstanceID == instanceID }
-	return s.list(ctx, fmt.Sprintf("list sessions by server instance %q", instanceID), p, nil, s.scan("instance", instanceID, belongs))
-}
-
-// ListSessionsByStatus lists the sessions whose effective status is status,
-// newest first. The index holds stored statuses and a lapsed active session
-// reads as expired: active reads the active index and drops lapsed ones;
-// expired merges the expired index with the lapsed active ones.
-func (s *Store) ListSessionsByStatus(ctx context.Context, status ports.SessionStatus, p ports.Page) (ports.SessionPage, error) {
-	what := fmt.Sprintf("list sessions by status %q", status)
-	if !status.Valid() {
-		return ports.SessionPage{}, fmt.Errorf("redis: %s: unknown status: %w", what, ports.ErrInvalidArgument)
+// listByStatus lists the records whose effective status is status, newest
+// first. The index holds stored statuses and a lapsed record reads as
+// expired: a lapsing status reads its index and drops the lapsed ones;
+// expired merges its index with the lapsed records of every lapsing one.
+func (k *kind[T]) listByStatus(ctx context.Context, s *Store, status string, p ports.Page) ([]T, string, error) {
+	what := fmt.Sprintf("list %s by status %q", k.plural, status)
+	if !slices.Contains(k.statuses, status) {
+		return nil, "", fmt.Errorf("redis: %s: unknown status: %w", what, ports.ErrInvalidArgument)
 	}
-	stored := func(st ports.SessionStatus) *indexScan {
-		return s.scan("status", string(st), func(r ports.Session) bool { return r.Status == st })
+	scans := []*indexScan{k.scan(s, "status", status)}
+	if status == k.expired {
+		for _, st := range k.lapsing {
+			scans = append(scans, k.scan(s, "status", st))
+		}
 	}
-	scans := []*indexScan{stored(status)}
-	if status == ports.SessionExpired {
-		scans = append(scans, stored(ports.SessionActive))
-	}
-	keep := func(view ports.Session) bool { return view.Status == status }
-	return s.list(ctx, what, p, keep, scans...)
+	keep := func(view T) bool { return k.status(view) == status }
+	return k.list(ctx, s, what, p, keep, scans...)
 }
 
 // indexScan walks one index newest first, a batch at a time.
 type indexScan struct {
-	key string
-	// belongs reports whether a stored record is still in this index; one
-	// that moved after the index was read is left out.
-	belongs func(ports.Session) bool
-	buf     []string // members read but not yet taken, newest first
-	bound   string   // ZREVRANGEBYLEX max for the next batch
-	done    bool     // the index has nothing older than bound
+	key   string
+	ix    index
+	value string
+	buf   []string // members read but not yet taken, newest first
+	bound string   // ZREVRANGEBYLEX max for the next batch
+	done  bool     // the index has nothing older than bound
 }
 
-func (s *Store) scan(kind, value string, belongs func(ports.Session) bool) *indexScan {
-	return &indexScan{key: s.indexKey(kind, value), belongs: belongs}
+func (k *kind[T]) scan(s *Store, name, value string) *indexScan {
+	i := slices.IndexFunc(k.indexes, func(ix index) bool { return ix.name == name })
+	return &indexScan{key: k.indexBase(s) + name + ":" + value, ix: k.indexes[i], value: value}
 }
 
-// minBatch keeps filtered listings (active, expired) from reading an index
-// a few members per round trip.
+// minBatch keeps filtered listings (by status) from reading an index a few
+// members per round trip.
 const minBatch = 32
 
 // candidate is one index member taken for the page, in listing order.
@@ -74,21 +62,22 @@ type candidate struct {
 }
 
 // list reads one page from the union of scans, newest first, keeping the
-// sessions (as they read now) that keep accepts; nil keeps all. Records are
+// records (as they read now) that keep accepts; nil keeps all. Records are
 // read after their index entries, each atomically but not as one snapshot:
-// a session that moved in between is left out of this page.
-func (s *Store) list(ctx context.Context, what string, p ports.Page, keep func(ports.Session) bool, scans ...*indexScan) (ports.SessionPage, error) {
+// a record that moved in between is left out of this page. A corrupt
+// record the page reaches fails the listing, naming it.
+func (k *kind[T]) list(ctx context.Context, s *Store, what string, p ports.Page, keep func(T) bool, scans ...*indexScan) ([]T, string, error) {
 	if s.closed.Load() {
-		return ports.SessionPage{}, fmt.Errorf("redis: %s: the store is closed: %w", what, ports.ErrUnavailable)
+		return nil, "", fmt.Errorf("redis: %s: the store is closed: %w", what, ports.ErrUnavailable)
 	}
 	after, resume, err := ports.CheckPage(p)
 	if err != nil {
-		return ports.SessionPage{}, fmt.Errorf("redis: %s: %w", what, err)
+		return nil, "", fmt.Errorf("redis: %s: %w", what, err)
 	}
 	bound := "+"
 	if resume {
 		if !storable(after.CreatedAt) {
-			return ports.SessionPage{}, fmt.Errorf("redis: %s: cursor time out of range: %w", what, ports.ErrInvalidArgument)
+			return nil, "", fmt.Errorf("redis: %s: cursor time out of range: %w", what, ports.ErrInvalidArgument)
 		}
 		bound = "(" + memberOf(after.CreatedAt, after.ID)
 	}
@@ -97,41 +86,47 @@ func (s *Store) list(ctx context.Context, what string, p ports.Page, keep func(p
 	}
 
 	now := s.clock.Now()
-	var found []ports.Session
+	var found []T
 	// One more than the limit tells whether a next page exists.
 	for len(found) <= p.Limit {
 		need := p.Limit + 1 - len(found)
-		if err := s.refill(ctx, scans, max(need, minBatch)); err != nil {
-			return ports.SessionPage{}, mapError(what, err)
+		if err := refill(ctx, s, scans, max(need, minBatch)); err != nil {
+			return nil, "", mapError(what, err)
 		}
 		picked, err := take(scans, need)
 		if err != nil {
-			return ports.SessionPage{}, mapError(what, err)
+			return nil, "", mapError(what, err)
 		}
 		if len(picked) == 0 {
 			break
 		}
-		recs, err := s.readRecords(ctx, picked)
+		ids := make([]string, len(picked))
+		for i, c := range picked {
+			ids[i] = c.id
+		}
+		recs, err := k.readRecords(ctx, s, ids)
 		if err != nil {
-			return ports.SessionPage{}, mapError(what, err)
+			return nil, "", mapError(what, err)
 		}
 		for i, c := range picked {
-			rec, ok := recs[i], recs[i].ID != ""
-			if !ok || !c.from.belongs(rec) || memberOf(rec.CreatedAt, rec.ID) != c.member {
-				continue
+			r := recs[i]
+			switch {
+			case r.err != nil:
+				return nil, "", mapError(what, r.err)
+			case r.fields == nil, !c.from.ix.holds(r.fields, c.from.value), memberOf(k.position(r.rec).CreatedAt, r.id) != c.member:
+				continue // a stale index entry: no record, or one that moved
 			}
-			if view := effectiveAt(rec, now); keep == nil || keep(view) {
+			if view := k.effective(r.rec, now); keep == nil || keep(view) {
 				found = append(found, view)
 			}
 		}
 	}
-	var page ports.SessionPage
-	page.Sessions, page.Next = ports.CutPage(found, p.Limit, ports.SessionPosition)
-	return page, nil
+	items, next := ports.CutPage(found, p.Limit, k.position)
+	return items, next, nil
 }
 
 // refill reads the next batch of every scan whose buffer ran dry, in one pipeline.
-func (s *Store) refill(ctx context.Context, scans []*indexScan, batch int) error {
+func refill(ctx context.Context, s *Store, scans []*indexScan, batch int) error {
 	var dry []*indexScan
 	for _, sc := range scans {
 		if len(sc.buf) == 0 && !sc.done {
@@ -187,32 +182,4 @@ func take(scans []*indexScan, n int) ([]candidate, error) {
 		out = append(out, candidate{member: member, id: id, from: best})
 	}
 	return out, nil
-}
-
-// readRecords reads the records of picked in one pipeline. A missing record
-// comes back as a zero Session; a corrupt one fails the whole read, naming it.
-func (s *Store) readRecords(ctx context.Context, picked []candidate) ([]ports.Session, error) {
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(picked))
-	for i, c := range picked {
-		cmds[i] = pipe.HGetAll(ctx, s.recordKey(c.id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !isReply(err) {
-		return nil, err
-	}
-	recs := make([]ports.Session, len(picked))
-	for i, cmd := range cmds {
-		id := picked[i].id
-		fields, err := cmd.Result()
-		if err != nil {
-			return nil, fmt.Errorf("session %q: %w", id, err) // mapError names the id via this wrap
-		}
-		if len(fields) == 0 {
-			continue // a stale index entry: no record to list
-		}
-		if recs[i], err = decodeRecord(id, fields); err != nil {
-			return nil, err
-		}
-	}
-	return recs, nil
 }

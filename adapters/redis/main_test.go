@@ -113,6 +113,33 @@ func activeSession(id, user string, created time.Time) ports.Session {
 	}
 }
 
+// indexKey names a session index.
+func (s *Store) indexKey(kind, value string) string {
+	return sessionKind.indexBase(s) + kind + ":" + value
+}
+
+// pendingRequest is a fully populated pending request created at created,
+// its decision deadline a day later.
+func pendingRequest(id, requester string, created time.Time) ports.ApprovalRequest {
+	return ports.ApprovalRequest{
+		ID: id, Requester: requester, RequesterARN: "arn:aws:iam::111122223333:user/" + requester,
+		Profile: requester + "-profile", Justification: "deploy the hotfix for " + requester,
+		Duration: time.Hour, Status: ports.RequestPending,
+		CreatedAt: created, UpdatedAt: created, ExpiresAt: created.Add(24 * time.Hour),
+	}
+}
+
+// activeEvent is a fully populated active break-glass event created at
+// created, running out an hour later.
+func activeEvent(id, invoker, profile string, created time.Time) ports.BreakGlassEvent {
+	return ports.BreakGlassEvent{
+		ID: id, Invoker: invoker, InvokerARN: "arn:aws:iam::111122223333:user/" + invoker,
+		Profile: profile, ReasonCode: "incident", Justification: "the primary database refuses connections",
+		Duration: time.Hour, Status: ports.BreakGlassActive, Escalated: true,
+		CreatedAt: created, UpdatedAt: created, ExpiresAt: created.Add(time.Hour),
+	}
+}
+
 func newID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)

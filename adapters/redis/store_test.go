@@ -40,10 +40,28 @@ func putForeign(t testing.TB, url, key string, kind foreign) {
 	}
 }
 
-// TestCorruptRecords covers every way a stored record can fail validation:
-// reads name the id with ErrCorrupt, writes refuse, nothing panics.
+// TestCorruptRecords covers every way a stored record of each type can fail
+// validation: reads name the id with ErrCorrupt, writes refuse, nothing
+// panics.
 func TestCorruptRecords(t *testing.T) {
 	url := testenv.Redis(t)
+	t.Run("session", func(t *testing.T) {
+		corruptRecords(t, url, sessionKind, "user", func(id string) ports.Session { return activeSession(id, "alice", testStart) })
+	})
+	t.Run("request", func(t *testing.T) {
+		corruptRecords(t, url, requestKind, "requester", func(id string) ports.ApprovalRequest { return pendingRequest(id, "alice", testStart) })
+	})
+	t.Run("breakglass", func(t *testing.T) {
+		corruptRecords(t, url, breakGlassKind, "invoker", func(id string) ports.BreakGlassEvent {
+			return activeEvent(id, "alice", "alice-profile", testStart)
+		})
+	})
+}
+
+// corruptRecords runs the corruption cases against record type k, whose
+// sound record is fixture(id), listed under index listBy as "alice". The
+// operations go through k, which every Store method of the type wraps.
+func corruptRecords[T any](t *testing.T, url string, k *kind[T], listBy string, fixture func(id string) T) {
 	hset := func(field, value string) func(context.Context, *redis.Client, string) error {
 		return func(ctx context.Context, c *redis.Client, key string) error {
 			return c.HSet(ctx, key, field, value).Err()
@@ -54,58 +72,69 @@ func TestCorruptRecords(t *testing.T) {
 		// writesRefused: the scripts see it too (all but a moved _pos,
 		// which only reads can check).
 		writesRefused bool
+		// field, when set, is a field only some types have.
+		field string
 	}{
-		{corruptKinds[0], true},
-		{corruptKinds[1], true},
+		{corruptKinds[0], true, ""},
+		{corruptKinds[1], true, ""},
 		{foreign{"a list", func(ctx context.Context, c *redis.Client, key string) error {
 			return errors.Join(c.Del(ctx, key).Err(), c.RPush(ctx, key, "a", "b").Err())
-		}}, true},
-		{foreign{"schema marker of a later layout", hset(fieldSchema, "2")}, true},
+		}}, true, ""},
+		{foreign{"schema marker of a later layout", hset(fieldSchema, "2")}, true, ""},
 		{foreign{"a field missing", func(ctx context.Context, c *redis.Client, key string) error {
 			return c.HDel(ctx, key, fieldStatus).Err()
-		}}, true},
-		{foreign{"count not a number", hset(fieldRequests, "many")}, true},
-		{foreign{"count not canonical", hset(fieldRequests, "007")}, true},
-		{foreign{"unknown status", hset(fieldStatus, "paused")}, true},
-		{foreign{"time not a number", hset(fieldCreated, "2031-03-14T09:26:53Z")}, true},
-		{foreign{"another id inside", hset(fieldID, "someone-else")}, true},
-		{foreign{"version zero", hset(fieldVersion, "0")}, true},
-		{foreign{"malformed position", hset(fieldPosition, "xyz")}, true},
-		{foreign{"position of another time", hset(fieldPosition, positionOf(testStart.Add(time.Hour)))}, false},
+		}}, true, ""},
+		{foreign{"version not a number", hset(fieldVersion, "many")}, true, ""},
+		{foreign{"version not canonical", hset(fieldVersion, "007")}, true, ""},
+		{foreign{"count not a number", hset(fieldRequests, "many")}, true, fieldRequests},
+		{foreign{"duration not a number", hset(fieldDuration, "1h")}, true, fieldDuration},
+		{foreign{"flag not 0 or 1", hset(fieldEscalated, "yes")}, true, fieldEscalated},
+		{foreign{"unknown status", hset(fieldStatus, "paused")}, true, ""},
+		{foreign{"time not a number", hset(fieldCreated, "2031-03-14T09:26:53Z")}, true, ""},
+		{foreign{"another id inside", hset(fieldID, "someone-else")}, true, ""},
+		{foreign{"version zero", hset(fieldVersion, "0")}, true, ""},
+		{foreign{"malformed position", hset(fieldPosition, "xyz")}, true, ""},
+		{foreign{"position of another time", hset(fieldPosition, positionOf(testStart.Add(time.Hour)))}, false, ""},
 	}
 	for _, tc := range cases {
+		if tc.field != "" && !slices.Contains(k.fields, tc.field) {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := ports.NewFakeClock(testStart)
-			prefix := newPrefix(t, url)
-			store := openStore(t, url, prefix, clock)
-			sound := activeSession(newID(), "alice", testStart)
-			if _, err := store.CreateSession(t.Context(), sound); err != nil {
+			store := openStore(t, url, newPrefix(t, url), clock)
+			sound := fixture(newID())
+			id := k.position(sound).ID
+			if _, err := k.create(t.Context(), store, sound); err != nil {
 				t.Fatal(err)
 			}
 			c := rawClient(t, url)
 			defer c.Close()
-			if err := tc.write(t.Context(), c, store.recordKey(sound.ID)); err != nil {
+			if err := tc.write(t.Context(), c, k.key(store, id)); err != nil {
 				t.Fatalf("corrupt the record: %v", err)
 			}
 
-			_, err := store.GetSession(t.Context(), sound.ID)
-			expectCorrupt(t, "GetSession", err, sound.ID)
-			_, err = store.ListSessionsByUser(t.Context(), "alice", ports.Page{Limit: 10})
-			expectCorrupt(t, "ListSessionsByUser", err, sound.ID)
+			_, err := k.get(t.Context(), store, id)
+			expectCorrupt(t, "get", err, id)
+			_, _, err = k.listBy(t.Context(), store, listBy, "alice", ports.Page{Limit: 10})
+			expectCorrupt(t, "list by "+listBy, err, id)
 			if !tc.writesRefused {
 				return
 			}
-			_, err = store.TouchSession(t.Context(), sound.ID, testStart, 1)
-			expectCorrupt(t, "TouchSession", err, sound.ID)
-			_, err = store.UpdateSession(t.Context(), withVersion(sound, 1))
-			expectCorrupt(t, "UpdateSession", err, sound.ID)
-			clock.Advance(2 * time.Hour)
-			n, err := store.ExpireLapsedSessions(t.Context(), clock.Now())
-			if n != 0 {
-				t.Errorf("ExpireLapsedSessions changed %d corrupt records", n)
+			if k == any(sessionKind) {
+				_, err = store.TouchSession(t.Context(), id, testStart, 1)
+				expectCorrupt(t, "TouchSession", err, id)
 			}
-			expectCorrupt(t, "ExpireLapsedSessions", err, sound.ID)
+			*k.version(&sound) = 1
+			_, err = k.update(t.Context(), store, sound)
+			expectCorrupt(t, "update", err, id)
+			clock.Advance(48 * time.Hour)
+			n, err := k.expireLapsed(t.Context(), store, clock.Now())
+			if n != 0 {
+				t.Errorf("expire lapsed changed %d corrupt records", n)
+			}
+			expectCorrupt(t, "expire lapsed", err, id)
 		})
 	}
 }
@@ -115,11 +144,6 @@ func expectCorrupt(t *testing.T, what string, err error, id string) {
 	if !errors.Is(err, ports.ErrCorrupt) || !strings.Contains(err.Error(), id) {
 		t.Errorf("%s: %v; want an error wrapping %q naming %s", what, err, ports.ErrCorrupt, id)
 	}
-}
-
-func withVersion(s ports.Session, v int64) ports.Session {
-	s.Version = v
-	return s
 }
 
 func TestExpireLapsedSessionsSkipsCorruptAndExpiresTheRest(t *testing.T) {
@@ -256,6 +280,12 @@ func TestKeysCarryThePrefixHashTag(t *testing.T) {
 	if _, err := store.CreateSession(t.Context(), activeSession(newID(), "alice", testStart)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := store.CreateRequest(t.Context(), pendingRequest(newID(), "alice", testStart)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateBreakGlass(t.Context(), activeEvent(newID(), "alice", "prod", testStart)); err != nil {
+		t.Fatal(err)
+	}
 	c := rawClient(t, url)
 	defer c.Close()
 	var keys []string
@@ -266,8 +296,10 @@ func TestKeysCarryThePrefixHashTag(t *testing.T) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 5 {
-		t.Errorf("a created session made keys %q, want 5 (record and four indexes)", keys)
+	// A session: record and four indexes; a request: record and three; an
+	// active break-glass event: record and four.
+	if len(keys) != 14 {
+		t.Errorf("a created session, request and break-glass event made keys %q, want 14", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "{"+prefix+"}:") {
@@ -318,7 +350,7 @@ func TestEventsOnStatusChange(t *testing.T) {
 		t.Fatalf("ExpireLapsedSessions = %d, %v; want 1", n, err)
 	}
 
-	for _, want := range []Event{{ports.SessionRevoked, revokee.ID}, {ports.SessionExpired, lapser.ID}} {
+	for _, want := range []Event{{EventSession, string(ports.SessionRevoked), revokee.ID}, {EventSession, string(ports.SessionExpired), lapser.ID}} {
 		select {
 		case msg := <-events:
 			got, err := ParseEvent(msg.Payload)
@@ -337,13 +369,22 @@ func TestParseEvent(t *testing.T) {
 		want    Event
 		ok      bool
 	}{
-		{"revoked 0123abcd", Event{ports.SessionRevoked, "0123abcd"}, true},
-		{"expired id with spaces", Event{ports.SessionExpired, "id with spaces"}, true},
-		{"active x", Event{ports.SessionActive, "x"}, true},
+		{"revoked 0123abcd", Event{EventSession, "revoked", "0123abcd"}, true},
+		{"expired id with spaces", Event{EventSession, "expired", "id with spaces"}, true},
+		{"active x", Event{EventSession, "active", "x"}, true},
+		{"request approved 0123abcd", Event{EventRequest, "approved", "0123abcd"}, true},
+		{"request expired id with spaces", Event{EventRequest, "expired", "id with spaces"}, true},
+		{"breakglass active 0123abcd", Event{EventBreakGlass, "active", "0123abcd"}, true},
+		{"breakglass closed x", Event{EventBreakGlass, "closed", "x"}, true},
 		{"revoked", Event{}, false},
 		{"revoked ", Event{}, false},
 		{"paused 0123", Event{}, false},
 		{"", Event{}, false},
+		{"request revoked 0123", Event{}, false},     // a session status for a request
+		{"breakglass approved 0123", Event{}, false}, // a request status for an event
+		{"request approved", Event{}, false},
+		{"request approved ", Event{}, false},
+		{"session revoked 0123", Event{}, false}, // sessions carry no kind word
 	}
 	for _, tc := range cases {
 		got, err := ParseEvent(tc.payload)

@@ -1,0 +1,170 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// The session feed on Redis is pub/sub. A running server subscribes to the
+// store's events channel (every status change is published there by the
+// write scripts) and to its own control channel "{P}:feed:<instance>". The
+// revoker subscribes to "{P}:ack:<session>", publishes "changed <id>
+// <version>" on the server's control channel (no subscriber: no live
+// server), and waits for "ack <version>". A dropped subscription is reported
+// as FeedLost: the server then reads the store on every request until
+// go-redis has re-subscribed and the view has re-read.
+
+var (
+	_ ports.SessionFeed     = (*Store)(nil)
+	_ ports.ChangeAnnouncer = (*Store)(nil)
+)
+
+const (
+	// feedPing keeps the subscription honest: a silent connection is noticed
+	// within feedQuiet.
+	feedPing  = time.Second
+	feedQuiet = 3 * time.Second
+)
+
+func (s *Store) feedChannel(instanceID string) string { return s.tag + "feed:" + instanceID }
+func (s *Store) ackChannel(sessionID string) string   { return s.tag + "ack:" + sessionID }
+
+// Follow subscribes for changes of sess until ctx ends.
+func (s *Store) Follow(ctx context.Context, sess ports.Session) (<-chan ports.FeedSignal, error) {
+	if sess.ID == "" || sess.ServerInstanceID == "" {
+		return nil, fmt.Errorf("redis: follow session: id and server instance are required: %w", ports.ErrInvalidArgument)
+	}
+	channels := []string{s.events, s.feedChannel(sess.ServerInstanceID)}
+	pubsub := s.client.Subscribe(ctx, channels...)
+	// Wait for the confirmations, so the first FeedResumed is true.
+	for range channels {
+		if _, err := pubsub.ReceiveTimeout(ctx, feedQuiet); err != nil {
+			_ = pubsub.Close()
+			return nil, mapError(fmt.Sprintf("follow session %s: subscribe", sess.ID), err)
+		}
+	}
+	signals := make(chan ports.FeedSignal, 2)
+	signals <- ports.FeedResumed
+	go s.followLoop(ctx, pubsub, sess.ID, len(channels), signals)
+	return signals, nil
+}
+
+func (s *Store) followLoop(ctx context.Context, pubsub *redis.PubSub, id string, channels int, signals chan ports.FeedSignal) {
+	defer close(signals)
+	defer func() { _ = pubsub.Close() }()
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	go func() {
+		t := time.NewTicker(feedPing)
+		defer t.Stop()
+		for {
+			select {
+			case <-pingCtx.Done():
+				_ = pubsub.Close() // unblocks Receive at once
+				return
+			case <-t.C:
+				_ = pubsub.Ping(pingCtx) // an error surfaces in Receive
+			}
+		}
+	}()
+	send := func(sig ports.FeedSignal) {
+		if sig == ports.FeedChanged {
+			select {
+			case signals <- sig:
+			default: // a queued signal already makes the view re-read
+			}
+			return
+		}
+		select {
+		case signals <- sig:
+		case <-ctx.Done():
+		}
+	}
+	lost, confirmed := false, 0
+	for {
+		msg, err := pubsub.ReceiveTimeout(ctx, feedQuiet)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// go-redis reconnects and re-subscribes on the next Receive.
+			if !lost {
+				lost, confirmed = true, 0
+				send(ports.FeedLost)
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if lost && m.Kind == "subscribe" {
+				if confirmed++; confirmed == channels {
+					lost = false
+					send(ports.FeedResumed)
+				}
+			}
+		case *redis.Message:
+			if aboutSession(m.Payload, id) {
+				send(ports.FeedChanged)
+			}
+		}
+	}
+}
+
+// aboutSession reports whether an events or control payload concerns id.
+func aboutSession(payload, id string) bool {
+	if strings.HasPrefix(payload, "changed ") {
+		fields := strings.Fields(payload)
+		return len(fields) == 3 && fields[1] == id
+	}
+	e, err := ParseEvent(payload)
+	return err == nil && e.Kind == EventSession && e.ID == id
+}
+
+// Ack publishes that this server has read version of session id.
+func (s *Store) Ack(ctx context.Context, id string, version int64) error {
+	if err := s.client.Publish(ctx, s.ackChannel(id), "ack "+strconv.FormatInt(version, 10)).Err(); err != nil {
+		return mapError(fmt.Sprintf("ack session %s", id), err)
+	}
+	return nil
+}
+
+// Announce asks the server following sess to re-read it and waits for its
+// acknowledgement of sess.Version, until ctx ends.
+func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
+	sub := s.client.Subscribe(ctx, s.ackChannel(sess.ID))
+	defer func() { _ = sub.Close() }()
+	what := fmt.Sprintf("announce session %s", sess.ID)
+	if _, err := sub.Receive(ctx); err != nil { // the subscription is live before we ask
+		return mapError(what, err)
+	}
+	n, err := s.client.Publish(ctx, s.feedChannel(sess.ServerInstanceID), "changed "+sess.ID+" "+strconv.FormatInt(sess.Version, 10)).Result()
+	if err != nil {
+		return mapError(what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: announce session %s: %w", sess.ID, ports.ErrNoListener)
+	}
+	for {
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("redis: announce session %s: no acknowledgement in time: %w", sess.ID, context.DeadlineExceeded)
+			}
+			return mapError(what, err)
+		}
+		fields := strings.Fields(msg.Payload)
+		if len(fields) != 2 || fields[0] != "ack" {
+			continue
+		}
+		if v, err := strconv.ParseInt(fields[1], 10, 64); err == nil && v >= sess.Version {
+			return nil
+		}
+	}
+}

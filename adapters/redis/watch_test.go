@@ -1,0 +1,175 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// feedPair opens a server's and a revoker's store on one prefix, as two
+// sentinel processes would, with the session created.
+func feedPair(t *testing.T) (server, revoker *Store, sess ports.Session) {
+	t.Helper()
+	url := testenv.Redis(t)
+	prefix := newPrefix(t, url)
+	clock := ports.NewFakeClock(testStart)
+	server, revoker = openStore(t, url, prefix, clock), openStore(t, url, prefix, clock)
+	created, err := server.CreateSession(t.Context(), activeSession(newID(), "alice", testStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server, revoker, created
+}
+
+func followFeed(t *testing.T, s *Store, sess ports.Session) <-chan ports.FeedSignal {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	signals, err := s.Follow(ctx, sess)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range signals { // the loop has stopped once the channel closes
+		}
+	})
+	if got := nextSignal(t, signals); got != ports.FeedResumed {
+		t.Fatalf("first signal = %v, want FeedResumed", got)
+	}
+	return signals
+}
+
+func nextSignal(t *testing.T, signals <-chan ports.FeedSignal) ports.FeedSignal {
+	t.Helper()
+	select {
+	case s := <-signals:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no feed signal within 10s")
+		return 0
+	}
+}
+
+func revokeIn(t *testing.T, s *Store, id string) ports.Session {
+	t.Helper()
+	got, err := session.UpdateWithRetry(t.Context(), s, id, func(cur ports.Session) (ports.Session, error) {
+		return session.Revoke(cur, "secops", "stolen", testStart)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestFeedAnnounceWaitsForTheServersAck(t *testing.T) {
+	server, revoker, sess := feedPair(t)
+	signals := followFeed(t, server, sess)
+	revoked := revokeIn(t, revoker, sess.ID)
+	announced := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		announced <- revoker.Announce(ctx, revoked)
+	}()
+	// The write script's event and the announcement both ask for a re-read.
+	if got := nextSignal(t, signals); got != ports.FeedChanged {
+		t.Fatalf("signal = %v, want FeedChanged", got)
+	}
+	select {
+	case err := <-announced:
+		t.Fatalf("Announce returned before any ack: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-announced:
+		t.Fatalf("an ack of an older version released the revoker: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-announced; err != nil {
+		t.Fatalf("Announce: %v", err)
+	}
+}
+
+func TestFeedAnnounceWithoutAListener(t *testing.T) {
+	_, revoker, sess := feedPair(t)
+	if err := revoker.Announce(t.Context(), sess); !errors.Is(err, ports.ErrNoListener) {
+		t.Fatalf("err = %v, want ErrNoListener", err)
+	}
+}
+
+// A dropped subscription is a gap: FeedLost, then FeedResumed once go-redis
+// has re-subscribed.
+func TestFeedReportsALostSubscription(t *testing.T) {
+	server, _, sess := feedPair(t)
+	signals := followFeed(t, server, sess)
+	raw := rawClient(t, testenv.Redis(t))
+	defer raw.Close()
+	// Kill only feed subscriptions (two channels each): the server may be shared.
+	list, err := raw.ClientList(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " sub=2 ") {
+			continue
+		}
+		for _, field := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(field, "id="); ok {
+				if err := raw.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err(); err == nil {
+					killed++
+				}
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("found no feed subscription to kill in:\n%s", list)
+	}
+	if got := nextSignal(t, signals); got != ports.FeedLost {
+		t.Fatalf("after the kill, signal = %v, want FeedLost", got)
+	}
+	if got := nextSignal(t, signals); got != ports.FeedResumed {
+		t.Fatalf("after reconnecting, signal = %v, want FeedResumed", got)
+	}
+}
+
+// The whole path: once Announce returns, the server's view refuses.
+func TestFeedViewSeesAnAnnouncedRevoke(t *testing.T) {
+	server, revoker, sess := feedPair(t)
+	view := session.NewView(server, server, ports.NewFakeClock(testStart), session.ViewConfig{Resync: time.Hour}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done, err := view.Start(ctx, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for !view.Trusted() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !view.Trusted() {
+		t.Fatal("the view never trusted the feed")
+	}
+	revoked := revokeIn(t, revoker, sess.ID)
+	actx, acancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer acancel()
+	if err := revoker.Announce(actx, revoked); err != nil {
+		t.Fatalf("Announce: %v", err)
+	}
+	if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
+		t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
+	}
+}
