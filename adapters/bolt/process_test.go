@@ -63,6 +63,8 @@ func runHelper(mode, path, id string) error {
 		defer store.Close()
 		_, err = store.CreateBreakGlass(context.Background(), activeEvent(id, "alice", "prod", farFuture))
 		return err
+	case "writer": // a busy server: create and revoke sessions until killed, with fsync on
+		return runWriter(path)
 	case "hold": // hold the lock until stdin closes
 		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 		if err != nil {
