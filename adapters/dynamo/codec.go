@@ -11,10 +11,12 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Attribute names of a session item. Times are numbers of microseconds since
-// the Unix epoch (the suite's precision; numeric, so conditions can compare
-// them); a zero time and an empty string are stored as an absent attribute,
-// because DynamoDB refuses empty strings in index keys.
+// Attribute names of a session item; id, schema, profile, status, the
+// times, version and created_sort serve every table. Times are numbers of
+// microseconds since the Unix epoch (the suite's precision; numeric, so
+// conditions can compare them); a zero time and an empty string are stored
+// as an absent attribute, because DynamoDB refuses empty strings in index
+// keys.
 const (
 	attrID             = "id"
 	attrSchema         = "schema"
@@ -39,7 +41,7 @@ const (
 )
 
 // schemaValue marks an item as a session in this layout; anything else under
-// the key is foreign and reads as corrupt.
+// the key is foreign and reads as corrupt. Each table has its own marker.
 const schemaValue = "sentinel-session/1"
 
 // Retention is how long an ended session stays in the table before the
@@ -52,7 +54,7 @@ const Retention = 7 * 24 * time.Hour
 var names = map[string]string{
 	"#id": attrID, "#schema": attrSchema, "#status": attrStatus, "#version": attrVersion,
 	"#expires_at": attrExpiresAt, "#last_access_at": attrLastAccessAt,
-	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt,
+	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt, "#event": attrGuardEvent,
 }
 
 // namesFor returns the subset of names an expression uses; DynamoDB rejects
@@ -129,31 +131,41 @@ func encodeSession(s ports.Session) map[string]types.AttributeValue {
 		attrVersion:      num(s.Version),
 		attrCreatedSort:  str(createdSort(s.CreatedAt, s.ID)),
 	}
-	for name, v := range map[string]string{
+	setStrings(item, map[string]string{
 		attrUser: s.User, attrProfile: s.Profile, attrInstance: s.ServerInstanceID,
 		attrIdentitySource: s.IdentitySource, attrSourceIdentity: s.SourceIdentity,
 		attrRevokedBy: s.RevokedBy, attrRevokedReason: s.RevokedReason,
-	} {
-		if v != "" {
-			item[name] = str(v)
-		}
-	}
-	for name, t := range map[string]time.Time{
+	})
+	setTimes(item, map[string]time.Time{
 		attrStartedAt: s.StartedAt, attrLastAccessAt: s.LastAccessAt, attrExpiresAt: s.ExpiresAt,
 		attrRevokedAt: s.RevokedAt, attrCreatedAt: s.CreatedAt, attrUpdatedAt: s.UpdatedAt,
-	} {
-		if !t.IsZero() {
-			item[name] = micros(t)
-		}
-	}
+	})
 	if ttl := ttlOf(s); ttl != 0 {
 		item[attrTTL] = num(ttl)
 	}
 	return item
 }
 
-// decoder reads one item, remembering the first problem so decodeSession
-// can check every field and report once.
+// setStrings adds the non-empty strings to item; an empty one stays absent.
+func setStrings(item map[string]types.AttributeValue, values map[string]string) {
+	for name, v := range values {
+		if v != "" {
+			item[name] = str(v)
+		}
+	}
+}
+
+// setTimes adds the non-zero times to item as microseconds; a zero time stays absent.
+func setTimes(item map[string]types.AttributeValue, values map[string]time.Time) {
+	for name, t := range values {
+		if !t.IsZero() {
+			item[name] = micros(t)
+		}
+	}
+}
+
+// decoder reads one item, remembering the first problem so a decode can
+// read every field and report once.
 type decoder struct {
 	item map[string]types.AttributeValue
 	err  string
@@ -204,6 +216,21 @@ func (d *decoder) int(name string, required bool) int64 {
 	return v
 }
 
+// bool reads a required boolean attribute.
+func (d *decoder) bool(name string) bool {
+	av, ok := d.item[name]
+	if !ok {
+		d.fail("missing attribute %q", name)
+		return false
+	}
+	b, ok := av.(*types.AttributeValueMemberBOOL)
+	if !ok {
+		d.fail("attribute %q is %s, want a boolean", name, kindOf(av))
+		return false
+	}
+	return b.Value
+}
+
 // time reads an optional time attribute; absent is the zero time.
 func (d *decoder) time(name string) time.Time {
 	if _, ok := d.item[name]; !ok {
@@ -237,10 +264,7 @@ func kindOf(av types.AttributeValue) string {
 // for, or the one a listing found). Anything it cannot trust is an error
 // wrapping ports.ErrCorrupt that names id; it never panics.
 func decodeSession(id string, item map[string]types.AttributeValue) (ports.Session, error) {
-	d := decoder{item: item}
-	if schema := d.str(attrSchema, true); d.err == "" && schema != schemaValue {
-		d.fail("unknown schema marker %q", schema)
-	}
+	d := newDecoder(item, schemaValue)
 	s := ports.Session{
 		ID:               d.str(attrID, true),
 		User:             d.str(attrUser, false),
@@ -260,23 +284,44 @@ func decodeSession(id string, item map[string]types.AttributeValue) (ports.Sessi
 		UpdatedAt:        d.time(attrUpdatedAt),
 		Version:          d.int(attrVersion, true),
 	}
+	if err := d.done("session", id, ports.SessionPosition(s), s.Status.Valid(), string(s.Status), s.Version); err != nil {
+		return ports.Session{}, err
+	}
+	return s, nil
+}
+
+// newDecoder starts reading item, checking first that it carries schema:
+// anything else under the key is foreign and reads as corrupt.
+func newDecoder(item map[string]types.AttributeValue, schema string) *decoder {
+	d := &decoder{item: item}
+	if got := d.str(attrSchema, true); d.err == "" && got != schema {
+		d.fail("unknown schema marker %q", got)
+	}
+	return d
+}
+
+// done runs the checks every record type shares once its fields are read
+// (the id is the key's, the status known, the version at least 1, the sort
+// key in step) and returns the first problem as an error wrapping
+// ports.ErrCorrupt that names the noun and id, or nil.
+func (d *decoder) done(noun, id string, pos ports.Position, statusValid bool, status string, version int64) error {
 	sortKey := d.str(attrCreatedSort, true)
 	if d.err == "" {
 		switch {
-		case s.ID != id:
-			d.fail("item holds id %q", s.ID)
-		case !s.Status.Valid():
-			d.fail("unknown status %q", s.Status)
-		case s.Version < 1:
-			d.fail("version %d below 1", s.Version)
-		case sortKey != createdSort(s.CreatedAt, s.ID):
+		case pos.ID != id:
+			d.fail("item holds id %q", pos.ID)
+		case !statusValid:
+			d.fail("unknown status %q", status)
+		case version < 1:
+			d.fail("version %d below 1", version)
+		case sortKey != createdSort(pos.CreatedAt, pos.ID):
 			d.fail("sort key %q does not match created_at and id", sortKey)
 		}
 	}
 	if d.err != "" {
-		return ports.Session{}, corrupt(id, d.err)
+		return corrupt(noun, id, d.err)
 	}
-	return s, nil
+	return nil
 }
 
 // itemID names an item for an error message, even a foreign one.
@@ -287,14 +332,6 @@ func itemID(item map[string]types.AttributeValue) string {
 	return "(item without a string id)"
 }
 
-func corrupt(id, reason string) error {
-	return fmt.Errorf("dynamo: stored session %q: %s: %w", id, strings.TrimSpace(reason), ports.ErrCorrupt)
-}
-
-// effectiveAt reports a lapsed active session as expired, Version unchanged.
-func effectiveAt(s ports.Session, now time.Time) ports.Session {
-	if s.Lapsed(now) {
-		s.Status = ports.SessionExpired
-	}
-	return s
+func corrupt(noun, id, reason string) error {
+	return fmt.Errorf("dynamo: stored %s %q: %s: %w", noun, id, strings.TrimSpace(reason), ports.ErrCorrupt)
 }

@@ -7,24 +7,30 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Each factory call gets its own table (45 created in parallel take under a
-// second on DynamoDB Local), so every subtest is isolated, the status
-// listings and the exact ExpireLapsedSessions counts included.
+// Each factory call gets its own store (three tables; a hundred created in
+// parallel take about a second on DynamoDB Local), so every subtest is
+// isolated, the status listings and the exact ExpireLapsedX counts included.
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
 		t.Helper()
 		client := testClient(t)
 		table := newTestTable(t, client)
+		store := New(client, table, clock)
 		return conformance.Backend{
-			Store: New(client, table, clock),
+			Store: store, Approvals: store, BreakGlass: store,
 			// A second client, as a second process would have.
 			OpenAnother: func(t *testing.T) ports.SessionStore { return New(testClient(t), table, clock) },
 			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
-				if kind != conformance.KindSession {
-					t.Fatalf("dynamo: cannot corrupt a %s record: this adapter stores sessions only", kind)
+				tables := map[conformance.Kind]string{
+					conformance.KindSession: store.table, conformance.KindRequest: store.requestsTable,
+					conformance.KindBreakGlass: store.eventsTable,
 				}
-				putForeign(t, client, table, id)
+				name, ok := tables[kind]
+				if !ok {
+					t.Fatalf("dynamo: no table holds %s records", kind)
+				}
+				putForeign(t, client, name, id)
 			},
 		}
 	}, conformance.Features{SharedHandles: true, CorruptInjection: true})

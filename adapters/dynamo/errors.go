@@ -62,7 +62,9 @@ func mapError(table, storeURL string, failed, err error) error {
 			"LimitExceededException":
 			return fmt.Errorf("table %q: throttled, still after retries: %w (%w)", table, ports.ErrUnavailable, err)
 		case "TransactionConflictException", "TransactionCanceledException":
-			// Not used by this store; a concurrent transaction of someone else's.
+			// A plain write met an item a break-glass create was checking in
+			// a transaction (CreateBreakGlass reads its own cancellations):
+			// the caller reads again and retries, as after a lost condition.
 			return fmt.Errorf("table %q: %w (%w)", table, ports.ErrConflict, err)
 		case "ValidationException", "SerializationException":
 			return fmt.Errorf("table %q: request rejected: %w (%w)", table, ports.ErrInvalidArgument, err)

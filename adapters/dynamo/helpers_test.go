@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"testing"
 	"time"
@@ -33,25 +34,31 @@ func clientFor(endpoint string) *dynamodb.Client {
 	})
 }
 
-// newTestTable creates a randomly named table with InitTable and deletes it
-// when t ends. Tests never touch a table they did not create.
+// newTestTable creates a randomly named store (its three tables) with
+// InitTable and deletes them when t ends. Tests never touch a table they did
+// not create.
 func newTestTable(t testing.TB, client *dynamodb.Client) string {
 	t.Helper()
 	table := "sentinel-test-" + randomHex(8)
+	t.Cleanup(func() { deleteTables(t, client, TableNames(table)...) })
 	if err := InitTable(t.Context(), client, table); err != nil {
 		t.Fatalf("InitTable(%s): %v", table, err)
 	}
-	t.Cleanup(func() { deleteTable(t, client, table) })
 	return table
 }
 
-func deleteTable(t testing.TB, client *dynamodb.Client, table string) {
+// deleteTables deletes the tables that exist among tables.
+func deleteTables(t testing.TB, client *dynamodb.Client, tables ...string) {
 	t.Helper()
 	// t.Context() is already cancelled when cleanups run.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-		t.Errorf("DeleteTable(%s): %v", table, err)
+	for _, table := range tables {
+		_, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		var missing *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &missing) {
+			t.Errorf("DeleteTable(%s): %v", table, err)
+		}
 	}
 }
 
@@ -61,9 +68,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// putForeign replaces the item under id with one this store did not write:
-// an unknown schema marker and a version that is not a number. It keeps the
-// index keys of any item already there, so every listing still reaches it.
+// putForeign replaces the item under id in table with one this store did
+// not write: an unknown schema marker and a version that is not a number.
+// It keeps the index keys of any item already there, so every listing still
+// reaches it.
 func putForeign(t *testing.T, client *dynamodb.Client, table, id string) {
 	t.Helper()
 	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
@@ -78,9 +86,13 @@ func putForeign(t *testing.T, client *dynamodb.Client, table, id string) {
 		attrVersion: str("seven"),
 		"payload":   &types.AttributeValueMemberB{Value: []byte{0xff, 0x00}},
 	}
-	for _, name := range []string{attrUser, attrProfile, attrInstance, attrStatus, attrCreatedSort} {
-		if v, ok := out.Item[name]; ok {
-			item[name] = v
+	for _, spec := range tableSpecs {
+		for _, ix := range spec.indexes {
+			for _, name := range []string{ix.hash, ix.sort} {
+				if v, ok := out.Item[name]; ok {
+					item[name] = v
+				}
+			}
 		}
 	}
 	if _, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: maps.Clone(item)}); err != nil {

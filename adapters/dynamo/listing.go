@@ -13,97 +13,107 @@ import (
 )
 
 // The global secondary indexes. All project every attribute, so a listing
-// decodes whole sessions from the index without reading the table again.
+// decodes whole records from the index without reading the table again.
+// Status and profile exist on every table; the others on one each.
 const (
-	indexUser     = "by_user"     // user, created_sort
-	indexStatus   = "by_status"   // status, created_sort
-	indexProfile  = "by_profile"  // profile, created_sort
-	indexInstance = "by_instance" // server_instance_id, status
+	indexStatus    = "by_status"    // status, created_sort
+	indexProfile   = "by_profile"   // profile, created_sort
+	indexUser      = "by_user"      // sessions: user, created_sort
+	indexInstance  = "by_instance"  // sessions: server_instance_id, status
+	indexRequester = "by_requester" // requests: requester, created_sort
+	indexInvoker   = "by_invoker"   // events: invoker, created_sort
 )
 
 // ListSessionsByUser lists the user's sessions, newest first.
 func (s *Store) ListSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {
-	return s.listSorted(ctx, "by user", indexUser, attrUser, user, p, nil)
+	items, next, err := listSorted(ctx, s, sessionRecords, "by user", indexUser, attrUser, []string{user}, p, nil)
+	return ports.SessionPage{Sessions: items, Next: next}, err
 }
 
 // ListSessionsByProfile lists the profile's sessions, newest first.
 func (s *Store) ListSessionsByProfile(ctx context.Context, profile string, p ports.Page) (ports.SessionPage, error) {
-	return s.listSorted(ctx, "by profile", indexProfile, attrProfile, profile, p, nil)
+	items, next, err := listSorted(ctx, s, sessionRecords, "by profile", indexProfile, attrProfile, []string{profile}, p, nil)
+	return ports.SessionPage{Sessions: items, Next: next}, err
 }
 
 // ListSessionsByStatus lists the sessions whose effective status is status,
-// newest first. The index holds stored statuses and a lapsed active session
-// reads as expired: active drops lapsed ones; expired merges the expired
-// sessions with the lapsed active ones.
+// newest first.
 func (s *Store) ListSessionsByStatus(ctx context.Context, status ports.SessionStatus, p ports.Page) (ports.SessionPage, error) {
-	if !status.Valid() {
-		return ports.SessionPage{}, fmt.Errorf("dynamo: list sessions by status: unknown status %q: %w", status, ports.ErrInvalidArgument)
-	}
-	values := []string{string(status)}
-	if status == ports.SessionExpired {
-		values = append(values, string(ports.SessionActive))
-	}
-	keep := func(view ports.Session) bool { return view.Status == status }
-	return s.listSorted(ctx, "by status", indexStatus, attrStatus, "", p, keep, values...)
+	items, next, err := listByStatus(ctx, s, sessionRecords, string(status), p)
+	return ports.SessionPage{Sessions: items, Next: next}, err
 }
 
 // ListSessionsByServerInstance lists the server instance's sessions, newest
 // first. Its index sorts by status, not time, and one instance (one running
 // server) holds few sessions, so this reads them all and sorts in memory.
 func (s *Store) ListSessionsByServerInstance(ctx context.Context, instanceID string, p ports.Page) (ports.SessionPage, error) {
-	const what = "by server instance"
-	afterTime, afterID, err := checkPage(what, instanceID, p)
+	const what = "sessions by server instance"
+	after, err := checkPage(what, instanceID, p)
 	if err != nil {
 		return ports.SessionPage{}, err
 	}
 	now := s.clock.Now()
-	st := s.newStream(indexInstance, attrInstance, instanceID, "", 0)
+	st := s.newStream(s.table, indexInstance, attrInstance, instanceID, "", 0)
 	var all []ports.Session
 	for {
-		ses, ok, err := st.next(ctx, now)
+		ses, ok, err := readNext(ctx, st, sessionRecords, now)
 		if err != nil {
-			return ports.SessionPage{}, fmt.Errorf("dynamo: list sessions %s: %w", what, err)
+			return ports.SessionPage{}, fmt.Errorf("dynamo: list %s: %w", what, err)
 		}
 		if !ok {
 			break
 		}
-		if p.Cursor == "" || ports.AfterCursor(ses, afterTime, afterID) {
+		if p.Cursor == "" || ports.SessionPosition(ses).Compare(after) > 0 {
 			all = append(all, ses)
 		}
 	}
-	ports.SortNewestFirst(all)
-	return pageOf(all, p.Limit), nil
+	ports.SortByPosition(all, ports.SessionPosition)
+	items, next := pageOf(all, p.Limit, ports.SessionPosition)
+	return ports.SessionPage{Sessions: items, Next: next}, nil
+}
+
+// listByStatus lists the records whose effective status is status, newest
+// first. The index holds stored statuses, and a lapsed record reads as
+// expired: a lapsable status drops its lapsed records; expired merges the
+// stored expired records with the lapsed ones of every lapsable status.
+func listByStatus[T any](ctx context.Context, s *Store, k recordKind[T], status string, p ports.Page) ([]T, string, error) {
+	if !k.validStatus(status) {
+		return nil, "", fmt.Errorf("dynamo: list %s by status: unknown status %q: %w", k.plural, status, ports.ErrInvalidArgument)
+	}
+	values := []string{status}
+	if status == k.expired {
+		values = append(values, k.lapsable...)
+	}
+	keep := func(view T) bool { return k.status(view) == status }
+	return listSorted(ctx, s, k, "by status", indexStatus, attrStatus, values, p, keep)
 }
 
 // listSorted reads one page from the index whose sort key is created_sort,
-// for hash value key (or, when values are given, the union of those hash
-// values, merged newest first), keeping the sessions as they read now that
-// keep accepts (nil keeps all).
-func (s *Store) listSorted(ctx context.Context, what, index, hashAttr, key string, p ports.Page,
-	keep func(ports.Session) bool, values ...string,
-) (ports.SessionPage, error) {
-	if len(values) == 0 {
-		values = []string{key}
-	}
-	afterTime, afterID, err := checkPage(what, values[0], p)
+// merging the hash values newest first, keeping the records as they read
+// now that keep accepts (nil keeps all).
+func listSorted[T any](ctx context.Context, s *Store, k recordKind[T], by, index, hashAttr string, values []string,
+	p ports.Page, keep func(T) bool,
+) ([]T, string, error) {
+	what := k.plural + " " + by
+	after, err := checkPage(what, values[0], p)
 	if err != nil {
-		return ports.SessionPage{}, err
+		return nil, "", err
 	}
 	before := ""
 	if p.Cursor != "" {
-		before = createdSort(truncate(afterTime), afterID)
+		before = createdSort(truncate(after.CreatedAt), after.ID)
 	}
 	now := s.clock.Now()
-	heads := make([]*head, 0, len(values))
+	heads := make([]*head[T], 0, len(values))
 	for _, v := range values {
 		// One more than the limit tells whether a next page exists.
-		heads = append(heads, &head{stream: s.newStream(index, hashAttr, v, before, int32(p.Limit)+1)}) //nolint:gosec // G115: Limit is at most MaxPageLimit
+		heads = append(heads, &head[T]{stream: s.newStream(k.table(s), index, hashAttr, v, before, int32(p.Limit)+1)}) //nolint:gosec // G115: Limit is at most MaxPageLimit
 	}
-	var found []ports.Session
+	var found []T
 	for len(found) <= p.Limit {
-		h, err := newest(ctx, heads, now)
+		h, err := newest(ctx, k, heads, now)
 		if err != nil {
-			return ports.SessionPage{}, fmt.Errorf("dynamo: list sessions %s: %w", what, err)
+			return nil, "", fmt.Errorf("dynamo: list %s: %w", what, err)
 		}
 		if h == nil {
 			break
@@ -113,55 +123,46 @@ func (s *Store) listSorted(ctx context.Context, what, index, hashAttr, key strin
 		}
 		h.cur = nil
 	}
-	return pageOf(found, p.Limit), nil
+	items, next := pageOf(found, p.Limit, k.position)
+	return items, next, nil
 }
 
 // checkPage validates the listing key and page and decodes the cursor.
-func checkPage(what, key string, p ports.Page) (afterTime time.Time, afterID string, err error) {
+func checkPage(what, key string, p ports.Page) (ports.Position, error) {
 	if key == "" {
 		// An empty value is never stored in an index key (DynamoDB refuses it).
-		return afterTime, "", fmt.Errorf("dynamo: list sessions %s: empty value: %w", what, ports.ErrInvalidArgument)
+		return ports.Position{}, fmt.Errorf("dynamo: list %s: empty value: %w", what, ports.ErrInvalidArgument)
 	}
-	if p.Limit < 1 || p.Limit > ports.MaxPageLimit {
-		return afterTime, "", fmt.Errorf("dynamo: list sessions %s: page limit %d outside 1..%d: %w",
-			what, p.Limit, ports.MaxPageLimit, ports.ErrInvalidArgument)
+	after, _, err := ports.CheckPage(p)
+	if err != nil {
+		return ports.Position{}, fmt.Errorf("dynamo: list %s: %w", what, err)
 	}
-	if p.Cursor != "" {
-		if afterTime, afterID, err = ports.DecodeCursor(p.Cursor); err != nil {
-			return afterTime, "", fmt.Errorf("dynamo: list sessions %s: %w", what, err)
-		}
-	}
-	return afterTime, afterID, nil
+	return after, nil
 }
 
-// pageOf cuts sorted sessions to limit; Next is set only when more remain.
-func pageOf(sorted []ports.Session, limit int) ports.SessionPage {
-	page := ports.SessionPage{Sessions: sorted}
-	if len(sorted) > limit {
-		page.Sessions = sorted[:limit:limit]
-		last := page.Sessions[limit-1]
-		page.Next = ports.EncodeCursor(last.CreatedAt, last.ID)
+// pageOf cuts sorted records to limit; Next is set only when more remain.
+func pageOf[T any](sorted []T, limit int, position func(T) ports.Position) ([]T, string) {
+	items, next := ports.CutPage(sorted, limit, position)
+	if items == nil {
+		items = []T{}
 	}
-	if page.Sessions == nil {
-		page.Sessions = []ports.Session{}
-	}
-	return page
+	return items, next
 }
 
-// head is one stream in a merge, holding its next session.
-type head struct {
+// head is one stream in a merge, holding its next record.
+type head[T any] struct {
 	stream *stream
-	cur    *ports.Session // nil: not read yet, or taken
+	cur    *T // nil: not read yet, or taken
 	done   bool
 }
 
-// newest fills every head and returns the one whose session lists first,
+// newest fills every head and returns the one whose record lists first,
 // nil when all are done.
-func newest(ctx context.Context, heads []*head, now time.Time) (*head, error) {
-	var best *head
+func newest[T any](ctx context.Context, k recordKind[T], heads []*head[T], now time.Time) (*head[T], error) {
+	var best *head[T]
 	for _, h := range heads {
 		if h.cur == nil && !h.done {
-			ses, ok, err := h.stream.next(ctx, now)
+			rec, ok, err := readNext(ctx, h.stream, k, now)
 			if err != nil {
 				return nil, err
 			}
@@ -169,9 +170,9 @@ func newest(ctx context.Context, heads []*head, now time.Time) (*head, error) {
 				h.done = true
 				continue
 			}
-			h.cur = &ses
+			h.cur = &rec
 		}
-		if h.cur != nil && (best == nil || ports.NewerFirst(*h.cur, *best.cur)) {
+		if h.cur != nil && (best == nil || k.position(*h.cur).Compare(k.position(*best.cur)) < 0) {
 			best = h
 		}
 	}
@@ -187,9 +188,10 @@ type stream struct {
 	last  bool // no more pages to fetch
 }
 
-// newStream queries index for hashAttr = value; before, when set, keeps only
-// sort keys below it; pageSize 0 lets DynamoDB fill each page (up to 1 MB).
-func (s *Store) newStream(index, hashAttr, value, before string, pageSize int32) *stream {
+// newStream queries table's index for hashAttr = value; before, when set,
+// keeps only sort keys below it; pageSize 0 lets DynamoDB fill each page
+// (up to 1 MB).
+func (s *Store) newStream(table, index, hashAttr, value, before string, pageSize int32) *stream {
 	cond := "#h = :h"
 	names := map[string]string{"#h": hashAttr}
 	values := map[string]types.AttributeValue{":h": str(value)}
@@ -199,7 +201,7 @@ func (s *Store) newStream(index, hashAttr, value, before string, pageSize int32)
 		values[":before"] = str(before)
 	}
 	in := dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
+		TableName:                 aws.String(table),
 		IndexName:                 aws.String(index),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  names,
@@ -221,7 +223,7 @@ func (st *stream) nextRaw(ctx context.Context) (map[string]types.AttributeValue,
 		in := st.input
 		out, err := st.s.client.Query(ctx, &in)
 		if err != nil {
-			return nil, false, mapError(st.s.table, st.s.storeURL, nil, err)
+			return nil, false, mapError(aws.ToString(in.TableName), st.s.storeURL, nil, err)
 		}
 		st.buf = out.Items
 		st.input.ExclusiveStartKey = out.LastEvaluatedKey
@@ -232,16 +234,17 @@ func (st *stream) nextRaw(ctx context.Context) (map[string]types.AttributeValue,
 	return item, true, nil
 }
 
-// next returns the next session as it reads at now; a corrupt item is an
-// error naming it.
-func (st *stream) next(ctx context.Context, now time.Time) (ports.Session, bool, error) {
+// readNext returns the stream's next record as it reads at now; a corrupt
+// item is an error naming it.
+func readNext[T any](ctx context.Context, st *stream, k recordKind[T], now time.Time) (T, bool, error) {
+	var zero T
 	item, ok, err := st.nextRaw(ctx)
 	if !ok || err != nil {
-		return ports.Session{}, false, err
+		return zero, false, err
 	}
-	ses, err := decodeSession(itemID(item), item)
+	rec, err := k.decode(itemID(item), item)
 	if err != nil {
-		return ports.Session{}, false, err
+		return zero, false, err
 	}
-	return effectiveAt(ses, now), true, nil
+	return k.asOf(rec, now), true, nil
 }

@@ -1,20 +1,37 @@
-// Package dynamo is the DynamoDB implementation of ports.SessionStore, the
-// reference backend for teams on AWS.
+// Package dynamo is the DynamoDB implementation of ports.Stores (sessions,
+// approval requests and break-glass events), the reference backend for
+// teams on AWS.
 //
-// One table holds the sessions, keyed by id, with four global secondary
-// indexes: by user, status and profile (sorted by created_sort, see
-// createdSort) and by server instance (sorted by status; an instance holds
-// few sessions, so that listing sorts them in memory). Every write is
-// conditional on a numeric version attribute. Expiry is decided on read with
-// the injected ports.Clock; the table's TTL attribute only lets DynamoDB
-// delete ended sessions Retention after they end.
+// Layout: one table per record type, each keyed by id alone, so the three
+// id spaces never meet and no read has to tell record types apart. The
+// store named T uses T for sessions, T-requests for approval requests and
+// T-breakglass for break-glass events; InitTable creates all three. Each
+// table has global secondary indexes for its listings, sorted by
+// created_sort (see createdSort): sessions by user, status and profile
+// (plus by server instance, sorted by status: an instance holds few
+// sessions, so that listing sorts them in memory), requests by requester,
+// profile and status, events by invoker, profile and status. Every item
+// carries a schema marker of its type; anything else under a key reads as
+// corrupt.
+//
+// Every write is conditional on a numeric version attribute. Expiry is
+// decided on read with the injected ports.Clock; the sessions table's TTL
+// attribute only lets DynamoDB delete ended sessions Retention after they
+// end. Requests and break-glass events have no TTL: they are the audit
+// trail, and break-glass rate limits count them over the policy's window.
+//
+// One active break-glass event per invoker and profile is enforced with a
+// guard item in the break-glass table (see CreateBreakGlass): an active
+// event is created in one TransactWriteItems with a compare-and-set of the
+// pair's guard and a condition check that the event the guard named is no
+// longer active.
 //
 // Reads by id are strongly consistent. Listings read the indexes, which on
-// AWS are eventually consistent: a session written a moment ago may be
+// AWS are eventually consistent: a record written a moment ago may be
 // missing from, or stale in, a listing for up to about a second.
-// ExpireLapsedSessions finds candidates through the status index, but each
-// change is a conditional write on the item itself, so it never undoes a
-// revoke.
+// ExpireLapsedX finds candidates through the status index, but each change
+// is a conditional write on the item itself, so it never undoes a revoke,
+// cancel or close.
 package dynamo
 
 import (
@@ -47,7 +64,8 @@ const (
 
 // Options say where the table is.
 type Options struct {
-	// Table is the table name (required).
+	// Table is the sessions table's name (required); the requests and
+	// break-glass tables are named after it (see TableNames).
 	Table string
 	// Region is the AWS region; empty uses the SDK's default chain
 	// (AWS_REGION, the shared config profile).
@@ -63,15 +81,17 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
-// Store is a ports.SessionStore on one DynamoDB table, safe for concurrent use.
+// Store is a ports.Stores on three DynamoDB tables, safe for concurrent use.
 type Store struct {
-	client   *dynamodb.Client
-	table    string
-	storeURL string // quoted in the "table does not exist" message
-	clock    ports.Clock
+	client        *dynamodb.Client
+	table         string // sessions
+	requestsTable string
+	eventsTable   string
+	storeURL      string // quoted in the "table does not exist" message
+	clock         ports.Clock
 }
 
-var _ ports.SessionStore = (*Store)(nil)
+var _ ports.Stores = (*Store)(nil)
 
 // Open builds a client from the SDK's default configuration and opts. It
 // does not call DynamoDB: a missing table shows on the first operation, as
@@ -119,7 +139,10 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 // New wraps an existing client as it is configured (tests point one at
 // DynamoDB Local); Open is what production uses, with the retry bounds.
 func New(client *dynamodb.Client, table string, clock ports.Clock) *Store {
-	return &Store{client: client, table: table, storeURL: storeURL(Options{Table: table}), clock: clock}
+	return &Store{
+		client: client, table: table, requestsTable: table + requestsSuffix, eventsTable: table + breakGlassSuffix,
+		storeURL: storeURL(Options{Table: table}), clock: clock,
+	}
 }
 
 // newRetryer is the SDK's standard retryer with this package's bounds.
@@ -145,99 +168,19 @@ func storeURL(opts Options) string {
 	return u
 }
 
-// fail maps an SDK error for this store's table.
-func (s *Store) fail(op, id string, failed, err error) error {
-	return fmt.Errorf("dynamo: %s session %q: %w", op, id, mapError(s.table, s.storeURL, failed, err))
-}
-
 // CreateSession stores s with Version 1, only if no item has its id.
 func (s *Store) CreateSession(ctx context.Context, ses ports.Session) (ports.Session, error) {
-	if ses.ID == "" {
-		return ports.Session{}, fmt.Errorf("dynamo: create session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	if !ses.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("dynamo: create session %q: unknown status %q: %w", ses.ID, ses.Status, ports.ErrInvalidArgument)
-	}
-	ses = stored(ses)
-	ses.Version = 1
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     encodeSession(ses),
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: namesFor("#id"),
-	})
-	if err != nil {
-		return ports.Session{}, s.fail("create", ses.ID, ports.ErrAlreadyExists, err)
-	}
-	return effectiveAt(ses, s.clock.Now()), nil
+	return createRecord(ctx, s, sessionRecords, ses)
 }
 
 // GetSession reads the session with a strongly consistent read.
 func (s *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
-	if id == "" {
-		return ports.Session{}, fmt.Errorf("dynamo: get session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(id),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return ports.Session{}, s.fail("get", id, nil, err)
-	}
-	if out.Item == nil {
-		return ports.Session{}, fmt.Errorf("dynamo: get session %q: %w", id, ports.ErrNotFound)
-	}
-	ses, err := decodeSession(id, out.Item)
-	if err != nil {
-		return ports.Session{}, err
-	}
-	return effectiveAt(ses, s.clock.Now()), nil
+	return getRecord(ctx, s, sessionRecords, id)
 }
 
 // UpdateSession replaces the item when its version equals ses.Version.
 func (s *Store) UpdateSession(ctx context.Context, ses ports.Session) (ports.Session, error) {
-	if ses.ID == "" {
-		return ports.Session{}, fmt.Errorf("dynamo: update session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	if !ses.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("dynamo: update session %q: unknown status %q: %w", ses.ID, ses.Status, ports.ErrInvalidArgument)
-	}
-	ses = stored(ses)
-	expected := ses.Version
-	ses.Version++
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.table),
-		Item:                                encodeSession(ses),
-		ConditionExpression:                 aws.String("attribute_exists(#id) AND #schema = :schema AND #version = :v"),
-		ExpressionAttributeNames:            namesFor("#id", "#schema", "#version"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":schema": str(schemaValue), ":v": num(expected)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return ports.Session{}, s.fail("update", ses.ID, s.whyFailed(ses.ID, err, func(old ports.Session) error {
-			return fmt.Errorf("stored version %d, caller's %d: %w", old.Version, expected, ports.ErrConflict)
-		}), err)
-	}
-	return effectiveAt(ses, s.clock.Now()), nil
-}
-
-// whyFailed explains a failed condition from the item it returned: gone is
-// ErrNotFound, foreign is ErrCorrupt, and a sound item is what sound says.
-// It returns nil for any other error.
-func (s *Store) whyFailed(id string, err error, sound func(old ports.Session) error) error {
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return nil
-	}
-	if ccf.Item == nil {
-		return ports.ErrNotFound
-	}
-	old, derr := decodeSession(id, ccf.Item)
-	if derr != nil {
-		return derr
-	}
-	return sound(old)
+	return updateRecord(ctx, s, sessionRecords, ses)
 }
 
 // TouchSession adds n requests, bumps Version, sets UpdatedAt to the clock's
@@ -275,11 +218,11 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 		ses, err = countOnly()
 	}
 	if err != nil {
-		return ports.Session{}, s.fail("touch", id, s.whyFailed(id, err, func(ports.Session) error {
+		return ports.Session{}, sessionRecords.fail(s, "touch", id, sessionRecords.whyFailed(id, err, func(ports.Session) error {
 			return ports.ErrConflict // cannot happen: the count-only condition holds for a sound item
 		}), err)
 	}
-	return effectiveAt(ses, s.clock.Now()), nil
+	return sessionRecords.asOf(ses, s.clock.Now()), nil
 }
 
 // touch prepares one touch update; the result returns the raw SDK error so
@@ -306,59 +249,10 @@ func (s *Store) touch(ctx context.Context, id string, values map[string]types.At
 }
 
 // ExpireLapsedSessions marks every active session whose lease ended at or
-// before now as expired. Candidates come from the status index; each change
-// is an update conditional on the item still being active and lapsed, so a
-// concurrent revoke or lease extension wins and is not counted. A corrupt
-// candidate is skipped so it cannot block the sweep, and reported at the
-// end as an error wrapping ports.ErrCorrupt; the count is exact either way.
+// before now as expired, each with a conditional update, so a concurrent
+// revoke or lease extension wins and is not counted.
 func (s *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, error) {
-	now = truncate(now)
-	stream := s.newStream(indexStatus, attrStatus, string(ports.SessionActive), "", 0)
-	changed := 0
-	var corrupted []error
-	for {
-		item, ok, err := stream.nextRaw(ctx)
-		if err != nil {
-			return changed, fmt.Errorf("dynamo: expire lapsed sessions: %w", err)
-		}
-		if !ok {
-			break
-		}
-		id := itemID(item)
-		ses, err := decodeSession(id, item)
-		if err != nil {
-			corrupted = append(corrupted, err)
-			continue
-		}
-		if !ses.Lapsed(now) {
-			continue
-		}
-		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      key(id),
-			UpdateExpression:         aws.String("SET #status = :expired, #updated_at = :now ADD #version :one"),
-			ConditionExpression:      aws.String("#schema = :schema AND #status = :active AND #expires_at <= :now"),
-			ExpressionAttributeNames: namesFor("#schema", "#status", "#updated_at", "#version", "#expires_at"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":schema": str(schemaValue), ":expired": str(string(ports.SessionExpired)),
-				":active": str(string(ports.SessionActive)), ":now": micros(now), ":one": num(1),
-			},
-		})
-		var ccf *types.ConditionalCheckFailedException
-		switch {
-		case err == nil:
-			changed++
-		case errors.As(err, &ccf):
-			// Revoked, extended or deleted since the index was read: not ours to change.
-		default:
-			return changed, s.fail("expire lapsed", id, nil, err)
-		}
-	}
-	if len(corrupted) > 0 {
-		return changed, fmt.Errorf("dynamo: expire lapsed sessions: changed %d, skipped %d corrupt: %w",
-			changed, len(corrupted), errors.Join(corrupted...))
-	}
-	return changed, nil
+	return expireLapsed(ctx, s, sessionRecords, now)
 }
 
 // Close does nothing: the SDK client holds nothing that needs releasing,

@@ -22,31 +22,80 @@ const (
 	tableWaitMaxDelay = 10 * time.Second
 )
 
+// The requests and break-glass tables are named after the sessions table.
+const (
+	requestsSuffix   = "-requests"
+	breakGlassSuffix = "-breakglass"
+)
+
+// TableNames are the tables the store named table uses: sessions, approval
+// requests and break-glass events, in that order.
+func TableNames(table string) []string {
+	names := make([]string, 0, len(tableSpecs))
+	for _, spec := range tableSpecs {
+		names = append(names, table+spec.suffix)
+	}
+	return names
+}
+
 // indexSpec is one global secondary index the store queries.
 type indexSpec struct {
 	name, hash, sort string
 }
 
-var tableIndexes = []indexSpec{
-	{indexUser, attrUser, attrCreatedSort},
-	{indexStatus, attrStatus, attrCreatedSort},
-	{indexProfile, attrProfile, attrCreatedSort},
-	{indexInstance, attrInstance, attrStatus},
+// tableSpec is the layout of one of the store's tables. All are keyed by id
+// alone, with string index keys.
+type tableSpec struct {
+	records string // "sessions", for messages
+	suffix  string
+	indexes []indexSpec
+	ttl     bool // the TTL sweeper runs on attrTTL
 }
 
-// InitTable creates the sessions table (on-demand billing), its indexes and
-// its TTL attribute, and waits until it is ACTIVE. It is idempotent: an
-// existing table with the right keys and indexes is fine (extra indexes are
-// ignored); one that differs is an error wrapping ports.ErrInvalidArgument
-// that names every difference. It never changes or deletes an existing table.
+var tableSpecs = []tableSpec{
+	{"sessions", "", []indexSpec{
+		{indexUser, attrUser, attrCreatedSort},
+		{indexStatus, attrStatus, attrCreatedSort},
+		{indexProfile, attrProfile, attrCreatedSort},
+		{indexInstance, attrInstance, attrStatus},
+	}, true},
+	{"approval requests", requestsSuffix, []indexSpec{
+		{indexRequester, attrRequester, attrCreatedSort},
+		{indexStatus, attrStatus, attrCreatedSort},
+		{indexProfile, attrProfile, attrCreatedSort},
+	}, false},
+	{"break-glass events", breakGlassSuffix, []indexSpec{
+		{indexInvoker, attrInvoker, attrCreatedSort},
+		{indexStatus, attrStatus, attrCreatedSort},
+		{indexProfile, attrProfile, attrCreatedSort},
+	}, false},
+}
+
+// InitTable creates the store's three tables (on-demand billing), their
+// indexes and the sessions table's TTL attribute, one table after the
+// other, waiting until each is ACTIVE. It is idempotent: an existing table
+// with the right keys and indexes is fine (extra indexes are ignored); one
+// that differs is an error wrapping ports.ErrInvalidArgument that names
+// every difference, and the tables after it are not created. It never
+// changes or deletes an existing table.
 func InitTable(ctx context.Context, client *dynamodb.Client, table string) error {
 	if table == "" {
 		return fmt.Errorf("dynamo: init table: no table name: %w", ports.ErrInvalidArgument)
 	}
-	_, err := client.CreateTable(ctx, createTableInput(table))
+	url := storeURL(Options{Table: table})
+	for _, spec := range tableSpecs {
+		if err := initOne(ctx, client, table+spec.suffix, url, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func initOne(ctx context.Context, client *dynamodb.Client, table, url string, spec tableSpec) error {
+	_, err := client.CreateTable(ctx, createTableInput(table, spec))
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) { // in use: it exists already, or is being created
-		return fmt.Errorf("dynamo: init table %q: create: %w", table, mapError(table, storeURL(Options{Table: table}), nil, err))
+		return fmt.Errorf("dynamo: init table %q: create: %w", table, mapError(table, url, nil, err))
 	}
 	describe := &dynamodb.DescribeTableInput{TableName: aws.String(table)}
 	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
@@ -54,27 +103,37 @@ func InitTable(ctx context.Context, client *dynamodb.Client, table string) error
 	})
 	out, err := waiter.WaitForOutput(ctx, describe, tableWaitMax)
 	if err != nil {
-		return fmt.Errorf("dynamo: init table %q: wait until ACTIVE: %w", table, mapError(table, storeURL(Options{Table: table}), nil, err))
+		return fmt.Errorf("dynamo: init table %q: wait until ACTIVE: %w", table, mapError(table, url, nil, err))
 	}
-	if diffs := tableDiffs(out.Table); len(diffs) > 0 {
-		return fmt.Errorf("dynamo: init table %q: it exists but differs from the sessions layout: %s: %w",
-			table, strings.Join(diffs, "; "), ports.ErrInvalidArgument)
+	if diffs := tableDiffs(out.Table, spec); len(diffs) > 0 {
+		return fmt.Errorf("dynamo: init table %q: it exists but differs from the %s layout: %s: %w",
+			table, spec.records, strings.Join(diffs, "; "), ports.ErrInvalidArgument)
 	}
-	return enableTTL(ctx, client, table)
+	if !spec.ttl {
+		return nil
+	}
+	return enableTTL(ctx, client, table, url)
 }
 
-func createTableInput(table string) *dynamodb.CreateTableInput {
+func createTableInput(table string, spec tableSpec) *dynamodb.CreateTableInput {
 	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(attrID), KeyType: types.KeyTypeHash}},
 	}
-	for _, a := range []string{attrID, attrUser, attrStatus, attrProfile, attrInstance, attrCreatedSort} {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
-			AttributeName: aws.String(a), AttributeType: types.ScalarAttributeTypeS,
-		})
+	defined := map[string]bool{}
+	define := func(a string) {
+		if !defined[a] {
+			defined[a] = true
+			in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+				AttributeName: aws.String(a), AttributeType: types.ScalarAttributeTypeS,
+			})
+		}
 	}
-	for _, ix := range tableIndexes {
+	define(attrID)
+	for _, ix := range spec.indexes {
+		define(ix.hash)
+		define(ix.sort)
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 			IndexName: aws.String(ix.name),
 			KeySchema: []types.KeySchemaElement{
@@ -87,8 +146,8 @@ func createTableInput(table string) *dynamodb.CreateTableInput {
 	return in
 }
 
-// tableDiffs lists how an existing table differs from what the store needs.
-func tableDiffs(t *types.TableDescription) []string {
+// tableDiffs lists how an existing table differs from what spec needs.
+func tableDiffs(t *types.TableDescription, spec tableSpec) []string {
 	if t == nil {
 		return []string{"DescribeTable returned no table"}
 	}
@@ -124,7 +183,7 @@ func tableDiffs(t *types.TableDescription) []string {
 	for _, g := range t.GlobalSecondaryIndexes {
 		byName[aws.ToString(g.IndexName)] = g
 	}
-	for _, ix := range tableIndexes {
+	for _, ix := range spec.indexes {
 		g, ok := byName[ix.name]
 		if !ok {
 			diffs = append(diffs, fmt.Sprintf("index %q is missing", ix.name))
@@ -140,8 +199,7 @@ func tableDiffs(t *types.TableDescription) []string {
 }
 
 // enableTTL turns on the TTL sweeper for the ttl attribute unless it is on.
-func enableTTL(ctx context.Context, client *dynamodb.Client, table string) error {
-	url := storeURL(Options{Table: table})
+func enableTTL(ctx context.Context, client *dynamodb.Client, table, url string) error {
 	desc, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil {
 		return fmt.Errorf("dynamo: init table %q: describe TTL: %w", table, mapError(table, url, nil, err))
@@ -169,5 +227,5 @@ func enableTTL(ctx context.Context, client *dynamodb.Client, table string) error
 	return nil
 }
 
-// Init creates the store's table, indexes and TTL; it is idempotent.
+// Init creates the store's tables, indexes and TTL; it is idempotent.
 func (s *Store) Init(ctx context.Context) error { return InitTable(ctx, s.client, s.table) }

@@ -36,8 +36,14 @@ func TestInitTableIsIdempotent(t *testing.T) {
 	if desc.Table.TableStatus != types.TableStatusActive {
 		t.Errorf("table status %q, want ACTIVE", desc.Table.TableStatus)
 	}
-	if d := tableDiffs(desc.Table); len(d) > 0 {
-		t.Errorf("InitTable made a table that differs from the layout: %v", d)
+	for i, name := range TableNames(table) {
+		desc, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("DescribeTable(%s): %v", name, err)
+		}
+		if d := tableDiffs(desc.Table, tableSpecs[i]); len(d) > 0 {
+			t.Errorf("InitTable made table %s that differs from the %s layout: %v", name, tableSpecs[i].records, d)
+		}
 	}
 	ttl, err := client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil {
@@ -61,31 +67,48 @@ func TestInitTableIsIdempotent(t *testing.T) {
 	}
 }
 
+// A foreign table under any of the three names stops InitTable there, with
+// every difference named; the tables before it are made, those after it not.
 func TestInitTableRefusesAnotherLayout(t *testing.T) {
 	t.Parallel()
-	client := testClient(t)
-	table := "sentinel-test-other-" + randomHex(8)
-	_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeN}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
-		t.Fatalf("CreateTable: %v", err)
+	tests := []struct {
+		foreign int // index in TableNames
+		mention []string
+	}{
+		{0, []string{"sessions layout", `index "by_user" is missing`, `index "by_instance" is missing`}},
+		{1, []string{"approval requests layout", `index "by_requester" is missing`, `index "by_status" is missing`}},
+		{2, []string{"break-glass events layout", `index "by_invoker" is missing`, `index "by_profile" is missing`}},
 	}
-	t.Cleanup(func() { deleteTable(t, client, table) })
+	for _, tt := range tests {
+		client := testClient(t)
+		table := "sentinel-test-other-" + randomHex(8)
+		names := TableNames(table)
+		_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+			TableName:            aws.String(names[tt.foreign]),
+			BillingMode:          types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeN}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		})
+		if err != nil {
+			t.Fatalf("CreateTable: %v", err)
+		}
+		t.Cleanup(func() { deleteTables(t, client, names...) })
 
-	err = InitTable(t.Context(), client, table)
-	if !errors.Is(err, ports.ErrInvalidArgument) {
-		t.Fatalf("InitTable on a table of another layout = %v, want ErrInvalidArgument", err)
-	}
-	for _, want := range []string{
-		table, `table partition key is "pk", want "id"`, `key attribute "pk" has type "N"`,
-		`index "by_user" is missing`, `index "by_instance" is missing`,
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("InitTable error %q does not mention %q", err, want)
+		err = InitTable(t.Context(), client, table)
+		if !errors.Is(err, ports.ErrInvalidArgument) {
+			t.Fatalf("InitTable with a foreign %s = %v, want ErrInvalidArgument", names[tt.foreign], err)
+		}
+		for _, want := range append(tt.mention, `"`+names[tt.foreign]+`"`, `table partition key is "pk", want "id"`, `key attribute "pk" has type "N"`) {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("InitTable error %q does not mention %q", err, want)
+			}
+		}
+		for i, name := range names {
+			_, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			var missing *types.ResourceNotFoundException
+			if exists := !errors.As(err, &missing); exists != (i <= tt.foreign) {
+				t.Errorf("foreign table %d: table %s exists: %v (DescribeTable: %v); want only the tables up to the foreign one", tt.foreign, name, exists, err)
+			}
 		}
 	}
 }
@@ -94,25 +117,43 @@ func TestMissingTable(t *testing.T) {
 	t.Parallel()
 	table := "sentinel-test-never-created-" + randomHex(8)
 	store := New(testClient(t), table, ports.NewFakeClock(testNow))
-	ses := sampleSession()
-	calls := map[string]func() error{
-		"GetSession":    func() error { _, err := store.GetSession(t.Context(), ses.ID); return err },
-		"CreateSession": func() error { _, err := store.CreateSession(t.Context(), ses); return err },
-		"UpdateSession": func() error { _, err := store.UpdateSession(t.Context(), ses); return err },
-		"TouchSession":  func() error { _, err := store.TouchSession(t.Context(), ses.ID, testNow, 1); return err },
-		"ListSessionsByUser": func() error {
+	ses, req, ev := sampleSession(), sampleRequest(), sampleEvent()
+	sessions, requests, events := TableNames(table)[0], TableNames(table)[1], TableNames(table)[2]
+	calls := map[string]struct {
+		table string
+		call  func() error
+	}{
+		"GetSession":    {sessions, func() error { _, err := store.GetSession(t.Context(), ses.ID); return err }},
+		"CreateSession": {sessions, func() error { _, err := store.CreateSession(t.Context(), ses); return err }},
+		"UpdateSession": {sessions, func() error { _, err := store.UpdateSession(t.Context(), ses); return err }},
+		"TouchSession":  {sessions, func() error { _, err := store.TouchSession(t.Context(), ses.ID, testNow, 1); return err }},
+		"ListSessionsByUser": {sessions, func() error {
 			_, err := store.ListSessionsByUser(t.Context(), "alice", ports.Page{Limit: 1})
 			return err
-		},
-		"ListSessionsByServerInstance": func() error {
+		}},
+		"ListSessionsByServerInstance": {sessions, func() error {
 			_, err := store.ListSessionsByServerInstance(t.Context(), "i", ports.Page{Limit: 1})
 			return err
-		},
-		"ExpireLapsedSessions": func() error { _, err := store.ExpireLapsedSessions(t.Context(), testNow); return err },
+		}},
+		"ExpireLapsedSessions": {sessions, func() error { _, err := store.ExpireLapsedSessions(t.Context(), testNow); return err }},
+		"CreateRequest":        {requests, func() error { _, err := store.CreateRequest(t.Context(), req); return err }},
+		"UpdateRequest":        {requests, func() error { _, err := store.UpdateRequest(t.Context(), req); return err }},
+		"ListRequestsByStatus": {requests, func() error {
+			_, err := store.ListRequestsByStatus(t.Context(), ports.RequestExpired, ports.Page{Limit: 1})
+			return err
+		}},
+		"ExpireLapsedRequests": {requests, func() error { _, err := store.ExpireLapsedRequests(t.Context(), testNow); return err }},
+		"CreateBreakGlass":     {events, func() error { _, err := store.CreateBreakGlass(t.Context(), ev); return err }},
+		"GetBreakGlass":        {events, func() error { _, err := store.GetBreakGlass(t.Context(), ev.ID); return err }},
+		"ListBreakGlassByInvoker": {events, func() error {
+			_, err := store.ListBreakGlassByInvoker(t.Context(), "alice", ports.Page{Limit: 1})
+			return err
+		}},
+		"ExpireLapsedBreakGlass": {events, func() error { _, err := store.ExpireLapsedBreakGlass(t.Context(), testNow); return err }},
 	}
-	want := `table "` + table + "\" does not exist: run `sentinel store init --store dynamodb://" + table + "`"
-	for name, call := range calls {
-		err := call()
+	for name, c := range calls {
+		err := c.call()
+		want := `table "` + c.table + "\" does not exist: run `sentinel store init --store dynamodb://" + table + "`"
 		if !errors.Is(err, ports.ErrUnavailable) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s on a missing table = %v; want ErrUnavailable saying %q", name, err, want)
 		}
