@@ -38,6 +38,7 @@ func (e env) newRequest() ports.ApprovalRequest {
 func approvedAt(r ports.ApprovalRequest, by string, now time.Time) ports.ApprovalRequest {
 	r.Status = ports.RequestApproved
 	r.Approver = by
+	r.ApproverARN = "arn:aws:iam::111122223333:user/" + by
 	r.ApproverComment = "conformance: approved by " + by
 	r.ApprovedAt = now
 	r.ExpiresAt = now.Add(r.Duration)

@@ -46,8 +46,11 @@ type ApprovalRequest struct {
 	UpdatedAt     time.Time     `json:"updated_at"`
 	// ExpiresAt is the decision deadline while pending (created_at + 24h) and
 	// the end of the access window once approved (approved_at + duration).
-	ExpiresAt       time.Time `json:"expires_at"`
-	Approver        string    `json:"approver"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Approver  string    `json:"approver"`
+	// ApproverARN is the approver's principal ARN (empty for an OS identity
+	// or auto-approval), so the server can re-check ARN-pattern approvers.
+	ApproverARN     string    `json:"approver_arn"`
 	ApproverComment string    `json:"approver_comment"`
 	ApprovedAt      time.Time `json:"approved_at"`
 	CancelledBy     string    `json:"cancelled_by"`

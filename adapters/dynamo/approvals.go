@@ -18,6 +18,7 @@ const (
 	attrJustification   = "justification"
 	attrDuration        = "duration"
 	attrApprover        = "approver"
+	attrApproverARN     = "approver_arn"
 	attrApproverComment = "approver_comment"
 	attrApprovedAt      = "approved_at"
 	attrCancelledBy     = "cancelled_by"
@@ -101,7 +102,7 @@ func encodeRequest(r ports.ApprovalRequest) map[string]types.AttributeValue {
 	}
 	setStrings(item, map[string]string{
 		attrRequester: r.Requester, attrRequesterARN: r.RequesterARN, attrProfile: r.Profile,
-		attrJustification: r.Justification, attrApprover: r.Approver,
+		attrJustification: r.Justification, attrApprover: r.Approver, attrApproverARN: r.ApproverARN,
 		attrApproverComment: r.ApproverComment, attrCancelledBy: r.CancelledBy,
 	})
 	setTimes(item, map[string]time.Time{
@@ -126,6 +127,7 @@ func decodeRequest(id string, item map[string]types.AttributeValue) (ports.Appro
 		UpdatedAt:       d.time(attrUpdatedAt),
 		ExpiresAt:       d.time(attrExpiresAt),
 		Approver:        d.str(attrApprover, false),
+		ApproverARN:     d.str(attrApproverARN, false),
 		ApproverComment: d.str(attrApproverComment, false),
 		ApprovedAt:      d.time(attrApprovedAt),
 		CancelledBy:     d.str(attrCancelledBy, false),

@@ -14,6 +14,7 @@ const (
 	fieldJustification = "justification"
 	fieldDuration      = "duration" // nanoseconds
 	fieldApprover      = "approver"
+	fieldApproverARN   = "approver_arn"
 	fieldApproverNote  = "approver_comment"
 	fieldApprovedAt    = "approved_at"
 	fieldCancelledBy   = "cancelled_by"
@@ -52,6 +53,7 @@ var requestKind = newKind(kind[ports.ApprovalRequest]{
 			fieldUpdated, encodeTime(r.UpdatedAt),
 			fieldExpires, encodeTime(r.ExpiresAt),
 			fieldApprover, r.Approver,
+			fieldApproverARN, r.ApproverARN,
 			fieldApproverNote, r.ApproverComment,
 			fieldApprovedAt, encodeTime(r.ApprovedAt),
 			fieldCancelledBy, r.CancelledBy,
@@ -70,6 +72,7 @@ var requestKind = newKind(kind[ports.ApprovalRequest]{
 			UpdatedAt:       d.time(fieldUpdated),
 			ExpiresAt:       d.time(fieldExpires),
 			Approver:        d.text(fieldApprover),
+			ApproverARN:     d.text(fieldApproverARN),
 			ApproverComment: d.text(fieldApproverNote),
 			ApprovedAt:      d.time(fieldApprovedAt),
 			CancelledBy:     d.text(fieldCancelledBy),

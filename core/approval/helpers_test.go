@@ -48,6 +48,9 @@ approvals:
         hours: {start: "08:00", end: "18:00"}
 `
 
+// testPolicyNow is the policy current for lookups: testPolicy, parsed once.
+func testPolicyNow() (*policy.Policy, error) { return policy.Parse([]byte(testPolicy)) }
+
 func testRule(t testing.TB) *policy.ApprovalRule {
 	t.Helper()
 	pol, err := policy.Parse([]byte(testPolicy))

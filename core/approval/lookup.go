@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -17,15 +18,20 @@ const MaxLookupScan = 200
 const lookupPage = 50
 
 // Lookup finds the approval that applies to a user and profile now. It
-// implements ports.ApprovalLookup on top of an ApprovalStore.
+// implements ports.ApprovalLookup on top of an ApprovalStore, and honours
+// only approvals the policy in force authorizes (Authorized).
 type Lookup struct {
-	store ports.ApprovalStore
+	store  ports.ApprovalStore
+	policy func() (*policy.Policy, error)
 }
 
 var _ ports.ApprovalLookup = (*Lookup)(nil)
 
-// NewLookup returns a Lookup reading store.
-func NewLookup(store ports.ApprovalStore) *Lookup { return &Lookup{store: store} }
+// NewLookup returns a Lookup reading store and checking each approval
+// against the policy current returns (the server's hot-reloaded policy).
+func NewLookup(store ports.ApprovalStore, current func() (*policy.Policy, error)) *Lookup {
+	return &Lookup{store: store, policy: current}
+}
 
 // ActiveApproval returns the newest request of user for profile that is
 // Active at now, or an error wrapping ports.ErrNotFound. It reads the user's
@@ -35,6 +41,10 @@ func NewLookup(store ports.ApprovalStore) *Lookup { return &Lookup{store: store}
 func (l *Lookup) ActiveApproval(ctx context.Context, user, profile string, now time.Time) (ports.ApprovalGrant, error) {
 	if user == "" || profile == "" {
 		return ports.ApprovalGrant{}, fmt.Errorf("approval lookup: no user or profile: %w", ports.ErrNotFound)
+	}
+	pol, err := l.policy()
+	if err != nil {
+		return ports.ApprovalGrant{}, fmt.Errorf("approval lookup for %s on %s: policy: %w", user, profile, err)
 	}
 	oldest := now.Add(-(DecisionWindow + MaxDuration))
 	page := ports.Page{Limit: lookupPage}
@@ -48,7 +58,7 @@ func (l *Lookup) ActiveApproval(ctx context.Context, user, profile string, now t
 				return ports.ApprovalGrant{}, notFound(user, profile)
 			}
 			scanned++
-			if Active(r, user, profile, now) {
+			if Active(r, user, profile, now) && Authorized(r, pol) {
 				return ports.ApprovalGrant{ID: r.ID, ExpiresAt: r.ExpiresAt}, nil
 			}
 		}

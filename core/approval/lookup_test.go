@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -59,7 +61,7 @@ func TestStoreAccessIsNotApproval(t *testing.T) {
 	if got.Status != ports.RequestPending || got.Version != 1 || got.Approver != "" {
 		t.Fatalf("refused approvals changed the stored request: %+v", got)
 	}
-	if _, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("lookup after refused approvals = %v, want ErrNotFound", err)
 	}
 }
@@ -69,7 +71,7 @@ func TestLookupFollowsTheRequest(t *testing.T) {
 	store, clock := newStore(t)
 	rule := testRule(t)
 	ctx := context.Background()
-	lookup := NewLookup(store)
+	lookup := NewLookup(store, testPolicyNow)
 	active := func() (ports.ApprovalGrant, error) { return lookup.ActiveApproval(ctx, "alice", "prod", clock.Now()) }
 
 	r := create(t, store, clock, 1, alice, "prod")
@@ -115,7 +117,7 @@ func TestLookupAfterCancel(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
 		t.Fatalf("approved: %v", err)
 	}
 	if _, err := decide(t, store, r.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
@@ -123,7 +125,7 @@ func TestLookupAfterCancel(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("cancelled: lookup error = %v, want ErrNotFound", err)
 	}
 }
@@ -148,7 +150,7 @@ func TestLookupFindsAnOlderApprovalPastNewerRequests(t *testing.T) {
 		}
 		create(t, store, clock, n, alice, profile)
 	}
-	grant, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now())
+	grant, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now())
 	if err != nil || grant.ID != r.ID {
 		t.Fatalf("grant = %+v, %v; want %s", grant, err, r.ID)
 	}
@@ -169,11 +171,11 @@ func TestLookupIsBounded(t *testing.T) {
 	for n := 2; n < 2+MaxLookupScan-1; n++ {
 		create(t, store, clock, n, alice, "staging")
 	}
-	if _, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
 		t.Fatalf("approval at position %d: %v", MaxLookupScan, err)
 	}
 	create(t, store, clock, 2+MaxLookupScan, alice, "staging")
-	if _, err := NewLookup(store).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("approval past the scan limit: error = %v, want ErrNotFound", err)
 	}
 }
@@ -188,7 +190,7 @@ func TestLookupStopsAtRequestsTooOldToApply(t *testing.T) {
 		create(t, store, clock, n, alice, "prod")
 	}
 	clock.Advance(DecisionWindow + MaxDuration + time.Second)
-	if _, err := NewLookup(hooked).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(hooked, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("error = %v, want ErrNotFound", err)
 	}
 	if hooked.listed != 1 {
@@ -200,7 +202,7 @@ func TestLookupStoreError(t *testing.T) {
 	t.Parallel()
 	store, clock := newStore(t)
 	hooked := &hookStore{ApprovalStore: store, listErr: fmt.Errorf("dial: %w", ports.ErrUnavailable)}
-	_, err := NewLookup(hooked).ActiveApproval(context.Background(), "alice", "prod", clock.Now())
+	_, err := NewLookup(hooked, testPolicyNow).ActiveApproval(context.Background(), "alice", "prod", clock.Now())
 	if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("error = %v, want ErrUnavailable and not ErrNotFound", err)
 	}
@@ -311,5 +313,53 @@ func TestConcurrentDecisions(t *testing.T) {
 		if errs[2] != nil && !errors.Is(errs[2], ports.ErrInvalidTransition) {
 			t.Fatalf("round %d: approve after cancel error = %v", round, errs[2])
 		}
+	}
+}
+
+// The server's lookup honours only approvals the policy in force authorizes:
+// a record written straight into the store by a non-approver, a self
+// approval, an approver since removed from the policy, or an auto-approval
+// the rule does not give all grant nothing.
+func TestLookupHonoursOnlyAuthorizedApprovals(t *testing.T) {
+	t.Parallel()
+	store, clock := newStore(t)
+	ctx := context.Background()
+	forge := func(n int, approver ports.Identity) {
+		r := create(t, store, clock, n, alice, "prod")
+		r = approved(r, identityLabel(approver), "", clock.Now())
+		r.ApproverARN = approver.ARN
+		if _, err := store.UpdateRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name     string
+		approver ports.Identity
+		policy   func() (*policy.Policy, error)
+		want     bool
+	}{
+		{"an approver", bob, testPolicyNow, true},
+		{"an ARN-listed approver", carol, testPolicyNow, true},
+		{"a non-approver writing to the store", mallory, testPolicyNow, false},
+		{"the requester herself", alice, testPolicyNow, false},
+		{"an auto-approval the rule does not give", ports.Identity{Name: AutoApproverPrefix + "prod-approvals"}, testPolicyNow, false},
+		{"an approver removed from the policy", bob, func() (*policy.Policy, error) {
+			return policy.Parse([]byte(strings.Replace(testPolicy, "alice, bob,", "alice,", 1)))
+		}, false},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forge(100+i, tc.approver)
+			_, err := NewLookup(store, tc.policy).ActiveApproval(ctx, "alice", "prod", clock.Now())
+			if got := err == nil; got != tc.want {
+				t.Fatalf("honoured = %v (err %v), want %v", got, err, tc.want)
+			}
+			// Each case leaves its request approved; cancel it for the next.
+			if _, err := decide(t, store, idN(100+i), func(r ports.ApprovalRequest) (ports.ApprovalRequest, error) {
+				return Cancel(r, alice, testRule(t), clock.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -36,7 +36,9 @@ func Approve(r ports.ApprovalRequest, approver ports.Identity, rule *policy.Appr
 		return ports.ApprovalRequest{}, fmt.Errorf("request %s asks for %s, outside %s to %s: %w",
 			r.ID, r.Duration, policy.FormatDuration(MinDuration), policy.FormatDuration(MaxDuration), ports.ErrInvalidArgument)
 	}
-	return approved(r, identityLabel(approver), comment, now), nil
+	r = approved(r, identityLabel(approver), comment, now)
+	r.ApproverARN = approver.ARN
+	return r, nil
 }
 
 // Deny moves a pending request to denied, with the same refusals as Approve
@@ -51,6 +53,7 @@ func Deny(r ports.ApprovalRequest, approver ports.Identity, rule *policy.Approva
 	}
 	r.Status = ports.RequestDenied
 	r.Approver = identityLabel(approver)
+	r.ApproverARN = approver.ARN
 	r.ApproverComment = comment
 	r.UpdatedAt = now
 	return r, nil
@@ -214,4 +217,23 @@ func stateError(r ports.ApprovalRequest, status ports.RequestStatus) error {
 		msg = fmt.Sprintf("has unknown status %q", status)
 	}
 	return fmt.Errorf("request %s %s: %w", r.ID, msg, ports.ErrInvalidTransition)
+}
+
+// Authorized re-checks, at use time, that the policy in force would have let
+// r's approver approve it: an approver of the rule covering r.Profile who is
+// not the requester, or that rule's auto-approval. The server calls it on
+// every request, so a record written straight into the store by someone who
+// is not an approver (the original system's hole) grants nothing, and taking
+// an approver out of the policy withdraws the approvals they gave.
+func Authorized(r ports.ApprovalRequest, pol *policy.Policy) bool {
+	rule, ok := pol.ApprovalRuleFor(r.Profile)
+	if !ok {
+		return false
+	}
+	requester := ports.Identity{Name: r.Requester, ARN: r.RequesterARN}
+	if name, auto := strings.CutPrefix(r.Approver, AutoApproverPrefix); auto {
+		return name == rule.Name && rule.AutoApproves(requester, r.ApprovedAt, r.Duration)
+	}
+	approver := ports.Identity{Name: r.Approver, ARN: r.ApproverARN}
+	return rule.IsApprover(approver) && !isSelf(r, approver)
 }

@@ -47,6 +47,9 @@ breakglass:
     users: [ops]
 `
 
+// testPolicyNow is the policy current for lookups.
+func testPolicyNow() (*policy.Policy, error) { return policy.Parse([]byte(testPolicy)) }
+
 func testPolicyParsed(t testing.TB) *policy.Policy {
 	t.Helper()
 	pol, err := policy.Parse([]byte(testPolicy))

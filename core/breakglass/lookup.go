@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -20,15 +21,29 @@ const MaxHistoryScan = 1000
 const listPage = 100
 
 // Lookup finds the active break-glass event of a user for a profile. It
-// implements ports.BreakGlassLookup on top of a BreakGlassStore.
+// implements ports.BreakGlassLookup on top of a BreakGlassStore, and honours
+// only events the policy in force authorizes (Authorized).
 type Lookup struct {
-	store ports.BreakGlassStore
+	store  ports.BreakGlassStore
+	policy func() (*policy.Policy, error)
 }
 
 var _ ports.BreakGlassLookup = (*Lookup)(nil)
 
-// NewLookup returns a Lookup reading store.
-func NewLookup(store ports.BreakGlassStore) *Lookup { return &Lookup{store: store} }
+// NewLookup returns a Lookup reading store and checking each event against
+// the policy current returns (the server's hot-reloaded policy).
+func NewLookup(store ports.BreakGlassStore, current func() (*policy.Policy, error)) *Lookup {
+	return &Lookup{store: store, policy: current}
+}
+
+// Authorized re-checks, at use time, that the policy in force lets e's
+// invoker break glass for e.Profile with e's reason code and duration, so an
+// event written straight into the store grants nothing, and a user taken out
+// of the rule loses an event already running.
+func Authorized(e ports.BreakGlassEvent, pol *policy.Policy) bool {
+	rule, ok := pol.BreakGlassRuleFor(ports.Identity{Name: e.Invoker, ARN: e.InvokerARN}, e.Profile)
+	return ok && rule.AllowsReason(e.ReasonCode) && e.Duration <= rule.MaxDuration
+}
 
 // ActiveBreakGlass returns the newest event of user for profile that is
 // Active at now, or an error wrapping ports.ErrNotFound. It reads the user's
@@ -39,15 +54,19 @@ func (l *Lookup) ActiveBreakGlass(ctx context.Context, user, profile string, now
 	if user == "" || profile == "" {
 		return ports.BreakGlassGrant{}, fmt.Errorf("break-glass lookup: no user or profile: %w", ports.ErrNotFound)
 	}
+	pol, err := l.policy()
+	if err != nil {
+		return ports.BreakGlassGrant{}, fmt.Errorf("break-glass lookup for %s on %s: policy: %w", user, profile, err)
+	}
 	oldest := now.Add(-MaxDuration)
 	var found *ports.BreakGlassEvent
-	err := walk(func(p ports.Page) (ports.BreakGlassPage, error) {
+	err = walk(func(p ports.Page) (ports.BreakGlassPage, error) {
 		return l.store.ListBreakGlassByInvoker(ctx, user, p)
 	}, MaxLookupScan, func(e ports.BreakGlassEvent) bool {
 		if e.CreatedAt.Before(oldest) {
 			return false
 		}
-		if Active(e, user, profile, now) {
+		if Active(e, user, profile, now) && Authorized(e, pol) {
 			found = &e
 			return false
 		}

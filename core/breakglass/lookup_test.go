@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -43,7 +45,7 @@ func TestLookupFollowsTheEvent(t *testing.T) {
 	t.Parallel()
 	store, clock := newStore(t)
 	ctx := context.Background()
-	lookup := NewLookup(store)
+	lookup := NewLookup(store, testPolicyNow)
 	find := func() (ports.BreakGlassGrant, error) {
 		return lookup.ActiveBreakGlass(ctx, "alice", "prod", clock.Now())
 	}
@@ -81,11 +83,11 @@ func TestLookupStopsAtTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour - time.Nanosecond)
-	if _, err := NewLookup(store).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); err != nil {
 		t.Fatalf("last instant: %v", err)
 	}
 	clock.Advance(time.Nanosecond)
-	if _, err := NewLookup(store).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("after %s: %v, want ErrNotFound", e.ExpiresAt, err)
 	}
 }
@@ -101,7 +103,7 @@ func TestLookupAndHistoryStoreErrors(t *testing.T) {
 	t.Parallel()
 	store, clock := newStore(t)
 	broken := failingLister{store}
-	_, err := NewLookup(broken).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now())
+	_, err := NewLookup(broken, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now())
 	if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("lookup error = %v, want ErrUnavailable", err)
 	}
@@ -244,4 +246,37 @@ func TestUpdateWithRetryExpiresWhatReadsExpired(t *testing.T) {
 	// Closing it afterwards is refused.
 	err = closeEvent(t, store, clock, e.ID, alice)
 	wantError(t, err, []error{ports.ErrInvalidTransition}, "has already expired")
+}
+
+// The server's lookup honours only events the policy in force authorizes.
+func TestLookupHonoursOnlyAuthorizedEvents(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		event  func(e *ports.BreakGlassEvent)
+		policy func() (*policy.Policy, error)
+		want   bool
+	}{
+		{"an event the rule allows", func(*ports.BreakGlassEvent) {}, testPolicyNow, true},
+		{"written for a user the rule does not list", func(e *ports.BreakGlassEvent) { e.Invoker = "mallory" }, testPolicyNow, false},
+		{"a reason code the rule does not allow", func(e *ports.BreakGlassEvent) { e.ReasonCode = ReasonMaintenance }, testPolicyNow, false},
+		{"longer than the rule's maximum", func(e *ports.BreakGlassEvent) { e.Duration = 3 * time.Hour }, testPolicyNow, false},
+		{"a user since taken out of the rule", func(*ports.BreakGlassEvent) {}, func() (*policy.Policy, error) {
+			return policy.Parse([]byte(strings.Replace(testPolicy, "users: [alice, bob]", "users: [bob]", 1)))
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			store, clock := newStore(t)
+			e := active()
+			tc.event(&e)
+			if _, err := store.CreateBreakGlass(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			_, err := NewLookup(store, tc.policy).ActiveBreakGlass(context.Background(), e.Invoker, "prod", clock.Now())
+			if got := err == nil; got != tc.want {
+				t.Fatalf("honoured = %v (err %v), want %v", got, err, tc.want)
+			}
+		})
+	}
 }
