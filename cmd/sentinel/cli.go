@@ -44,6 +44,17 @@ type CLI struct {
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
+
+	Request         RequestCmd         `cmd:"" help:"Ask a second person for access to a profile."`
+	Requests        RequestsCmd        `cmd:"" help:"List approval requests (newest first)."`
+	RequestShow     RequestShowCmd     `cmd:"" name:"request-show" help:"Show one approval request in full."`
+	Approve         ApproveCmd         `cmd:"" help:"Approve someone else's pending request (approvers only)."`
+	Deny            DenyCmd            `cmd:"" help:"Deny a pending request (approvers only)."`
+	RequestCancel   RequestCancelCmd   `cmd:"" name:"request-cancel" help:"Cancel a pending or approved request."`
+	BreakGlass      BreakGlassCmd      `cmd:"" name:"breakglass" help:"Invoke emergency access to a profile, with a justification."`
+	BreakGlassList  BreakGlassListCmd  `cmd:"" name:"breakglass-list" help:"List break-glass events (newest first)."`
+	BreakGlassShow  BreakGlassShowCmd  `cmd:"" name:"breakglass-show" help:"Show one break-glass event in full."`
+	BreakGlassClose BreakGlassCloseCmd `cmd:"" name:"breakglass-close" help:"Close a break-glass event early."`
 }
 
 // PolicyCmd groups the policy subcommands.

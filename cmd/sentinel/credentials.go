@@ -60,7 +60,8 @@ func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	creds, err := oneShotCredentials(ctx, env, oneShot{policies, provider, id, c.Profile, policy.ModeCredentialProcess, c.Duration, c.LogFile})
+	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: provider, identity: id, profile: c.Profile,
+		mode: policy.ModeCredentialProcess, duration: c.Duration, logFile: c.LogFile, store: g.Store, logger: logger})
 	if err != nil {
 		return err
 	}
@@ -79,6 +80,9 @@ type oneShot struct {
 	mode     policy.Mode
 	duration time.Duration
 	logFile  string
+	// store is opened only when the policy has approval or break-glass rules for profile.
+	store  string
+	logger *slog.Logger
 }
 
 // oneShotCredentials runs the gateway pipeline once, without a session, for
@@ -89,9 +93,12 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 		return ports.Credentials{}, fmt.Errorf("decision log: %w", err)
 	}
 	defer func() { _ = decisions.Close() }()
+	overrides, closeLookups := openOverrideLookups(ctx, o.store, env.Clock, o.policies.Current, o.profile, o.logger)
+	defer closeLookups()
 	gw := gateway.New(
 		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
-		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock},
+		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock, Logger: o.logger,
+			Approvals: overrides.approvals, BreakGlass: overrides.breakGlass},
 	)
 	requestID, err := session.NewID()
 	if err != nil {

@@ -38,6 +38,7 @@ type ExecCmd struct {
 	Heartbeat      time.Duration `help:"How often the server renews its session lease." default:"20s"`
 	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL." default:"10s"`
+	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB): how often the server re-reads its session; a revoke is seen within two polls." default:"50ms"`
 	Command        []string      `arg:"" optional:"" passthrough:"" help:"Command and arguments (default: $SHELL)." placeholder:"-- CMD ARGS"`
 }
 
@@ -89,7 +90,7 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if c.Server {
 		childVars, finish, err = c.startServer(ctx, g, env, logger, policies, provider, identity)
 	} else {
-		childVars, err = c.cliCredentials(ctx, env, policies, provider, identity)
+		childVars, err = c.cliCredentials(ctx, g, env, logger, policies, provider, identity)
 		finish = func() {}
 	}
 	if err != nil {
@@ -120,8 +121,9 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 }
 
 // cliCredentials evaluates policy once in cli mode and returns the variables that inject credentials.
-func (c *ExecCmd) cliCredentials(ctx context.Context, env *Env, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
-	creds, err := oneShotCredentials(ctx, env, oneShot{policies, provider, id, c.Profile, policy.ModeCLI, c.ServerDuration, c.LogFile})
+func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logger *slog.Logger, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
+	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: provider, identity: id, profile: c.Profile,
+		mode: policy.ModeCLI, duration: c.ServerDuration, logFile: c.LogFile, store: g.Store, logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +170,8 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 			return fail(err)
 		}
 		closers = append(closers, func() { _ = store.Close() })
+		overrides := lookupsOn(store, policies.Current)
+		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
 		if n, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
 			logger.Warn("could not expire lapsed sessions", "error", err)
 		} else if n > 0 {
@@ -183,10 +187,11 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		}
 		now := env.Clock.Now()
 		tracker := session.NewTracker(store, env.Clock, session.TrackerConfig{HeartbeatInterval: c.Heartbeat, Lease: c.Lease}, logger)
-		if _, err := tracker.Start(ctx, ports.Session{
+		started, err := tracker.Start(ctx, ports.Session{
 			ID: sid, User: id.Name, Profile: c.Profile, ServerInstanceID: instance,
 			Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now,
-		}); err != nil {
+		})
+		if err != nil {
 			return fail(fmt.Errorf("could not record the session in %s: %w", redactedStore(g.Store), err))
 		}
 		closers = append(closers, func() {
@@ -196,8 +201,24 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 				logger.Warn("could not mark the session expired", "session", sid, "error", err)
 			}
 		})
+		// The revocation check reads memory the store's feed keeps current,
+		// or polls when the store has no feed.
+		feed, _ := store.(ports.SessionFeed)
+		view := session.NewView(store, feed, env.Clock, session.ViewConfig{Poll: c.RevocationPoll}, logger)
+		viewCtx, stopView := context.WithCancel(context.Background())
+		viewDone, err := view.Start(viewCtx, started)
+		if err != nil {
+			stopView()
+			return fail(err)
+		}
+		closers = append(closers, func() { stopView(); <-viewDone })
 		cfg.SessionID = sid
-		deps.Sessions, deps.Tracker = store, tracker
+		deps.Sessions, deps.Tracker, deps.View = store, tracker, view
+	}
+	if !c.Tracking {
+		overrides, closeLookups := openOverrideLookups(ctx, g.Store, env.Clock, policies.Current, c.Profile, logger)
+		closers = append(closers, closeLookups)
+		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
 	}
 	gw := gateway.New(cfg, deps)
 

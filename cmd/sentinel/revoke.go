@@ -78,6 +78,8 @@ type ServerRevokeCmd struct {
 	Reason  string `help:"Why; recorded with the revoke and shown to the refused caller." required:""`
 	User    string `help:"Revoke every active session of this user." placeholder:"USER"`
 	Profile string `help:"Revoke every active session for this profile." placeholder:"PROFILE"`
+	// The wait is bounded so a dead or unreachable server cannot hang an incident responder.
+	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke." default:"2s"`
 }
 
 // Help shows examples.
@@ -120,9 +122,13 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 	}
 	defer func() { _ = store.Close() }()
 	revoke := func(id string) (ports.Session, error) {
-		return session.UpdateWithRetry(ctx, store, id, func(s ports.Session) (ports.Session, error) {
+		s, err := session.UpdateWithRetry(ctx, store, id, func(s ports.Session) (ports.Session, error) {
 			return session.Revoke(s, who.Name, c.Reason, env.Clock.Now())
 		})
+		if err == nil {
+			announce(ctx, env, store, s, c.AckTimeout)
+		}
+		return s, err
 	}
 	if c.ID != "" {
 		found, err := findSession(ctx, store, c.ID)
@@ -176,73 +182,31 @@ func (c *ServerRevokeCmd) revokeAll(ctx context.Context, env *Env, store ports.S
 // maxBulkRevoke bounds one bulk revoke; a second run takes the rest.
 const maxBulkRevoke = ports.MaxPageLimit
 
-// minIDPrefix is the shortest id prefix commands accept.
-const minIDPrefix = 8
-
-// validateIDOrPrefix refuses a malformed id before any store is touched.
-func validateIDOrPrefix(id string) error {
-	if len(id) == 32 {
-		if err := session.ValidateID(id); err != nil {
-			return usageError{err.Error()}
-		}
-		return nil
-	}
-	if len(id) < minIDPrefix || len(id) > 32 || strings.Trim(id, "0123456789abcdef") != "" {
-		return usageError{fmt.Sprintf("%q is not a session id: give the 32 lowercase hex characters from server-sessions, or a unique prefix of at least %d", id, minIDPrefix)}
-	}
-	return nil
-}
-
-// prefixScanLimit bounds the sessions a prefix lookup reads.
-const prefixScanLimit = 100_000
-
-// findSession gets a session by full id, or by a unique id prefix.
-func findSession(ctx context.Context, store ports.SessionStore, id string) (ports.Session, error) {
-	if len(id) == 32 {
-		s, err := store.GetSession(ctx, id)
-		if errors.Is(err, ports.ErrNotFound) {
-			return s, fmt.Errorf("no session with id %s (list them with sentinel server-sessions --status all)", id)
-		}
-		return s, err
-	}
-	var matches []ports.Session
-	scanned := 0
-	for _, st := range []ports.SessionStatus{ports.SessionActive, ports.SessionRevoked, ports.SessionExpired} {
-		page := ports.Page{Limit: ports.MaxPageLimit}
-		for {
-			p, err := store.ListSessionsByStatus(ctx, st, page)
-			if err != nil {
-				return ports.Session{}, err
-			}
-			for _, s := range p.Sessions {
-				if strings.HasPrefix(s.ID, id) {
-					matches = append(matches, s)
-				}
-			}
-			scanned += len(p.Sessions)
-			if p.Next == "" || scanned >= prefixScanLimit {
-				break
-			}
-			page.Cursor = p.Next
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return ports.Session{}, fmt.Errorf("no session with id prefix %s (list them with sentinel server-sessions --status all)", id)
-	case 1:
-		return matches[0], nil
-	}
-	ids := make([]string, 0, len(matches))
-	for _, s := range matches {
-		ids = append(ids, s.ID)
-	}
-	return ports.Session{}, fmt.Errorf("id prefix %s is ambiguous (%s): give more characters", id, strings.Join(ids, ", "))
-}
-
 // callerIdentity resolves who runs a command: STS with the standard chain
 // (or --aws-profile), or the OS user with --identity-source os.
 func callerIdentity(ctx context.Context, g *Globals) (ports.Identity, error) {
 	return resolveIdentity(ctx, g, func() (ports.IdentityResolver, error) {
 		return awscreds.NewSTSIdentityResolver(ctx, g.AWSProfile, awscreds.Options{})
 	})
+}
+
+// announce waits, bounded, until the live server holding s confirms it has
+// read the revoke, so nothing is served once this command returns; it says
+// plainly when that could not be confirmed.
+func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.Session, timeout time.Duration) {
+	a, ok := store.(ports.ChangeAnnouncer)
+	if !ok {
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store has no change feed; its server sees the revoke within two --revocation-poll intervals (100ms by default)\n", s.ID)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	switch err := a.Announce(actx, s); {
+	case err == nil:
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: the running server confirmed it refuses from now on\n", s.ID)
+	case errors.Is(err, ports.ErrNoListener):
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server follows it (it has exited, or its feed is down and it reads the store on every request)\n", s.ID)
+	default:
+		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); it refuses as soon as it next reads the store (within a second)\n", s.ID, timeout, err)
+	}
 }

@@ -14,7 +14,7 @@ import (
 
 // openStore opens the adapter a store URL names. Commands call it only when
 // they need a store, so --help and version never touch one.
-func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.SessionStore, error) {
+func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores, error) {
 	spec, err := storeurl.Parse(raw)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/core/approval"
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// RequestCmd asks a second person for access to a profile.
+type RequestCmd struct {
+	overrideCommand
+	Profile       string        `help:"AWS profile you need access to." required:"" placeholder:"NAME"`
+	Justification string        `help:"Why you need it, for the approver (10-500 characters)." required:"" placeholder:"TEXT"`
+	Duration      time.Duration `help:"How long the access lasts once approved: 1m to 8h (longer is capped to 8h)." default:"1h"`
+	Output        string        `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (RequestCmd) Help() string {
+	return `The request waits 24h for an approver's decision; once approved, the access
+runs for --duration from the moment of approval, and a running credential
+server honours it on its next request.
+
+Example:
+  sentinel request --profile prod --justification "deploy the 4.2 hotfix (CHG-1234)" --duration 2h`
+}
+
+// Run creates the request, approves it at once when the policy's
+// auto_approve matches, and prints its id.
+func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if c.Duration < approval.MinDuration {
+		return usageError{fmt.Sprintf("--duration %s is too short: ask for %s to %s", c.Duration, policy.FormatDuration(approval.MinDuration), policy.FormatDuration(approval.MaxDuration))}
+	}
+	pol, err := c.loadPolicy()
+	if err != nil {
+		return err
+	}
+	rule, ok := pol.ApprovalRuleFor(c.Profile)
+	if !ok {
+		return fmt.Errorf("no approval rule covers profile %s, so a request for it could never be approved (the policy's approvals section names who approves which profiles)", c.Profile)
+	}
+	notifier, err := newNotifier(pol, env, logger)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	who, err := callerIdentity(ctx, g)
+	if err != nil {
+		return err
+	}
+	id, err := session.NewID()
+	if err != nil {
+		return err
+	}
+	r, warnings, err := approval.NewRequest(id, who, c.Profile, c.Justification, c.Duration, env.Clock.Now())
+	if err != nil {
+		return ruleError(err)
+	}
+	for _, w := range warnings {
+		warn(env, w)
+	}
+	store, err := openStore(ctx, g.Store, env.Clock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close() }()
+	if r, err = store.CreateRequest(ctx, r); err != nil {
+		return fmt.Errorf("could not record the request in %s: %w", redactedStore(g.Store), err)
+	}
+	notify(notifier, env, ports.EventRequestCreated, who, &r, nil)
+
+	auto := false
+	if _, ok := approval.AutoApprove(r, who, rule, env.Clock.Now()); ok {
+		approved, err := approval.UpdateWithRetry(ctx, store, r.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
+			next, ok := approval.AutoApprove(cur, who, rule, env.Clock.Now())
+			if !ok {
+				return cur, fmt.Errorf("request %s no longer qualifies for auto-approval (it is %s)", cur.ID, cur.Status)
+			}
+			return next, nil
+		})
+		if err != nil {
+			return fmt.Errorf("request %s was created but not auto-approved: %w", r.ID, err)
+		}
+		r, auto = approved, true
+		notify(notifier, env, ports.EventRequestApproved, ports.Identity{Name: r.Approver}, &r, nil)
+	}
+
+	if c.Output == "json" {
+		return writeJSON(env.Stdout, r)
+	}
+	if auto {
+		_, err = fmt.Fprintf(env.Stdout, "request %s approved automatically by approval rule %s: %s may use %s until %s\n",
+			r.ID, rule.Name, r.Requester, r.Profile, rfc3339(r.ExpiresAt))
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "request %s created: %s asks for %s for %s; pending until %s\nan approver (%s) approves it with: sentinel approve %s\n",
+		r.ID, r.Requester, r.Profile, policy.FormatDuration(r.Duration), rfc3339(r.ExpiresAt),
+		strings.Join(rule.Approvers, ", "), r.ID[:shortIDLen])
+	return err
+}
+
+// RequestsCmd lists approval requests.
+type RequestsCmd struct {
+	Status    string `help:"Only requests in this status: pending, approved, denied, expired, cancelled or all." enum:"pending,approved,denied,expired,cancelled,all" default:"all"`
+	Requester string `help:"Only this person's requests." placeholder:"USER"`
+	Profile   string `help:"Only requests for this profile." placeholder:"PROFILE"`
+	Limit     int    `help:"At most this many requests." default:"100"`
+	Output    string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows examples.
+func (RequestsCmd) Help() string {
+	return `Requests past their deadline are stored as expired before listing. The table
+shows the first 12 characters of each id; every command that takes an id
+accepts such a unique prefix.
+
+Examples:
+  sentinel requests --status pending
+  sentinel requests --requester alice --profile prod --output json`
+}
+
+// Run lists requests newest first.
+func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
+		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
+	}
+	ctx := context.Background()
+	store, err := openStore(ctx, g.Store, env.Clock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close() }()
+	sweepRequests(ctx, store, env.Clock, logger)
+
+	var lists []listing[ports.ApprovalRequest]
+	switch {
+	case c.Requester != "":
+		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
+			got, err := store.ListRequestsByRequester(ctx, c.Requester, p)
+			return got.Requests, got.Next, err
+		})
+	case c.Profile != "":
+		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
+			got, err := store.ListRequestsByProfile(ctx, c.Profile, p)
+			return got.Requests, got.Next, err
+		})
+	default:
+		for _, st := range statusChoice(c.Status, requestStatuses) {
+			lists = append(lists, requestsByStatus(store, st))
+		}
+	}
+	keep := func(r ports.ApprovalRequest) bool {
+		return (c.Requester == "" || r.Requester == c.Requester) && (c.Profile == "" || r.Profile == c.Profile) &&
+			(c.Status == "all" || string(r.Status) == c.Status)
+	}
+	requests, err := collectNewest(ctx, lists, keep, ports.RequestPosition, c.Limit)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return writeJSON(env.Stdout, requests)
+	}
+	return writeRequestTable(env.Stdout, env.Clock.Now(), requests)
+}
+
+// sweepRequests stores expired for lapsed requests: whoever lists does it.
+func sweepRequests(ctx context.Context, store ports.ApprovalStore, clock ports.Clock, logger *slog.Logger) {
+	if _, err := store.ExpireLapsedRequests(ctx, clock.Now()); err != nil {
+		logger.Warn("could not expire lapsed requests", "error", err)
+	}
+}
+
+func writeRequestTable(w io.Writer, now time.Time, requests []ports.ApprovalRequest) error {
+	if len(requests) == 0 {
+		_, err := fmt.Fprintln(w, "no requests")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tREQUESTER\tPROFILE\tSTATUS\tFOR\tCREATED\tENDS\tAPPROVER")
+	for _, r := range requests {
+		ends := "-" // a decided or withdrawn request has no deadline left
+		if r.Status == ports.RequestPending || r.Status == ports.RequestApproved {
+			ends = ago(now, r.ExpiresAt)
+		}
+		approver := r.Approver
+		if approver == "" {
+			approver = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.ID[:min(len(r.ID), shortIDLen)], clip(r.Requester, 14), clip(r.Profile, 12), r.Status,
+			policy.FormatDuration(r.Duration), ago(now, r.CreatedAt), ends, clip(approver, 14))
+	}
+	return tw.Flush()
+}
+
+// RequestShowCmd shows one request.
+type RequestShowCmd struct {
+	ID     string `arg:"" help:"Request id, or a unique prefix of at least 8 characters."`
+	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (RequestShowCmd) Help() string {
+	return "Example:\n  sentinel request-show 5d41402abc4b --output json"
+}
+
+// Run prints the request in full.
+func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := requestRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	store, err := openStore(ctx, g.Store, env.Clock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close() }()
+	sweepRequests(ctx, store, env.Clock, logger)
+	r, err := findRequest(ctx, store, c.ID)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return writeJSON(env.Stdout, r)
+	}
+	return writeRequestDetail(env, r)
+}
+
+func writeRequestDetail(env *Env, r ports.ApprovalRequest) error {
+	now := env.Clock.Now()
+	orDash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	ends := "decide by"
+	if !r.ApprovedAt.IsZero() {
+		ends = "access until"
+	}
+	rows := [][2]string{
+		{"id", r.ID}, {"status", string(r.Status)}, {"requester", r.Requester}, {"requester arn", orDash(r.RequesterARN)},
+		{"profile", r.Profile}, {"justification", r.Justification}, {"duration", policy.FormatDuration(r.Duration)},
+		{"created", when(now, r.CreatedAt)}, {ends, when(now, r.ExpiresAt)},
+		{"approver", orDash(r.Approver)}, {"comment", orDash(r.ApproverComment)}, {"approved at", when(now, r.ApprovedAt)},
+	}
+	if r.CancelledBy != "" {
+		rows = append(rows, [2]string{"cancelled by", r.CancelledBy})
+	}
+	rows = append(rows, [2]string{"updated", when(now, r.UpdatedAt)}, [2]string{"version", fmt.Sprint(r.Version)})
+	return writeDetail(env, rows)
+}
+
+// ApproveCmd approves a pending request.
+type ApproveCmd struct {
+	overrideCommand
+	ID      string `arg:"" help:"Request id, or a unique prefix of at least 8 characters."`
+	Comment string `help:"Why, recorded with the approval (at most 500 characters)." placeholder:"TEXT"`
+	Output  string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (ApproveCmd) Help() string {
+	return `Only an approver the policy lists for the request's profile may approve, and
+never their own request.
+
+Example:
+  sentinel approve 5d41402abc4b --comment "ok for the hotfix"`
+}
+
+// Run approves the request and prints its id.
+func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, ports.EventRequestApproved,
+		func(r ports.ApprovalRequest, who ports.Identity, rule *policy.ApprovalRule, now time.Time) (ports.ApprovalRequest, error) {
+			return approval.Approve(r, who, rule, c.Comment, now)
+		},
+		func(r ports.ApprovalRequest) string {
+			return fmt.Sprintf("approved request %s: %s may use %s until %s (%s)", r.ID, r.Requester, r.Profile, rfc3339(r.ExpiresAt), policy.FormatDuration(r.Duration))
+		})
+}
+
+// DenyCmd denies a pending request.
+type DenyCmd struct {
+	overrideCommand
+	ID      string `arg:"" help:"Request id, or a unique prefix of at least 8 characters."`
+	Comment string `help:"Why, recorded with the denial (at most 500 characters)." placeholder:"TEXT"`
+	Output  string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (DenyCmd) Help() string {
+	return `Only an approver the policy lists for the request's profile may deny.
+
+Example:
+  sentinel deny 5d41402abc4b --comment "use the staging account"`
+}
+
+// Run denies the request and prints its id.
+func (c *DenyCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, ports.EventRequestDenied,
+		func(r ports.ApprovalRequest, who ports.Identity, rule *policy.ApprovalRule, now time.Time) (ports.ApprovalRequest, error) {
+			return approval.Deny(r, who, rule, c.Comment, now)
+		},
+		func(r ports.ApprovalRequest) string {
+			return fmt.Sprintf("denied request %s of %s for %s", r.ID, r.Requester, r.Profile)
+		})
+}
+
+// decide is approve and deny: the policy's rule for the request's profile,
+// the caller's identity, the rules' verdict under retry, a notification.
+func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, output, event string,
+	verdict func(ports.ApprovalRequest, ports.Identity, *policy.ApprovalRule, time.Time) (ports.ApprovalRequest, error),
+	done func(ports.ApprovalRequest) string,
+) error {
+	if err := requestRecords.checkID(id); err != nil {
+		return err
+	}
+	pol, err := o.loadPolicy()
+	if err != nil {
+		return err
+	}
+	notifier, err := newNotifier(pol, env, logger)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	who, err := callerIdentity(ctx, g)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, g.Store, env.Clock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close() }()
+	found, err := findRequest(ctx, store, id)
+	if err != nil {
+		return err
+	}
+	rule, _ := pol.ApprovalRuleFor(found.Profile)
+	r, err := approval.UpdateWithRetry(ctx, store, found.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
+		return verdict(cur, who, rule, env.Clock.Now())
+	})
+	if err != nil {
+		return ruleError(err)
+	}
+	notify(notifier, env, event, who, &r, nil)
+	if output == "json" {
+		return writeJSON(env.Stdout, r)
+	}
+	_, err = fmt.Fprintln(env.Stdout, done(r))
+	return err
+}
+
+// RequestCancelCmd withdraws a request, or ends an approved one early.
+type RequestCancelCmd struct {
+	overrideCommand
+	ID     string `arg:"" help:"Request id, or a unique prefix of at least 8 characters."`
+	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (RequestCancelCmd) Help() string {
+	return `A pending request is cancelled by its requester; an approved one by its
+requester or an approver. A running credential server refuses the next
+request that relied on it.
+
+Example:
+  sentinel request-cancel 5d41402abc4b`
+}
+
+// Run cancels the request and prints its id.
+func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := requestRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	// Cancelling only takes access away, so a policy that does not load
+	// must not stop it: the requester may still cancel, approvers may not.
+	pol, err := c.loadPolicy()
+	if err != nil {
+		warn(env, fmt.Sprintf("policy not loaded (%v): only the requester can cancel", err))
+	}
+	ctx := context.Background()
+	who, err := callerIdentity(ctx, g)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, g.Store, env.Clock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close() }()
+	found, err := findRequest(ctx, store, c.ID)
+	if err != nil {
+		return err
+	}
+	rule, _ := pol.ApprovalRuleFor(found.Profile)
+	r, err := approval.UpdateWithRetry(ctx, store, found.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
+		return approval.Cancel(cur, who, rule, env.Clock.Now())
+	})
+	if err != nil {
+		return ruleError(err)
+	}
+	if c.Output == "json" {
+		return writeJSON(env.Stdout, r)
+	}
+	_, err = fmt.Fprintf(env.Stdout, "cancelled request %s of %s for %s\n", r.ID, r.Requester, r.Profile)
+	return err
+}
+
+// ruleError presents a refusal by the approval or break-glass rules: bad
+// input is a usage error (exit 2), a refusal a plain one (exit 1).
+func ruleError(err error) error {
+	switch {
+	case errors.Is(err, ports.ErrInvalidArgument):
+		return usageError{refusal(err).Error()}
+	case errors.Is(err, policy.ErrForbidden), errors.Is(err, ports.ErrInvalidTransition), errors.Is(err, ports.ErrAlreadyExists):
+		return refusal(err)
+	}
+	return err
+}
