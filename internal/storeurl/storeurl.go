@@ -158,7 +158,7 @@ func parseRedis(raw string, tls bool) (Spec, error) {
 			return Spec{}, fmt.Errorf("redis cluster=%q must be true or false", v[0])
 		}
 		if b && spec.DB != 0 {
-			return Spec{}, fmt.Errorf("Redis Cluster has only database 0, not %d", spec.DB)
+			return Spec{}, fmt.Errorf("redis cluster has only database 0, not %d", spec.DB)
 		}
 		spec.Cluster = b
 	}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/awscreds"
+	"github.com/sentinel-gw/sentinel/adapters/bolt"
+	"github.com/sentinel-gw/sentinel/adapters/httpserver"
+	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
+	"github.com/sentinel-gw/sentinel/adapters/policyfile"
+	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/internal/benchtool"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// inProcessServer wires the server the way `sentinel exec --server` does
+// (bbolt store with its feed, tracker, view, policy file, static-key
+// profile, decision log), in this process, so `go test -cpuprofile` sees
+// the hot path. It is for profiling; sentinel-bench is the measurement.
+func inProcessServer(b *testing.B) (*gateway.Gateway, *httpserver.Server, string) {
+	b.Helper()
+	dir := b.TempDir()
+	for name, content := range map[string]string{
+		"config":      "[profile " + benchProfile + "]\nregion = us-east-1\n",
+		"credentials": "[" + benchProfile + "]\naws_access_key_id = " + exampleKeyID + "\naws_secret_access_key = " + exampleSecret + "\n",
+		"policy.yaml": allowAllPolicy,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	ctx := context.Background()
+	clock := ports.SystemClock{}
+
+	store, err := bolt.Open(filepath.Join(dir, "sessions.db"), clock, bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	policies, err := policyfile.NewSource(filepath.Join(dir, "policy.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	provider, err := awscreds.NewProvider(ctx, benchProfile, awscreds.Options{NoSession: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	decisions, err := jsonlog.Open(filepath.Join(dir, "decisions.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = decisions.Close() })
+
+	id := ports.Identity{Name: "bench", Source: "os"}
+	sid, err := session.NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	instance, err := session.NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := clock.Now()
+	tracker := session.NewTracker(store, clock, session.TrackerConfig{HeartbeatInterval: 20 * time.Second, Lease: time.Minute}, nil)
+	started, err := tracker.Start(ctx, ports.Session{ID: sid, User: id.Name, Profile: benchProfile, ServerInstanceID: instance,
+		Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tracker.Stop(context.Background()) })
+	view := session.NewView(store, store, clock, session.ViewConfig{}, nil)
+	viewCtx, stopView := context.WithCancel(context.Background())
+	viewDone, err := view.Start(viewCtx, started)
+	if err != nil {
+		stopView()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stopView(); <-viewDone })
+
+	gw := gateway.New(gateway.Config{Profile: benchProfile, Identity: id, SessionID: sid, Duration: 15 * time.Minute},
+		gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: clock, Sessions: store, Tracker: tracker, View: view})
+	if err := gw.Prefetch(ctx); err != nil {
+		b.Fatal(err)
+	}
+	token, err := httpserver.NewToken()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := httpserver.Start(httpserver.Config{Token: token, Issuer: gw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return gw, srv, token
+}
+
+// BenchmarkInProcessServer drives the wired server over loopback HTTP with
+// the bench's raw keep-alive client (32 connections on 2 cores), and the
+// gateway alone. Profile with:
+//
+//	go test -run '^$' -bench InProcessServer -cpuprofile cpu.out ./cmd/sentinel-bench
+//	go tool pprof -top -cum cpu.out
+func BenchmarkInProcessServer(b *testing.B) {
+	gw, srv, token := inProcessServer(b)
+	b.Run("http", func(b *testing.B) {
+		clients, err := benchtool.NewClients(benchtool.ClientRaw, benchtool.Target{URL: srv.URL(), Token: token}, 32)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer clients.Close()
+		b.SetParallelism(16)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			d := clients.New()
+			defer d.Close()
+			for pb.Next() {
+				if status, err := d.Get(); err != nil || status != http.StatusOK {
+					b.Errorf("GET = %d, %v", status, err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("gateway", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := gw.Issue(ctx, "0123456789abcdef"); err != nil {
+					b.Errorf("Issue: %v", err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,199 @@
+// Command sentinel-bench is the load benchmark for `sentinel exec --server`.
+// It starts a real sentinel binary as a separate process, reads the
+// credential endpoint its child was given, and drives it over loopback HTTP
+// keep-alive, beside a trivial baseline server measured in the same run.
+// It prints figures and never judges them: speed targets are read from its
+// output, not asserted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/benchtool"
+)
+
+const usageText = `Usage: sentinel-bench [flags]
+
+Load benchmark for 'sentinel exec --server'. It starts the sentinel binary with
+a static-key profile (AWS's example keys, --no-session, --identity-source os)
+and an allow-all policy, and drives the credential server over loopback HTTP
+keep-alive from this separate process. A trivial Go HTTP server returning the
+same JSON with no policy and no store (this binary, re-executed as
+'sentinel-bench baseline-server') is measured in the same run.
+
+Modes:
+  throughput  closed loop: -conns connections send back to back for -duration
+              after -warmup, against the baseline and then sentinel; prints
+              req/s, p50/p99/p99.9, errors, the sentinel/baseline ratio and
+              sentinel's peak RSS (VmHWM of the exec process).
+  rate        open loop at -rate req/s (also chosen by giving -rate alone);
+              latency runs from each request's scheduled send time, so a
+              stall cannot hide the requests it delayed.
+  revoke      -rounds rounds: a fresh server, clients requesting continuously
+              (4 connections unless -conns is given), then 'sentinel
+              server-revoke' as a separate process. Per round: the time from
+              the moment the command returned (its result line, or its exit
+              if earlier) to the first 403 any client saw (negative when the
+              refusal came first), and every 200 whose request was sent after
+              that moment (must be 0). Then p50/p99/max over the rounds.
+  stress      -clients clients x -requests requests over -servers live
+              sessions (one server each), pausing -pace between requests,
+              while every -churn one session is revoked and a new one
+              started. Reports unexpected errors (anything but a 403 from a
+              session whose revoke had begun), 200s sent after their
+              session's revoke returned, and, after every server has shut
+              down, each session's request_count against the 200s it served.
+
+Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
+redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
+init' runs first, so a DynamoDB table is created when missing.
+
+Flags:
+`
+
+// options are the parsed flags.
+type options struct {
+	sentinel string
+	store    string
+	mode     string
+	client   benchtool.ClientKind
+	conns    int
+	connsSet bool
+	duration time.Duration
+	warmup   time.Duration
+	rate     float64
+	rounds   int
+	clients  int
+	requests int
+	servers  int
+	pace     time.Duration
+	churn    time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("sentinel-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	var client string
+	fs.StringVar(&o.sentinel, "sentinel", "bin/sentinel", "path of the sentinel binary to measure")
+	fs.StringVar(&o.store, "store", "", "store URL (default: a bbolt file in a temporary folder)")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke or stress")
+	fs.StringVar(&client, "client", string(benchtool.ClientRaw), "HTTP client for both servers: raw (lean HTTP/1.1 over net.Conn) or nethttp (net/http's client)")
+	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections (revoke mode: 4 unless given)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measured window")
+	fs.Float64Var(&o.rate, "rate", 0, "rate mode: requests per second in total (default 1000)")
+	fs.IntVar(&o.rounds, "rounds", 20, "revoke mode: rounds")
+	fs.IntVar(&o.clients, "clients", 50, "stress mode: concurrent clients")
+	fs.IntVar(&o.requests, "requests", 100, "stress mode: requests per client")
+	fs.IntVar(&o.servers, "servers", 5, "stress mode: sessions (servers) live at once")
+	fs.DurationVar(&o.pace, "pace", 20*time.Millisecond, "stress mode: pause between one client's requests")
+	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	modeSet := false
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "conns":
+			o.connsSet = true
+		case "mode":
+			modeSet = true
+		}
+	})
+	o.client = benchtool.ClientKind(client)
+	if o.rate > 0 && !modeSet {
+		o.mode = "rate"
+	}
+	if o.mode == "rate" && o.rate == 0 {
+		o.rate = 1000
+	}
+	return o, o.check()
+}
+
+func (o options) check() error {
+	switch {
+	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress":
+		return fmt.Errorf("-mode %q: want throughput, rate, revoke or stress", o.mode)
+	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
+		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
+	case o.conns < 1:
+		return errors.New("-conns must be at least 1")
+	case o.duration <= 0 || o.warmup < 0:
+		return errors.New("-duration must be positive and -warmup not negative")
+	case o.rate < 0:
+		return errors.New("-rate must be positive")
+	case o.rounds < 1:
+		return errors.New("-rounds must be at least 1")
+	case o.clients < 1 || o.requests < 1 || o.servers < 1:
+		return errors.New("-clients, -requests and -servers must be at least 1")
+	case o.pace < 0 || o.churn <= 0:
+		return errors.New("-pace must not be negative and -churn must be positive")
+	}
+	return nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the exit: 0 done, 1 failed, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == baselineCommand {
+		return baselineMain(args[1:], stdout, stderr)
+	}
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinel-bench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runMode(ctx, o, stdout); err != nil {
+		fmt.Fprintf(stderr, "sentinel-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runMode(ctx context.Context, o options, stdout io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("cannot find this binary to start the baseline: %w", err)
+	}
+	sb, err := newSandbox(ctx, o.sentinel, o.store)
+	if err != nil {
+		return err
+	}
+	defer sb.close()
+	if err := writeHeader(ctx, stdout, sb, o); err != nil {
+		return err
+	}
+	switch o.mode {
+	case "throughput", "rate":
+		_, err = runLoad(ctx, sb, self, o, stdout)
+	case "revoke":
+		_, err = runRevoke(ctx, sb, o, stdout)
+	case "stress":
+		_, err = runStress(ctx, sb, o, stdout)
+	}
+	return err
+}
