@@ -190,13 +190,23 @@ func callerIdentity(ctx context.Context, g *Globals) (ports.Identity, error) {
 	})
 }
 
+// pollSlack covers a poll that was already under way when the revoke landed.
+const pollSlack = 20 * time.Millisecond
+
 // announce waits, bounded, until the live server holding s confirms it has
 // read the revoke, so nothing is served once this command returns; it says
 // plainly when that could not be confirmed.
 func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.Session, timeout time.Duration) {
 	a, ok := store.(ports.ChangeAnnouncer)
 	if !ok {
-		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store has no change feed; its server sees the revoke within two --revocation-poll intervals (100ms by default)\n", s.ID)
+		// No feed to confirm over: wait out the server's polling bound (at the
+		// default --revocation-poll), so nothing is served once we return.
+		wait := min(2*session.DefaultPoll+pollSlack, timeout)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store has no change feed; waited %s, the bound within which a server at the default --revocation-poll (%s) sees the revoke\n", s.ID, wait, session.DefaultPoll)
 		return
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)

@@ -49,6 +49,10 @@ type View struct {
 	feedWhole, readOK bool
 	// polling: no feed; a copy younger than two polls is served.
 	polling bool
+	// flights counts the store reads started; inflight is the running one,
+	// landed the last to finish.
+	flights          uint64
+	inflight, landed *flight
 }
 
 // NewView builds a view of session id. feed may be nil (poll mode).
@@ -111,21 +115,75 @@ func (v *View) Trusted() bool {
 
 // read fetches the session and keeps it if it is news. A failed read stops
 // trusting memory: a change could be waiting behind it.
+//
+// Concurrent reads share one store round trip, so a burst of requests while
+// memory is not trusted costs one read, not one each. A caller only shares a
+// read that started after it arrived: one that started earlier might predate
+// a change the caller must see.
 func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
-	s, err := v.store.GetSession(ctx, id)
+	v.mu.Lock()
+	need := v.flights + 1
+	for v.inflight != nil && v.inflight.n < need {
+		f := v.inflight
+		v.mu.Unlock()
+		if err := f.wait(ctx); err != nil {
+			return ports.Session{}, err
+		}
+		v.mu.Lock()
+	}
+	if f := v.inflight; f != nil {
+		v.mu.Unlock()
+		if err := f.wait(ctx); err != nil {
+			return ports.Session{}, err
+		}
+		return f.s, f.err
+	}
+	if f := v.landed; f != nil && f.n >= need {
+		// A read that started after we arrived has already landed.
+		v.mu.Unlock()
+		return f.s, f.err
+	}
+	v.flights++
+	f := &flight{n: v.flights, done: make(chan struct{})}
+	v.inflight = f
+	v.mu.Unlock()
+
+	// Shared by every waiter, so one caller's cancellation must not fail the
+	// others; the store bounds the call with its own timeouts.
+	s, err := v.store.GetSession(context.WithoutCancel(ctx), id)
 	now := v.clock.Now()
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if err != nil {
 		v.readOK = false
-		return s, err
+	} else {
+		v.readOK = true
+		if !v.have || newer(s, v.cur) {
+			v.cur, v.have = s, true
+		}
+		v.readAt = now
 	}
-	v.readOK = true
-	if !v.have || newer(s, v.cur) {
-		v.cur, v.have = s, true
+	f.s, f.err = s, err
+	v.inflight, v.landed = nil, f
+	v.mu.Unlock()
+	close(f.done)
+	return s, err
+}
+
+// flight is one store read that concurrent callers share.
+type flight struct {
+	n    uint64
+	done chan struct{}
+	s    ports.Session
+	err  error
+}
+
+func (f *flight) wait(ctx context.Context) error {
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	v.readAt = now
-	return s, nil
 }
 
 // newer decides whether a read replaces the copy. An ended session never

@@ -205,3 +205,56 @@ func TestNewerKeepsRevokesAcrossRecreatedRecords(t *testing.T) {
 		}
 	}
 }
+
+// gatedStore holds the answers of GetSession until the test opens the gate.
+type gatedStore struct {
+	ports.SessionStore
+	gets    atomic.Int64
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+// GetSession reads at once, then holds the answer: a slow round trip.
+func (g *gatedStore) GetSession(ctx context.Context, id string) (ports.Session, error) {
+	g.gets.Add(1)
+	s, err := g.SessionStore.GetSession(ctx, id)
+	g.entered <- struct{}{}
+	<-g.gate
+	return s, err
+}
+
+// Reads are shared, but never one that started before the caller arrived:
+// that read could predate a revoke the caller must see.
+func TestViewSharesOnlyReadsThatStartedAfterTheCaller(t *testing.T) {
+	mem, clock := newStore(t)
+	if _, err := mem.CreateSession(context.Background(), activeSession()); err != nil {
+		t.Fatal(err)
+	}
+	store := &gatedStore{SessionStore: mem, entered: make(chan struct{}, 16), gate: make(chan struct{})}
+	v := NewView(store, nil, clock, ViewConfig{Poll: time.Hour}, nil)
+	v.id = testID // no background loop: the test drives every read
+
+	early := make(chan ports.Session, 1)
+	go func() { s, _ := v.Current(context.Background()); early <- s }()
+	<-store.entered // the first read is in flight, still seeing an active session
+	revokeIn(t, mem, clock)
+
+	const late = 8
+	results := make(chan ports.Session, late)
+	for range late {
+		go func() { s, _ := v.Current(context.Background()); results <- s }()
+	}
+	time.Sleep(50 * time.Millisecond) // let them all queue behind the first read
+	close(store.gate)
+	if s := <-early; s.Status != ports.SessionActive {
+		t.Fatalf("the early caller got %s; its read predates the revoke", s.Status)
+	}
+	for range late {
+		if s := <-results; s.Status != ports.SessionRevoked {
+			t.Fatalf("a caller that arrived after the revoke got %s", s.Status)
+		}
+	}
+	if n := store.gets.Load(); n != 2 {
+		t.Fatalf("%d store reads for 1+%d callers, want 2 (the late ones share one)", n, late)
+	}
+}
