@@ -62,12 +62,17 @@ func (e *SessionEndedError) Error() string {
 }
 
 // StoreError: the revocation check could not reach the store and the
-// on-store-error setting is deny.
+// on-store-error setting is deny, or the session record is corrupt (which
+// is refused whatever the setting).
 type StoreError struct {
-	Err error
+	Err     error
+	Corrupt bool
 }
 
 func (e *StoreError) Error() string {
+	if e.Corrupt {
+		return "the session record in the store is corrupt: refusing (inspect it with sentinel server-session, or start a new session)"
+	}
 	return "session store unavailable and --on-store-error=deny: refusing (check the store, or retry)"
 }
 

@@ -233,6 +233,8 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 		return nil
 	case session.OutcomeStoreErrorDenied:
 		return &StoreError{Err: err}
+	case session.OutcomeCorrupt:
+		return &StoreError{Err: err, Corrupt: true}
 	default:
 		return &StoreError{Err: fmt.Errorf("session %s: %s", g.cfg.SessionID, v.Detail)}
 	}

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -461,3 +462,26 @@ func TestDenialMessagesSayWhatToDo(t *testing.T) {
 }
 
 func parseForBench(doc string) (*policy.Policy, error) { return policy.Parse([]byte(doc)) }
+
+// corruptStore answers every read with a record it cannot decode.
+type corruptStore struct{ *memory.Store }
+
+func (corruptStore) GetSession(context.Context, string) (ports.Session, error) {
+	return ports.Session{}, fmt.Errorf("redis: get session: unknown status \"paused\": %w", ports.ErrCorrupt)
+}
+
+// A corrupt session record is never a reason to serve, even fail-open.
+func TestCorruptSessionIsRefusedEvenFailOpen(t *testing.T) {
+	r := newRig(t, allowAll, func(c *gateway.Config, d *gateway.Deps) {
+		c.OnStoreError = session.StoreErrorAllow
+		d.Sessions = corruptStore{d.Sessions.(*memory.Store)}
+	})
+	_, err := r.gw.Issue(context.Background(), "r")
+	var storeErr *gateway.StoreError
+	if !errors.As(err, &storeErr) || !storeErr.Corrupt || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("err = %v, want a refusal naming the corrupt record", err)
+	}
+	if r.source.calls.Load() != 0 {
+		t.Fatal("credentials were fetched for a corrupt session")
+	}
+}

@@ -45,6 +45,7 @@ const (
 	OutcomeStoreErrorAllowed Outcome = "store_error_allowed"
 	OutcomeStoreErrorDenied  Outcome = "store_error_denied"
 	OutcomeUnknownStatus     Outcome = "unknown_status"
+	OutcomeCorrupt           Outcome = "corrupt"
 )
 
 // Verdict is the outcome of the per-request revocation check.
@@ -71,6 +72,12 @@ func CheckRevocation(s ports.Session, lookupErr error, policy StoreErrorPolicy, 
 		if errors.Is(lookupErr, ports.ErrNotFound) {
 			return Verdict{Outcome: OutcomeNotFound, Err: lookupErr,
 				Detail: "session record not found in the store"}
+		}
+		// A record that cannot be trusted is never a reason to serve, whatever
+		// the store-error policy says: the store answered, wrongly.
+		if errors.Is(lookupErr, ports.ErrCorrupt) {
+			return Verdict{Outcome: OutcomeCorrupt, Err: lookupErr,
+				Detail: fmt.Sprintf("session record is corrupt; refusing: %v", lookupErr)}
 		}
 		if policy == StoreErrorDeny {
 			return Verdict{Outcome: OutcomeStoreErrorDenied, Err: lookupErr,

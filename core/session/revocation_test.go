@@ -62,7 +62,8 @@ func TestCheckRevocation(t *testing.T) {
 		{"not found is the same under deny", "", notFound, StoreErrorDeny, false, OutcomeNotFound},
 		{"store error under allow", "", outage, StoreErrorAllow, true, OutcomeStoreErrorAllowed},
 		{"store error under deny", "", outage, StoreErrorDeny, false, OutcomeStoreErrorDenied},
-		{"corrupt record follows policy", "", ports.ErrCorrupt, StoreErrorDeny, false, OutcomeStoreErrorDenied},
+		{"a corrupt record refuses under allow", "", fmt.Errorf("bolt: session x: %w", ports.ErrCorrupt), StoreErrorAllow, false, OutcomeCorrupt},
+		{"a corrupt record refuses under deny", "", ports.ErrCorrupt, StoreErrorDeny, false, OutcomeCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
