@@ -63,6 +63,10 @@ type Gateway struct {
 	refreshMu sync.Mutex
 }
 
+// StoreBudget bounds the store work of one request: a store that is down
+// makes the request fail (or serve, fail-open) within it.
+const StoreBudget = 1500 * time.Millisecond
+
 // cacheFloor: a cached credential is reused while it has at least this long
 // left (or the served duration, when shorter).
 const cacheFloor = 5 * time.Minute
@@ -130,14 +134,18 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 
 	// 2. Overrides: looked up only when one could lift the denial.
 	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
-	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
+	// Store work (override lookups, the revocation check) shares one budget,
+	// so a store that went away costs a request StoreBudget, never a hang.
+	storeCtx, cancel := context.WithTimeout(ctx, StoreBudget)
+	defer cancel()
+	result := session.ApplyOverrides(gate, g.overrides(storeCtx, gate, now), now)
 	if !result.Allowed {
 		return ports.Credentials{}, Denial(d, g.cfg.Profile)
 	}
 	rec.Override = result.Applied.Label()
 
 	// 3. Revocation.
-	if err := g.checkRevocation(ctx, now); err != nil {
+	if err := g.checkRevocation(storeCtx, now); err != nil {
 		return ports.Credentials{}, err
 	}
 

@@ -11,6 +11,9 @@ import (
 
 // View defaults.
 const (
+	// readTimeout bounds one shared store read; each caller also stops
+	// waiting when its own context ends.
+	readTimeout = 2 * time.Second
 	// DefaultResync re-reads the session even when the feed is quiet, so a
 	// writer that does not announce (the sweeper) is seen within a second.
 	DefaultResync = time.Second
@@ -149,8 +152,10 @@ func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
 	v.mu.Unlock()
 
 	// Shared by every waiter, so one caller's cancellation must not fail the
-	// others; the store bounds the call with its own timeouts.
-	s, err := v.store.GetSession(context.WithoutCancel(ctx), id)
+	// others; it keeps its own bound instead.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+	s, err := v.store.GetSession(rctx, id)
+	cancel()
 	now := v.clock.Now()
 	v.mu.Lock()
 	if err != nil {
