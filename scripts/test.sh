@@ -7,4 +7,6 @@ cd "$repo"
 # Torn down even when bring-up fails half way.
 trap 'bash scripts/testenv-down.sh' EXIT
 . scripts/testenv-up.sh
-go test -race -count=1 -timeout 20m ./... "$@"
+# gotestsum (pinned in go.mod) prints each package, every skipped test by
+# name, and a closing "DONE N tests, M skipped" line.
+go tool gotestsum --format pkgname-and-test-fails -- -race -count=1 -timeout 20m ./... "$@"
