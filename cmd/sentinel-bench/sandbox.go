@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,7 +96,9 @@ func newSandbox(ctx context.Context, sentinel, store string) (*sandbox, error) {
 	}
 	// The bench's own AWS and SENTINEL variables must not leak into sentinel.
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "SENTINEL_") {
+		// SENTINEL_CPU_PROFILE passes through: profiling the server under load
+		// is what it is for (docs/performance.md).
+		if !strings.HasPrefix(kv, "AWS_") && (!strings.HasPrefix(kv, "SENTINEL_") || strings.HasPrefix(kv, "SENTINEL_CPU_PROFILE=")) {
 			sb.env = append(sb.env, kv)
 		}
 	}
@@ -174,6 +177,18 @@ type server struct {
 // startServer starts sentinel exec --server with its own decision log and
 // waits until the child has written the endpoint and sentinel named the session.
 func (sb *sandbox) startServer(ctx context.Context) (*server, error) {
+	return sb.startServerWith(ctx, serverExtras{})
+}
+
+// serverExtras adjust one server: more environment (GODEBUG), and a hook
+// that sees each output line first and keeps it out of the error buffer
+// when it returns true.
+type serverExtras struct {
+	env    []string
+	onLine func(line string) (consumed bool)
+}
+
+func (sb *sandbox) startServerWith(ctx context.Context, extras serverExtras) (*server, error) {
 	n := sb.seq.Add(1)
 	endpointFile := filepath.Join(sb.dir, fmt.Sprintf("endpoint-%d", n))
 	logFile := filepath.Join(sb.dir, fmt.Sprintf("decisions-%d.jsonl", n))
@@ -182,7 +197,7 @@ func (sb *sandbox) startServer(ctx context.Context) (*server, error) {
 	cmd := exec.Command(sb.sentinel, "exec", "--server", "--profile", benchProfile, "--no-session",
 		"--identity-source", "os", "--policy", sb.policy, "--store", sb.store, "--log-file", logFile,
 		"--", "sh", "-c", childScript, endpointFile)
-	cmd.Env = sb.env
+	cmd.Env = append(slices.Clip(sb.env), extras.env...)
 	cmd.Dir = sb.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so a kill can take the child too
 	s := &server{cmd: cmd, exited: make(chan struct{})}
@@ -202,6 +217,9 @@ func (sb *sandbox) startServer(ctx context.Context) (*server, error) {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
+			if extras.onLine != nil && extras.onLine(line) {
+				continue
+			}
 			s.stderr.writeLine(line)
 			if m := sessionLine.FindStringSubmatch(line); m != nil {
 				select {

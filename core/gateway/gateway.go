@@ -63,8 +63,10 @@ type Gateway struct {
 	refreshMu sync.Mutex
 }
 
-// StoreBudget bounds the store work of one request: a store that is down
-// makes the request fail (or serve, fail-open) within it.
+// StoreBudget bounds each piece of store work of one request (the override
+// lookups, the revocation read): a store that is down makes the request fail
+// (or serve, fail-open) within it, never hang. session.View bounds its reads
+// the same way.
 const StoreBudget = 1500 * time.Millisecond
 
 // cacheFloor: a cached credential is reused while it has at least this long
@@ -134,18 +136,14 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 
 	// 2. Overrides: looked up only when one could lift the denial.
 	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
-	// Store work (override lookups, the revocation check) shares one budget,
-	// so a store that went away costs a request StoreBudget, never a hang.
-	storeCtx, cancel := context.WithTimeout(ctx, StoreBudget)
-	defer cancel()
-	result := session.ApplyOverrides(gate, g.overrides(storeCtx, gate, now), now)
+	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
 	if !result.Allowed {
 		return ports.Credentials{}, Denial(d, g.cfg.Profile)
 	}
 	rec.Override = result.Applied.Label()
 
 	// 3. Revocation.
-	if err := g.checkRevocation(storeCtx, now); err != nil {
+	if err := g.checkRevocation(ctx, now); err != nil {
 		return ports.Credentials{}, err
 	}
 
@@ -182,6 +180,9 @@ func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Tim
 	if !session.Overridable(gate) {
 		return nil
 	}
+	// Only here, off the allow path, is a timer worth its cost.
+	ctx, cancel := context.WithTimeout(ctx, StoreBudget)
+	defer cancel()
 	user := g.cfg.Identity.Name
 	var found []session.Override
 	if g.deps.Approvals != nil {
@@ -217,9 +218,11 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 	var s ports.Session
 	var err error
 	if g.deps.View != nil {
-		s, err = g.deps.View.Current(ctx)
+		s, err = g.deps.View.Current(ctx) // memory, or a store read bounded by the view
 	} else {
-		s, err = g.deps.Sessions.GetSession(ctx, g.cfg.SessionID)
+		rctx, cancel := context.WithTimeout(ctx, StoreBudget)
+		s, err = g.deps.Sessions.GetSession(rctx, g.cfg.SessionID)
+		cancel()
 	}
 	if err == nil && s.Status != ports.SessionActive {
 		t.Observe(s) // remember an end for good; an active read tells nothing new

@@ -13,7 +13,7 @@ import (
 const (
 	// readTimeout bounds one shared store read; each caller also stops
 	// waiting when its own context ends.
-	readTimeout = 2 * time.Second
+	readTimeout = 1500 * time.Millisecond
 	// DefaultResync re-reads the session even when the feed is quiet, so a
 	// writer that does not announce (the sweeper) is seen within a second.
 	DefaultResync = time.Second
