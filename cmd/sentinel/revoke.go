@@ -217,6 +217,6 @@ func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.S
 	case errors.Is(err, ports.ErrNoListener):
 		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server follows it (it has exited, or its feed is down and it reads the store on every request)\n", s.ID)
 	default:
-		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); it refuses as soon as it next reads the store (within a second)\n", s.ID, timeout, err)
+		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); it refuses as soon as it next reads the store (within a quarter second)\n", s.ID, timeout, err)
 	}
 }

@@ -15,8 +15,9 @@ const (
 	// waiting when its own context ends.
 	readTimeout = 1500 * time.Millisecond
 	// DefaultResync re-reads the session even when the feed is quiet, so a
-	// writer that does not announce (the sweeper) is seen within a second.
-	DefaultResync = time.Second
+	// write that nobody announced (the sweeper, a foreign program) is seen
+	// within a quarter second; one store read per interval is cheap.
+	DefaultResync = 250 * time.Millisecond
 	// DefaultPoll is the re-read interval when the store has no feed
 	// (DynamoDB): a revoke is seen within about two polls.
 	DefaultPoll = 50 * time.Millisecond
