@@ -4,17 +4,32 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+// TestMain runs the tests, terminates the test containers, and then fails
+// the run if a goroutine (a feed subscription, a revoker waiting for its
+// acknowledgement, a pool connection of an unclosed store) outlived them.
+// It looks only after testenv.Main, which stops the containers it started.
+func TestMain(m *testing.M) {
+	code := testenv.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // testTimeout replaces the 1 s read default in tests: the suite's racing
 // goroutines under -race on a loaded machine must not fail on a slow reply;

@@ -1,0 +1,291 @@
+package corrupt
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// AWS's documented example keys: nothing here reaches AWS.
+const (
+	exampleKeyID  = "AKIAIOSFODNN7EXAMPLE"
+	exampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	profile       = "dev"
+)
+
+// commandTimeout bounds one sentinel command on a loaded 2-core machine.
+const commandTimeout = 30 * time.Second
+
+// The sentinel binary is built once per test binary, on first use.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	errBin  error
+)
+
+func sentinelBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() { binPath, errBin = buildBinary() })
+	if errBin != nil {
+		t.Fatalf("build sentinel: %v", errBin)
+	}
+	return binPath
+}
+
+func buildBinary() (string, error) {
+	dir, err := os.MkdirTemp("", "sentinel-corrupt-bin-")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "sentinel")
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goTool, append(args, "github.com/sentinel-gw/sentinel/cmd/sentinel")...)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w\n%s", err, msg)
+	}
+	return out, nil
+}
+
+func cleanupBinary() {
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+// sandbox is one test's private world: HOME, XDG dirs and AWS files in a
+// temp dir and an environment built from scratch, so nothing of the
+// machine's AWS setup reaches sentinel or its child.
+type sandbox struct {
+	t      *testing.T
+	dir    string
+	env    map[string]string
+	policy string
+}
+
+func newSandbox(t *testing.T, store string) *sandbox {
+	t.Helper()
+	dir := t.TempDir()
+	mkdir := func(rel string) string {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	s := &sandbox{t: t, dir: dir, policy: filepath.Join(dir, "policy.yaml")}
+	s.env = map[string]string{
+		"PATH":                        os.Getenv("PATH"),
+		"HOME":                        mkdir("home"),
+		"XDG_DATA_HOME":               mkdir("xdg/data"),
+		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
+		"XDG_STATE_HOME":              mkdir("xdg/state"),
+		"TMPDIR":                      mkdir("tmp"),
+		"SHELL":                       "/bin/sh",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"SENTINEL_STORE":              store,
+	}
+	if raceEnabled {
+		// The race runtime sleeps 1 s at exit by default; every process would pay it.
+		s.env["GORACE"] = "atexit_sleep_ms=0"
+	}
+	s.write(s.env["AWS_CONFIG_FILE"], fmt.Sprintf("[profile %s]\nregion = us-east-1\n", profile))
+	s.write(s.env["AWS_SHARED_CREDENTIALS_FILE"],
+		fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", profile, exampleKeyID, exampleSecret))
+	s.write(s.policy, "version: \"1\"\nrules:\n  - name: allow-all\n    effect: allow\n    reason: tests\n")
+	return s
+}
+
+func (s *sandbox) write(path, content string) {
+	s.t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *sandbox) environ(extra map[string]string) []string {
+	var out []string
+	for k, v := range s.env {
+		if _, over := extra[k]; !over {
+			out = append(out, k+"="+v)
+		}
+	}
+	for k, v := range extra {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// lockedBuffer can be read while the process still writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is a running sentinel in its own process group, so it and its
+// child can be killed together.
+type process struct {
+	t      *testing.T
+	args   []string
+	cmd    *exec.Cmd
+	stdout lockedBuffer
+	stderr lockedBuffer
+	done   chan struct{}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+func (s *sandbox) start(extra map[string]string, args ...string) *process {
+	s.t.Helper()
+	p := &process{t: s.t, args: args, done: make(chan struct{})}
+	p.cmd = exec.Command(sentinelBinary(s.t), args...)
+	p.cmd.Env = s.environ(extra)
+	p.cmd.Dir = s.dir
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = 2 * time.Second
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		s.t.Fatalf("start sentinel %v: %v", args, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	s.t.Cleanup(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			s.t.Errorf("sentinel %v did not go away after SIGKILL", args)
+		}
+	})
+	return p
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits at most timeout for the process to exit and returns its result.
+func (p *process) wait(timeout time.Duration) result {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		p.t.Fatalf("sentinel %v did not exit within %s\nstderr:\n%s", p.args, timeout, p.stderr.String())
+	}
+	r := result{code: p.cmd.ProcessState.ExitCode(), stdout: p.stdout.String(), stderr: p.stderr.String()}
+	checkOutput(p.t, p.args, r)
+	return r
+}
+
+// checkOutput fails on a data race or a panic in any sentinel process.
+func checkOutput(t *testing.T, args []string, r result) {
+	t.Helper()
+	if strings.Contains(r.stderr, "WARNING: DATA RACE") {
+		t.Errorf("data race in sentinel %v:\n%s", args, r.stderr)
+	}
+	if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+		t.Errorf("sentinel %v panicked:\n%s", args, r.stderr)
+	}
+}
+
+func (s *sandbox) run(args ...string) result {
+	s.t.Helper()
+	return s.start(nil, args...).wait(commandTimeout)
+}
+
+func (s *sandbox) mustRun(args ...string) result {
+	s.t.Helper()
+	r := s.run(args...)
+	if r.code != 0 {
+		s.t.Fatalf("sentinel %v: %s", args, r)
+	}
+	return r
+}
+
+var sessionLine = regexp.MustCompile(`session ([0-9a-f]{32})\b`)
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readFetches decodes every complete line the child has written so far.
+func readFetches(t *testing.T, path string) []fetch {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A line still being written (no newline yet) is left for the next read.
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	var out []fetch
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var f fetch
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatalf("%s: bad line %q: %v", path, sc.Bytes(), err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
