@@ -51,6 +51,18 @@ Modes:
               session whose revoke had begun), 200s sent after their
               session's revoke returned, and, after every server has shut
               down, each session's request_count against the 200s it served.
+  soak        open loop at -rate req/s (default 2000) for -duration (default
+              60s) over one long-lived session that is never revoked plus
+              -servers churned ones (default 2); every -churn (default 5s) the
+              oldest churned session is revoked by a separate 'sentinel
+              server-revoke', a new one started, and the one revoked the turn
+              before stopped. Reports requests, unexpected errors (anything
+              but a 403 from a session whose revoke had begun), 200s sent
+              after their revoke returned, request_count per session, and the
+              long-lived server seen from outside at 10s, every 10s and at the
+              end: RSS (VmRSS), peak RSS, threads, open fds, and goroutines
+              (the Go runtime lists them on its stderr under
+              GODEBUG=schedtrace=1000,scheddetail=1; no hook in sentinel).
 
 Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
 redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
@@ -76,6 +88,8 @@ type options struct {
 	servers  int
 	pace     time.Duration
 	churn    time.Duration
+	// set holds the names of the flags given on the command line.
+	set map[string]bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -89,47 +103,60 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var client string
 	fs.StringVar(&o.sentinel, "sentinel", "bin/sentinel", "path of the sentinel binary to measure")
 	fs.StringVar(&o.store, "store", "", "store URL (default: a bbolt file in a temporary folder)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke or stress")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress or soak")
 	fs.StringVar(&client, "client", string(benchtool.ClientRaw), "HTTP client for both servers: raw (lean HTTP/1.1 over net.Conn) or nethttp (net/http's client)")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections (revoke mode: 4 unless given)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server (soak mode: 60s unless given)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measured window")
-	fs.Float64Var(&o.rate, "rate", 0, "rate mode: requests per second in total (default 1000)")
+	fs.Float64Var(&o.rate, "rate", 0, "rate mode: requests per second in total (default 1000; soak mode: 2000)")
 	fs.IntVar(&o.rounds, "rounds", 20, "revoke mode: rounds")
 	fs.IntVar(&o.clients, "clients", 50, "stress mode: concurrent clients")
 	fs.IntVar(&o.requests, "requests", 100, "stress mode: requests per client")
-	fs.IntVar(&o.servers, "servers", 5, "stress mode: sessions (servers) live at once")
+	fs.IntVar(&o.servers, "servers", 5, "stress mode: sessions (servers) live at once (soak mode: churned sessions beside the long-lived one, 2 unless given)")
 	fs.DurationVar(&o.pace, "pace", 20*time.Millisecond, "stress mode: pause between one client's requests")
-	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started")
+	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started (soak mode: 5s unless given)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
 	}
-	modeSet := false
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "conns":
-			o.connsSet = true
-		case "mode":
-			modeSet = true
-		}
-	})
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.connsSet = o.set["conns"]
 	o.client = benchtool.ClientKind(client)
-	if o.rate > 0 && !modeSet {
+	if o.rate > 0 && !o.set["mode"] {
 		o.mode = "rate"
 	}
 	if o.mode == "rate" && o.rate == 0 {
 		o.rate = 1000
 	}
+	if o.mode == "soak" {
+		o.soakDefaults()
+	}
 	return o, o.check()
+}
+
+// soakDefaults fills in the soak's own defaults for the flags not given.
+func (o *options) soakDefaults() {
+	if !o.set["duration"] {
+		o.duration = soakDuration
+	}
+	if o.rate == 0 {
+		o.rate = soakRate
+	}
+	if !o.set["churn"] {
+		o.churn = soakChurn
+	}
+	if !o.set["servers"] {
+		o.servers = soakChurned
+	}
 }
 
 func (o options) check() error {
 	switch {
-	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress":
-		return fmt.Errorf("-mode %q: want throughput, rate, revoke or stress", o.mode)
+	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress" && o.mode != "soak":
+		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress or soak", o.mode)
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
 		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
 	case o.conns < 1:
@@ -194,6 +221,8 @@ func runMode(ctx context.Context, o options, stdout io.Writer) error {
 		_, err = runRevoke(ctx, sb, o, stdout)
 	case "stress":
 		_, err = runStress(ctx, sb, o, stdout)
+	case "soak":
+		_, err = runSoak(ctx, sb, o, stdout)
 	}
 	return err
 }
