@@ -24,7 +24,10 @@ func activeSession() ports.Session {
 }
 
 // newStore returns the reference store on a fake clock at t0.
-func newStore(t *testing.T) (*memory.Store, *ports.FakeClock) {
+func newStore(t *testing.T) (*memory.Store, *ports.FakeClock) { return newStoreB(t) }
+
+// newStoreB is newStore for tests and benchmarks alike.
+func newStoreB(t testing.TB) (*memory.Store, *ports.FakeClock) {
 	t.Helper()
 	clock := ports.NewFakeClock(t0)
 	store := memory.New(clock)

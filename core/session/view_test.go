@@ -258,3 +258,34 @@ func TestViewSharesOnlyReadsThatStartedAfterTheCaller(t *testing.T) {
 		t.Fatalf("%d store reads for 1+%d callers, want 2 (the late ones share one)", n, late)
 	}
 }
+
+// BenchmarkViewCurrent is the revocation check on the hot path with a whole
+// feed: memory only, no store read.
+func BenchmarkViewCurrent(b *testing.B) {
+	mem, clock := newStoreB(b)
+	if _, err := mem.CreateSession(context.Background(), activeSession()); err != nil {
+		b.Fatal(err)
+	}
+	feed := &chanFeed{ch: make(chan ports.FeedSignal, 1)}
+	store := &countingStore{SessionStore: mem}
+	v := NewView(store, feed, clock, ViewConfig{Resync: time.Hour}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done, _ := v.Start(ctx, activeSession())
+	defer func() { cancel(); <-done }()
+	feed.ch <- ports.FeedResumed
+	for !v.Trusted() {
+		time.Sleep(time.Millisecond)
+	}
+	reads := store.gets.Load()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Current(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if store.gets.Load() != reads {
+		b.Fatal("the trusted view read the store")
+	}
+}
