@@ -249,8 +249,13 @@ func (t *Tracker) recreate(ctx context.Context, now time.Time) error {
 	case revoked.ok:
 		s.Status = ports.SessionRevoked
 		s.RevokedBy, s.RevokedReason, s.RevokedAt = revoked.by, revoked.reason, revoked.at
-	case expired:
+	case expired || s.Lapsed(now):
+		// A lease that ran out while the store was away ended the session:
+		// expired is terminal, so it is written back ended, not revived.
 		s.Status = ports.SessionExpired
+		t.mu.Lock()
+		t.expired = true
+		t.mu.Unlock()
 	default:
 		s.ExpiresAt = now.Add(t.cfg.Lease)
 	}

@@ -307,6 +307,27 @@ func TestTrackerRecreatesMissingRecord(t *testing.T) {
 	}
 }
 
+// A lease that ran out while the store had lost the record ended the
+// session: it is written back expired, never revived.
+func TestTrackerRecreatesALapsedSessionExpired(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	r := startTracker(t, slowLoop)
+	r.store.wipe()
+	r.clock.Advance(2 * time.Minute) // past the 60s lease, no heartbeat landed
+	if err := r.tracker.Heartbeat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.stored(t); got.Status != ports.SessionExpired {
+		t.Fatalf("recreated as %s, want expired", got.Status)
+	}
+	if !r.tracker.Expired() {
+		t.Fatal("the tracker does not know its session ended")
+	}
+	if err := r.tracker.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTrackerStopFlushesAndExpires(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	r := startTracker(t, slowLoop)

@@ -53,6 +53,9 @@ type View struct {
 	feedWhole, readOK bool
 	// polling: no feed; a copy younger than two polls is served.
 	polling bool
+	// resuming: the feed resumed but its re-read failed; the next good
+	// resync read restores trust.
+	resuming bool
 	// flights counts the store reads started; inflight is the running one,
 	// landed the last to finish.
 	flights          uint64
@@ -125,6 +128,9 @@ func (v *View) Trusted() bool {
 // read that started after it arrived: one that started earlier might predate
 // a change the caller must see.
 func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
+	// The caller's whole wait, an earlier flight included, fits in one bound.
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	v.mu.Lock()
 	need := v.flights + 1
 	for v.inflight != nil && v.inflight.n < need {
@@ -151,10 +157,17 @@ func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
 	f := &flight{n: v.flights, done: make(chan struct{})}
 	v.inflight = f
 	v.mu.Unlock()
+	go v.fly(f, id)
+	if err := f.wait(ctx); err != nil {
+		return ports.Session{}, err
+	}
+	return f.s, f.err
+}
 
-	// Shared by every waiter, so one caller's cancellation must not fail the
-	// others; it keeps its own bound instead.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+// fly runs one shared store read. It has its own bound, so no caller's
+// cancellation fails the others, and it always lands.
+func (v *View) fly(f *flight, id string) {
+	rctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	s, err := v.store.GetSession(rctx, id)
 	cancel()
 	now := v.clock.Now()
@@ -172,7 +185,6 @@ func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
 	v.inflight, v.landed = nil, f
 	v.mu.Unlock()
 	close(f.done)
-	return s, err
 }
 
 // flight is one store read that concurrent callers share.
@@ -192,16 +204,12 @@ func (f *flight) wait(ctx context.Context) error {
 	}
 }
 
-// newer decides whether a read replaces the copy. An ended session never
-// turns active again, whatever the versions say (a record recreated after
-// loss restarts them, and a slow read from before may arrive late);
-// otherwise the later version wins.
+// newer decides whether a read replaces the copy. Reads never overlap (one
+// flight at a time), so a later read is later news, whatever its Version
+// says (a record recreated after loss restarts at 1); the one exception: an
+// ended session never turns active again.
 func newer(read, cur ports.Session) bool {
-	readEnded, curEnded := read.Status != ports.SessionActive, cur.Status != ports.SessionActive
-	if readEnded != curEnded {
-		return readEnded
-	}
-	return read.Version > cur.Version
+	return read.Status != ports.SessionActive || cur.Status == ports.SessionActive
 }
 
 func (v *View) setFeedWhole(ok bool) {
@@ -235,9 +243,15 @@ func (v *View) run(ctx context.Context, signals <-chan ports.FeedSignal, done ch
 			v.handle(ctx, sig)
 		case <-ticker.C:
 			v.mu.RLock()
-			id := v.id
+			id, resuming := v.id, v.resuming
 			v.mu.RUnlock()
-			_, _ = v.read(ctx, id) // errors are the request path's to report
+			// Errors are the request path's to report.
+			if _, err := v.read(ctx, id); err == nil && resuming {
+				// The re-read FeedResumed asked for has now succeeded.
+				v.mu.Lock()
+				v.feedWhole, v.resuming = true, false
+				v.mu.Unlock()
+			}
 		}
 	}
 }
@@ -248,12 +262,20 @@ func (v *View) handle(ctx context.Context, sig ports.FeedSignal) {
 	v.mu.RUnlock()
 	switch sig {
 	case ports.FeedLost:
-		v.setFeedWhole(false)
+		v.mu.Lock()
+		v.feedWhole, v.resuming = false, false
+		v.mu.Unlock()
 		v.logger.Warn("session feed lost; reading the store on every request until it is back", "session", id)
 	case ports.FeedResumed, ports.FeedChanged:
 		// Read first, then trust: the read covers whatever the gap hid.
 		s, err := v.read(ctx, id)
 		if err != nil {
+			if sig == ports.FeedResumed {
+				// Trust comes back with the first resync read that succeeds.
+				v.mu.Lock()
+				v.resuming = true
+				v.mu.Unlock()
+			}
 			v.logger.Warn("could not re-read the session after a feed signal; reading the store on every request", "session", id, "error", err)
 			return
 		}

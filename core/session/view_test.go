@@ -182,22 +182,22 @@ func TestViewPollModeBoundsStaleness(t *testing.T) {
 	}
 }
 
-func TestNewerKeepsRevokesAcrossRecreatedRecords(t *testing.T) {
+func TestNewerKeepsEndsAcrossRecreatedRecords(t *testing.T) {
 	active := activeSession()
 	active.Version = 40
+	recreated := activeSession()
+	recreated.Version = 1
 	recreatedRevoked := activeSession()
 	recreatedRevoked.Version, recreatedRevoked.Status = 2, ports.SessionRevoked
-	olderActive := activeSession()
-	olderActive.Version = 39
 	tests := []struct {
 		name      string
 		read, cur ports.Session
 		want      bool
 	}{
-		{"later version", ports.Session{Version: 41, Status: ports.SessionActive}, active, true},
-		{"older version", olderActive, active, false},
-		{"revoke with a restarted version", recreatedRevoked, active, true},
-		{"a late active read never replaces a revoke", active, recreatedRevoked, false},
+		{"a later read", ports.Session{Version: 41, Status: ports.SessionActive}, active, true},
+		{"a record recreated after loss (version 1)", recreated, active, true},
+		{"a revoke with a restarted version", recreatedRevoked, active, true},
+		{"an active read never replaces a revoke", active, recreatedRevoked, false},
 	}
 	for _, tc := range tests {
 		if got := newer(tc.read, tc.cur); got != tc.want {
@@ -287,5 +287,46 @@ func BenchmarkViewCurrent(b *testing.B) {
 	})
 	if store.gets.Load() != reads {
 		b.Fatal("the trusted view read the store")
+	}
+}
+
+// A feed that resumes while the store still fails gets trust back from the
+// first resync read that succeeds, not only from the next FeedResumed.
+func TestViewTrustsAgainOnceTheResumeReadSucceeds(t *testing.T) {
+	feed := &chanFeed{ch: make(chan ports.FeedSignal, 1)}
+	v, store, _ := startView(t, feed, ViewConfig{Resync: 5 * time.Millisecond})
+	feed.ch <- ports.FeedResumed
+	waitFor(t, "trust", v.Trusted)
+	feed.ch <- ports.FeedLost
+	waitFor(t, "distrust", func() bool { return !v.Trusted() })
+	store.fail.Store(true)
+	feed.ch <- ports.FeedResumed // its re-read fails
+	time.Sleep(30 * time.Millisecond)
+	if v.Trusted() {
+		t.Fatal("trusted memory although no read succeeded since the feed resumed")
+	}
+	store.fail.Store(false)
+	waitFor(t, "trust after a good resync read", v.Trusted)
+}
+
+// Every caller's wait is bounded, an earlier slow flight included.
+func TestViewBoundsTheWaitBehindASlowRead(t *testing.T) {
+	mem, clock := newStore(t)
+	if _, err := mem.CreateSession(context.Background(), activeSession()); err != nil {
+		t.Fatal(err)
+	}
+	store := &gatedStore{SessionStore: mem, entered: make(chan struct{}, 16), gate: make(chan struct{})}
+	defer close(store.gate)
+	v := NewView(store, nil, clock, ViewConfig{Poll: time.Hour}, nil)
+	v.id = testID
+	go func() { _, _ = v.Current(context.Background()) }()
+	<-store.entered // a read hangs
+	start := time.Now()
+	_, err := v.Current(context.Background())
+	if err == nil {
+		t.Fatal("a caller behind a hung read got an answer")
+	}
+	if took := time.Since(start); took > readTimeout+500*time.Millisecond {
+		t.Fatalf("the caller waited %v, more than the %v bound", took, readTimeout)
 	}
 }
