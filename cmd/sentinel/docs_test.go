@@ -131,7 +131,8 @@ Generated from the CLI's own ` + "`--help`" + ` by ` + "`TestDocsCommands`" + ` 
 Defaults shown for a user whose home is ` + "`/home/you`" + `.
 
 Exit codes are the same for every command: 0 ok, 1 error, 2 usage (a bad flag or argument);
-` + "`sentinel exec`" + ` exits with its child's code (126/127 when the child cannot be started).
+` + "`sentinel exec`" + ` exits with its child's code: 126/127 when the child cannot be started, 128+N when signal N
+killed it (137 when it ignored SIGTERM and was killed after ` + "`--term-grace`" + `).
 Errors go to stderr and say what to do next.
 
 ## Environment variables

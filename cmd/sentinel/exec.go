@@ -37,7 +37,7 @@ type ExecCmd struct {
 	OnStoreError   string        `help:"When the revocation check cannot reach the store: allow (serve) or deny (refuse)." enum:"allow,deny" default:"allow"`
 	Heartbeat      time.Duration `help:"How often the server renews its session lease." default:"20s"`
 	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
-	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL." default:"10s"`
+	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL (sentinel then exits 137, 128+9)." default:"10s"`
 	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB): how often the server re-reads its session; a revoke is seen within two polls." default:"50ms"`
 	Command        []string      `arg:"" optional:"" passthrough:"" help:"Command and arguments (default: $SHELL)." placeholder:"-- CMD ARGS"`
 }
