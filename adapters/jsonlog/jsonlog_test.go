@@ -202,11 +202,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.buf.Write(p)
 }
 
-func TestOneWritePerLine(t *testing.T) {
+// Every Write holds whole lines, every line is written exactly once, and
+// concurrent records share Writes (group commit) instead of one each.
+func TestWritesHoldWholeLines(t *testing.T) {
 	var w countingWriter
 	l := New(&w)
 	var wg sync.WaitGroup
-	for i := range 50 {
+	for i := range 200 {
 		wg.Go(func() {
 			if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
 				t.Error(err)
@@ -214,17 +216,34 @@ func TestOneWritePerLine(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(w.writes) != 50 {
-		t.Fatalf("%d Write calls for 50 records", len(w.writes))
+	if len(w.writes) == 0 || len(w.writes) > 200 {
+		t.Fatalf("%d Write calls for 200 records", len(w.writes))
 	}
-	lines := bytes.SplitAfter(w.buf.Bytes(), []byte("\n"))
+	off := 0
+	data := w.buf.Bytes()
 	for i, n := range w.writes {
-		if len(lines[i]) != n || lines[i][n-1] != '\n' {
-			t.Fatalf("write %d (%d bytes) is not exactly one line", i, n)
+		if n == 0 || data[off+n-1] != '\n' {
+			t.Fatalf("write %d (%d bytes) does not end a line", i, n)
 		}
+		off += n
 	}
-	if got := readLines(t, w.buf.Bytes()); len(got) != 50 {
-		t.Errorf("%d records parsed", len(got))
+	if got := readLines(t, data); len(got) != 200 {
+		t.Errorf("%d records parsed, want 200", len(got))
+	}
+	t.Logf("200 concurrent records in %d writes", len(w.writes))
+}
+
+// A Record returns only after its own line has been written.
+func TestRecordReturnsAfterItsLineIsWritten(t *testing.T) {
+	var w countingWriter
+	l := New(&w)
+	for i := range 5 {
+		if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(readLines(t, w.buf.Bytes())); got != i+1 {
+			t.Fatalf("after Record %d returned, %d lines written", i+1, got)
+		}
 	}
 }
 
