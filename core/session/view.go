@@ -157,7 +157,7 @@ func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
 	f := &flight{n: v.flights, done: make(chan struct{})}
 	v.inflight = f
 	v.mu.Unlock()
-	go v.fly(f, id)
+	go v.fly(f, id) //nolint:gosec // deliberate: a shared read must outlive the caller that started it
 	if err := f.wait(ctx); err != nil {
 		return ports.Session{}, err
 	}
