@@ -17,9 +17,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -53,7 +53,7 @@ var ErrForbidden = policy.ErrForbidden
 // capped, with a warning; one under MinDuration is refused. The
 // justification is stored trimmed. Errors wrap ports.ErrInvalidArgument.
 func NewRequest(id string, requester ports.Identity, profile, justification string, d time.Duration, now time.Time) (ports.ApprovalRequest, []string, error) {
-	if err := validateID(id); err != nil {
+	if err := record.ValidateID("request", id); err != nil {
 		return ports.ApprovalRequest{}, nil, err
 	}
 	if strings.TrimSpace(requester.Name) == "" {
@@ -63,7 +63,7 @@ func NewRequest(id string, requester ports.Identity, profile, justification stri
 		return ports.ApprovalRequest{}, nil, fmt.Errorf("new request: a profile is required: %w", ports.ErrInvalidArgument)
 	}
 	justification = strings.TrimSpace(justification)
-	if err := checkLength("justification", justification, MinJustification, MaxJustification, "say why you need access"); err != nil {
+	if err := record.CheckLength("justification", justification, MinJustification, MaxJustification, "say why you need access"); err != nil {
 		return ports.ApprovalRequest{}, nil, err
 	}
 	var warnings []string
@@ -87,35 +87,4 @@ func NewRequest(id string, requester ports.Identity, profile, justification stri
 		UpdatedAt:     now,
 		ExpiresAt:     now.Add(DecisionWindow),
 	}, warnings, nil
-}
-
-// checkLength bounds text in runes; errors wrap ports.ErrInvalidArgument.
-func checkLength(what, text string, lo, hi int, fix string) error {
-	n := utf8.RuneCountInString(text)
-	switch {
-	case n < lo && n == 0:
-		return fmt.Errorf("%s is required: %s: %w", what, fix, ports.ErrInvalidArgument)
-	case n < lo:
-		return fmt.Errorf("%s is too short: %d characters, at least %d: %s: %w", what, n, lo, fix, ports.ErrInvalidArgument)
-	case n > hi:
-		return fmt.Errorf("%s is too long: %d characters, at most %d: %w", what, n, hi, ports.ErrInvalidArgument)
-	}
-	return nil
-}
-
-// validateID accepts exactly 32 lowercase hex characters, like every record id.
-func validateID(id string) error {
-	ok := len(id) == 32
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-	}
-	if ok {
-		return nil
-	}
-	shown := id
-	if len(shown) > 80 {
-		shown = shown[:80] + "..."
-	}
-	return fmt.Errorf("request id %q is not valid: a request id is 32 lowercase hex characters: %w", shown, ports.ErrInvalidArgument)
 }

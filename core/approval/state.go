@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -152,7 +153,7 @@ func checkDecision(r ports.ApprovalRequest, who ports.Identity, rule *policy.App
 	if who.Name == "" && who.ARN == "" {
 		return fmt.Errorf("%s request %s: who decides is required: %w", verb, r.ID, ports.ErrInvalidArgument)
 	}
-	if err := checkLength("comment", comment, 0, MaxComment, ""); err != nil {
+	if err := record.CheckLength("comment", comment, 0, MaxComment, ""); err != nil {
 		return fmt.Errorf("%s request %s: %w", verb, r.ID, err)
 	}
 	switch {

@@ -28,9 +28,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -93,7 +93,7 @@ func Invoke(id string, invoker ports.Identity, profile, reasonCode, justificatio
 	rule *policy.BreakGlassRule, history []ports.BreakGlassEvent, now time.Time,
 ) (ports.BreakGlassEvent, []string, error) {
 	fail := func(err error) (ports.BreakGlassEvent, []string, error) { return ports.BreakGlassEvent{}, nil, err }
-	if err := validateID(id); err != nil {
+	if err := record.ValidateID("break-glass", id); err != nil {
 		return fail(err)
 	}
 	if strings.TrimSpace(invoker.Name) == "" {
@@ -113,7 +113,7 @@ func Invoke(id string, invoker ports.Identity, profile, reasonCode, justificatio
 			reasonCode, profile, strings.Join(rule.ReasonCodes, ", "), rule.Name, ErrForbidden))
 	}
 	justification = strings.TrimSpace(justification)
-	if err := checkLength("justification", justification, MinJustification, MaxJustification, "describe the emergency"); err != nil {
+	if err := record.CheckLength("justification", justification, MinJustification, MaxJustification, "describe the emergency"); err != nil {
 		return fail(err)
 	}
 
@@ -228,7 +228,7 @@ func Close(e ports.BreakGlassEvent, by ports.Identity, rule *policy.BreakGlassRu
 		return ports.BreakGlassEvent{}, fmt.Errorf("close break-glass %s: who closes it is required: %w", e.ID, ports.ErrInvalidArgument)
 	}
 	reason = strings.TrimSpace(reason)
-	if err := checkLength("reason", reason, 1, MaxCloseReason, "say why it is closed"); err != nil {
+	if err := record.CheckLength("reason", reason, 1, MaxCloseReason, "say why it is closed"); err != nil {
 		return ports.BreakGlassEvent{}, fmt.Errorf("close break-glass %s: %w", e.ID, err)
 	}
 	if status := EffectiveStatus(e, now); status != ports.BreakGlassActive {
@@ -308,35 +308,4 @@ func stampUp(t time.Time) string {
 		t = s.Add(time.Second)
 	}
 	return stamp(t)
-}
-
-// checkLength bounds text in runes; errors wrap ports.ErrInvalidArgument.
-func checkLength(what, text string, lo, hi int, fix string) error {
-	n := utf8.RuneCountInString(text)
-	switch {
-	case n < lo && n == 0:
-		return fmt.Errorf("%s is required: %s: %w", what, fix, ports.ErrInvalidArgument)
-	case n < lo:
-		return fmt.Errorf("%s is too short: %d characters, at least %d: %s: %w", what, n, lo, fix, ports.ErrInvalidArgument)
-	case n > hi:
-		return fmt.Errorf("%s is too long: %d characters, at most %d: %w", what, n, hi, ports.ErrInvalidArgument)
-	}
-	return nil
-}
-
-// validateID accepts exactly 32 lowercase hex characters, like every record id.
-func validateID(id string) error {
-	ok := len(id) == 32
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-	}
-	if ok {
-		return nil
-	}
-	shown := id
-	if len(shown) > 80 {
-		shown = shown[:80] + "..."
-	}
-	return fmt.Errorf("break-glass id %q is not valid: an id is 32 lowercase hex characters: %w", shown, ports.ErrInvalidArgument)
 }
