@@ -315,6 +315,9 @@ func (t *Tracker) Stop(ctx context.Context) error {
 	return errors.Join(flushErr, err)
 }
 
+// stepFloor is the least time one flush or heartbeat may take.
+const stepFloor = 5 * time.Second
+
 // run flushes and heartbeats until ctx ends.
 func (t *Tracker) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
@@ -341,7 +344,9 @@ func (t *Tracker) step(ctx context.Context, name string, fn func(context.Context
 			t.logger.Error("session tracking step panicked", "step", name, "session_id", t.ID(), "panic", r)
 		}
 	}()
-	stepCtx, cancel := context.WithTimeout(ctx, t.cfg.HeartbeatInterval)
+	// At least stepFloor: a short heartbeat interval must not starve a step
+	// against a slow store (a DynamoDB warming up after a restart).
+	stepCtx, cancel := context.WithTimeout(ctx, max(t.cfg.HeartbeatInterval, stepFloor))
 	defer cancel()
 	if err := fn(stepCtx); err != nil && ctx.Err() == nil {
 		t.logger.Warn("session tracking step failed; will retry", "step", name, "session_id", t.ID(), "err", err)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type View struct {
 	// resuming: the feed resumed but its re-read failed; the next good
 	// resync read restores trust.
 	resuming bool
+	// corrupt is the last read's ErrCorrupt, until a read succeeds.
+	corrupt error
 	// flights counts the store reads started; inflight is the running one,
 	// landed the last to finish.
 	flights          uint64
@@ -172,10 +175,19 @@ func (v *View) fly(f *flight, id string) {
 	cancel()
 	now := v.clock.Now()
 	v.mu.Lock()
+	switch {
+	case errors.Is(err, ports.ErrCorrupt):
+		v.corrupt = err
+	case err != nil && v.corrupt != nil:
+		// A record last seen corrupt stays refused until a read shows it
+		// sound: a timeout is no evidence it healed (and fail-open must not
+		// turn it into a serve).
+		err = v.corrupt
+	}
 	if err != nil {
 		v.readOK = false
 	} else {
-		v.readOK = true
+		v.readOK, v.corrupt = true, nil
 		if !v.have || newer(s, v.cur) {
 			v.cur, v.have = s, true
 		}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,4 +330,41 @@ func TestViewBoundsTheWaitBehindASlowRead(t *testing.T) {
 	if took := time.Since(start); took > readTimeout+500*time.Millisecond {
 		t.Fatalf("the caller waited %v, more than the %v bound", took, readTimeout)
 	}
+}
+
+// A record seen corrupt stays refused until a read shows it sound: a later
+// timeout must not let fail-open serve it.
+func TestViewKeepsACorruptRecordRefusedThroughTimeouts(t *testing.T) {
+	mem, clock := newStore(t)
+	if _, err := mem.CreateSession(context.Background(), activeSession()); err != nil {
+		t.Fatal(err)
+	}
+	store := &scriptedStore{SessionStore: mem}
+	v := NewView(store, nil, clock, ViewConfig{Poll: time.Hour}, nil)
+	v.id = testID
+	store.err = fmt.Errorf("stored session: unknown schema: %w", ports.ErrCorrupt)
+	if _, err := v.Current(context.Background()); !errors.Is(err, ports.ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
+	}
+	store.err = context.DeadlineExceeded
+	if _, err := v.Current(context.Background()); !errors.Is(err, ports.ErrCorrupt) {
+		t.Fatalf("after a timeout err = %v, want the record still corrupt", err)
+	}
+	store.err = nil
+	if s, err := v.Current(context.Background()); err != nil || s.Status != ports.SessionActive {
+		t.Fatalf("a sound read: %v, %v", s.Status, err)
+	}
+}
+
+// scriptedStore answers GetSession with err when set.
+type scriptedStore struct {
+	ports.SessionStore
+	err error
+}
+
+func (s *scriptedStore) GetSession(ctx context.Context, id string) (ports.Session, error) {
+	if s.err != nil {
+		return ports.Session{}, s.err
+	}
+	return s.SessionStore.GetSession(ctx, id)
 }
