@@ -30,9 +30,11 @@ const corruptMessage = "the session record in the store is corrupt"
 
 // detectionBound: a server with a change feed (bbolt, Redis) trusts its
 // memory copy until its next resync read, because a write that bypasses
-// sentinel announces nothing; DynamoDB polls every 50ms. The slack covers a
-// loaded 2-core machine under the race detector.
-const detectionBound = session.DefaultResync + 2*time.Second
+// sentinel announces nothing; DynamoDB polls every 50ms. Detection needs a
+// read that completes: until then a store too slow to answer is "unavailable"
+// (and fail-open serves). The slack covers DynamoDB Local on a loaded 2-core
+// machine under the race detector, where a read can take seconds.
+const detectionBound = session.DefaultResync + 5*time.Second
 
 // corruptCase is one way a session record goes bad behind a running server.
 type corruptCase struct {
