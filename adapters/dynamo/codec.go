@@ -38,6 +38,9 @@ const (
 	attrVersion        = "version"
 	attrCreatedSort    = "created_sort"
 	attrTTL            = "ttl"
+	// attrTouch holds the token of the last TouchSession, so a retried
+	// touch is applied once (see TouchSession).
+	attrTouch = "touch_token"
 )
 
 // schemaValue marks an item as a session in this layout; anything else under
@@ -55,6 +58,7 @@ var names = map[string]string{
 	"#id": attrID, "#schema": attrSchema, "#status": attrStatus, "#version": attrVersion,
 	"#expires_at": attrExpiresAt, "#last_access_at": attrLastAccessAt,
 	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt, "#event": attrGuardEvent,
+	"#touch": attrTouch,
 }
 
 // namesFor returns the subset of names an expression uses; DynamoDB rejects

@@ -36,6 +36,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -195,16 +197,39 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 	if n < 0 {
 		return ports.Session{}, fmt.Errorf("dynamo: touch session %q: negative count %d: %w", id, n, ports.ErrInvalidArgument)
 	}
+	return s.touchOnce(ctx, id, at, n, touchToken())
+}
+
+// touchOnce applies one touch identified by token. A token per call makes
+// the touch idempotent: a retry of an update that had landed (the SDK's,
+// after a lost reply) finds its own token and adds nothing, so a count is
+// never applied twice.
+func (s *Store) touchOnce(ctx context.Context, id string, at time.Time, n int64, token string) (ports.Session, error) {
 	at = truncate(at)
 	now := truncate(s.clock.Now())
 	values := map[string]types.AttributeValue{
-		":schema": str(schemaValue), ":n": num(n), ":one": num(1), ":now": micros(now), ":at": micros(at),
+		":schema": str(schemaValue), ":n": num(n), ":one": num(1), ":now": micros(now), ":at": micros(at), ":tok": str(token),
+	}
+	const fresh = "(attribute_not_exists(#touch) OR #touch <> :tok)"
+	applied := func(err error) (ports.Session, bool) {
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) || ccf.Item == nil {
+			return ports.Session{}, false
+		}
+		if t, ok := ccf.Item[attrTouch].(*types.AttributeValueMemberS); ok && t.Value == token {
+			ses, derr := decodeSession(id, ccf.Item)
+			return ses, derr == nil
+		}
+		return ports.Session{}, false
 	}
 	forward := s.touch(ctx, id, values,
-		"SET #updated_at = :now, #last_access_at = :at ADD #request_count :n, #version :one",
-		"attribute_exists(#id) AND #schema = :schema AND (attribute_not_exists(#last_access_at) OR #last_access_at < :at)",
-		namesFor("#id", "#schema", "#updated_at", "#last_access_at", "#request_count", "#version"))
+		"SET #updated_at = :now, #last_access_at = :at, #touch = :tok ADD #request_count :n, #version :one",
+		"attribute_exists(#id) AND #schema = :schema AND "+fresh+" AND (attribute_not_exists(#last_access_at) OR #last_access_at < :at)",
+		namesFor("#id", "#schema", "#updated_at", "#last_access_at", "#request_count", "#version", "#touch"))
 	ses, err := forward()
+	if done, ok := applied(err); ok {
+		return sessionRecords.asOf(done, s.clock.Now()), nil
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) && ccf.Item != nil {
 		if _, derr := decodeSession(id, ccf.Item); derr != nil {
@@ -212,10 +237,13 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 		}
 		delete(values, ":at")
 		countOnly := s.touch(ctx, id, values,
-			"SET #updated_at = :now ADD #request_count :n, #version :one",
-			"attribute_exists(#id) AND #schema = :schema",
-			namesFor("#id", "#schema", "#updated_at", "#request_count", "#version"))
+			"SET #updated_at = :now, #touch = :tok ADD #request_count :n, #version :one",
+			"attribute_exists(#id) AND #schema = :schema AND "+fresh,
+			namesFor("#id", "#schema", "#updated_at", "#request_count", "#version", "#touch"))
 		ses, err = countOnly()
+		if done, ok := applied(err); ok {
+			return sessionRecords.asOf(done, s.clock.Now()), nil
+		}
 	}
 	if err != nil {
 		return ports.Session{}, sessionRecords.fail(s, "touch", id, sessionRecords.whyFailed(id, err, func(ports.Session) error {
@@ -223,6 +251,13 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 		}), err)
 	}
 	return sessionRecords.asOf(ses, s.clock.Now()), nil
+}
+
+// touchToken is a random marker for one TouchSession call.
+func touchToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
 }
 
 // touch prepares one touch update; the result returns the raw SDK error so

@@ -82,3 +82,37 @@ func TestExpireLapsedSkipsCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// A touch retried after it had landed (the SDK retrying a lost reply) is
+// applied once: the count is never doubled.
+func TestTouchRetriedAfterItLandedCountsOnce(t *testing.T) {
+	t.Parallel()
+	client := testClient(t)
+	store := New(client, newTestTable(t, client), ports.NewFakeClock(testNow))
+	ses := sampleSession()
+	ses.RequestCount = 1 // the sample's count sits at the int64 edge
+	created, err := store.CreateSession(t.Context(), ses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := created.LastAccessAt.Add(time.Minute)
+	for _, later := range []time.Time{at, at.Add(-time.Hour)} { // the forward and the count-only path
+		before, err := store.GetSession(t.Context(), created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := touchToken()
+		for range 3 {
+			if _, err := store.touchOnce(t.Context(), created.ID, later, 5, token); err != nil {
+				t.Fatalf("touch: %v", err)
+			}
+		}
+		after, err := store.GetSession(t.Context(), created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := after.RequestCount - before.RequestCount; got != 5 {
+			t.Fatalf("one touch of 5 sent three times added %d", got)
+		}
+	}
+}
