@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -227,11 +228,21 @@ func runStoreOutage(t *testing.T, sb *sandbox, f storeFault) {
 				}
 			}
 		}
+		// The store is up from here on, but a deny server may still refuse a
+		// request whose store read ran out the budget (DynamoDB Local on a
+		// loaded machine): a 503 is right then, and only then.
+		timedOut := func(r request) bool {
+			return mode == "deny" && r.Status == 503 && r.latency() >= gateway.StoreBudget-100*time.Millisecond
+		}
 		recovered.requireSome(t, ls.name, 5)
-		recovered.onlyStatus(t, ls.name, 200, "")
+		for _, r := range recovered.requests {
+			if r.Status != 200 && !timedOut(r) {
+				t.Errorf("%s, %s: answered %d %s %q after %s, want 200", ls.name, recovered.name, r.Status, r.Code, r.Message, r.latency())
+			}
+		}
 		for _, r := range revoking.requests {
-			if r.Status != 200 && r.Status != 403 {
-				t.Errorf("%s, %s: answered %d %s %q, want 200 or 403", ls.name, revoking.name, r.Status, r.Code, r.Message)
+			if r.Status != 200 && r.Status != 403 && !timedOut(r) {
+				t.Errorf("%s, %s: answered %d %s %q after %s, want 200 or 403", ls.name, revoking.name, r.Status, r.Code, r.Message, r.latency())
 			}
 		}
 		revoked.requireSome(t, ls.name, 3)
