@@ -216,6 +216,13 @@ func (k *kind[T]) get(ctx context.Context, s *Store, id string) (T, error) {
 		return zero, err
 	}
 	fields, err := s.client.HGetAll(ctx, k.key(s, id)).Result()
+	if err != nil && ctx.Err() == nil && !errors.Is(err, redis.Nil) {
+		// A read is safe to send again: after a Redis restart the pool's
+		// first use of each old connection fails once, and a server with
+		// --on-store-error=deny must not refuse for that. (Writes are never
+		// re-sent: one that landed before its reply was lost would apply twice.)
+		fields, err = s.client.HGetAll(ctx, k.key(s, id)).Result()
+	}
 	if err != nil {
 		return zero, mapError(what, err)
 	}

@@ -137,6 +137,7 @@ func TestDynamoDBStoppedMidLoad(t *testing.T) {
 	sb.store = fmt.Sprintf("dynamodb://faults-%d?region=us-east-1&profile=dynlocal&endpoint=%s", time.Now().UnixNano(), dynamo.endpoint())
 	sb.mustRun("store", "init")
 	runStoreOutage(t, sb, storeFault{
+		polls:   true,
 		backend: "dynamodb",
 		down:    dynamo.stop,
 		up: func(t *testing.T) {
