@@ -3,19 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // TestMain lets the test binary stand in for sentinel-bench when the
@@ -25,9 +24,7 @@ func TestMain(m *testing.M) {
 		os.Exit(baselineMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()
-	if builtPath != "" {
-		_ = os.RemoveAll(filepath.Dir(builtPath))
-	}
+	e2e.Cleanup()
 	os.Exit(code)
 }
 
@@ -116,39 +113,13 @@ func TestRedactedStore(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	builtPath string
-	buildErr  error
-)
-
-// sentinelBinary builds cmd/sentinel once per test run.
+// sentinelBinary is the sentinel binary the smoke tests drive.
 func sentinelBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the sentinel binary")
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sentinel-bench-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtPath = filepath.Join(dir, "sentinel")
-		goBin, err := exec.LookPath("go") // go test puts its own go first on PATH
-		if err != nil {
-			buildErr = err
-			return
-		}
-		out, err := exec.Command(goBin, "build", "-o", builtPath, "github.com/sentinel-gw/sentinel/cmd/sentinel").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New("go build ./cmd/sentinel: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtPath
+	return e2e.Sentinel(t)
 }
 
 func newTestSandbox(t *testing.T) *sandbox {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // fencedBlocks returns the bodies of the ```lang blocks of a Markdown file.
@@ -57,7 +59,7 @@ func TestDocsRevocationExample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	env := append(goEnv(t), "HOME="+filepath.Join(dir, "home"), "TMPDIR="+filepath.Join(dir, "tmp"), "AWS_EC2_METADATA_DISABLED=true")
-	if raceEnabled {
+	if e2e.Race {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
 	// The doc starts "after go tool task quickstart": run it into this sandbox.

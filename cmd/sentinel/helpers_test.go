@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/ports"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // AWS's documented example keys: nothing in these tests reaches AWS.
@@ -31,52 +33,6 @@ const (
 	commandTimeout = 30 * time.Second
 	pollInterval   = 50 * time.Millisecond
 )
-
-// The sentinel binary is built once per test binary, on first use, so tests
-// that only call run() in-process do not pay for it.
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	errBin  error
-)
-
-func sentinelBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, errBin = buildBinary() })
-	if errBin != nil {
-		t.Fatalf("build sentinel: %v", errBin)
-	}
-	return binPath
-}
-
-func buildBinary() (string, error) {
-	dir, err := os.MkdirTemp("", "sentinel-e2e-bin-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sentinel")
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, ".")...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w\n%s", err, msg)
-	}
-	return out, nil
-}
-
-func cleanupBinary() {
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-}
 
 // childCommand is the program that makes sentinel's child this test binary.
 func childCommand(t *testing.T) string {
@@ -132,7 +88,7 @@ func newSandbox(t *testing.T) *sandbox {
 		"AWS_SHARED_CREDENTIALS_FILE": s.awsCredentials,
 		"AWS_EC2_METADATA_DISABLED":   "true",
 	}
-	if raceEnabled {
+	if e2e.Race {
 		// The race runtime sleeps 1 s at exit by default; every sentinel
 		// process and every child would pay it.
 		s.env["GORACE"] = "atexit_sleep_ms=0"
@@ -230,7 +186,7 @@ func (r result) String() string {
 func (s *sandbox) start(extra map[string]string, args ...string) *process {
 	s.t.Helper()
 	p := &process{t: s.t, args: args, done: make(chan struct{})}
-	p.cmd = exec.Command(sentinelBinary(s.t), args...)
+	p.cmd = exec.Command(e2e.Sentinel(s.t), args...)
 	p.cmd.Env = s.environ(extra)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr

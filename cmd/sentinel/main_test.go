@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // The test binary doubles as the AWS SDK child that sentinel exec runs: it is
@@ -43,7 +45,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(mode))
 	}
 	code := m.Run()
-	cleanupBinary()
+	e2e.Cleanup()
 	os.Exit(code)
 }
 

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // AWS's documented example keys: nothing here reaches AWS.
@@ -26,51 +28,6 @@ const (
 
 // commandTimeout bounds one sentinel command on a loaded 2-core machine.
 const commandTimeout = 30 * time.Second
-
-// The sentinel binary is built once per test binary, on first use.
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	errBin  error
-)
-
-func sentinelBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, errBin = buildBinary() })
-	if errBin != nil {
-		t.Fatalf("build sentinel: %v", errBin)
-	}
-	return binPath
-}
-
-func buildBinary() (string, error) {
-	dir, err := os.MkdirTemp("", "sentinel-corrupt-bin-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sentinel")
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, "github.com/sentinel-gw/sentinel/cmd/sentinel")...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w\n%s", err, msg)
-	}
-	return out, nil
-}
-
-func cleanupBinary() {
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-}
 
 // sandbox is one test's private world: HOME, XDG dirs and AWS files in a
 // temp dir and an environment built from scratch, so nothing of the
@@ -106,7 +63,7 @@ func newSandbox(t *testing.T, store string) *sandbox {
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"SENTINEL_STORE":              store,
 	}
-	if raceEnabled {
+	if e2e.Race {
 		// The race runtime sleeps 1 s at exit by default; every process would pay it.
 		s.env["GORACE"] = "atexit_sleep_ms=0"
 	}
@@ -178,7 +135,7 @@ func (r result) String() string {
 func (s *sandbox) start(extra map[string]string, args ...string) *process {
 	s.t.Helper()
 	p := &process{t: s.t, args: args, done: make(chan struct{})}
-	p.cmd = exec.Command(sentinelBinary(s.t), args...)
+	p.cmd = exec.Command(e2e.Sentinel(s.t), args...)
 	p.cmd.Env = s.environ(extra)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr

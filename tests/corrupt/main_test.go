@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // TestMain dispatches to the child when the test binary is re-executed as
@@ -19,6 +21,6 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild())
 	}
 	code := testenv.Main(m)
-	cleanupBinary()
+	e2e.Cleanup()
 	os.Exit(code)
 }

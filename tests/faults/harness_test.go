@@ -21,6 +21,8 @@ import (
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/ports"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // AWS's documented example keys: nothing in these tests reaches AWS.
@@ -42,51 +44,6 @@ rules:
     effect: allow
     reason: fault tests
 `
-
-// The sentinel binary is built once per test binary, on first use.
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	errBin  error
-)
-
-func sentinelBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, errBin = buildBinary() })
-	if errBin != nil {
-		t.Fatalf("build sentinel: %v", errBin)
-	}
-	return binPath
-}
-
-func buildBinary() (string, error) {
-	dir, err := os.MkdirTemp("", "sentinel-faults-bin-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sentinel")
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, "github.com/sentinel-gw/sentinel/cmd/sentinel")...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w\n%s", err, msg)
-	}
-	return out, nil
-}
-
-func cleanupBinary() {
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-}
 
 func selfBinary(t *testing.T) string {
 	t.Helper()
@@ -163,7 +120,7 @@ func newSandbox(t *testing.T) *sandbox {
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"SENTINEL_IDENTITY_SOURCE":    "os",
 	}
-	if raceEnabled {
+	if e2e.Race {
 		// The race runtime sleeps 1 s at exit by default; every process would pay it.
 		s.env["GORACE"] = "atexit_sleep_ms=0"
 	}
@@ -259,7 +216,7 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 		s.t.Fatal(err)
 	}
 	defer stderr.Close()
-	p.cmd = exec.Command(sentinelBinary(s.t), args...)
+	p.cmd = exec.Command(e2e.Sentinel(s.t), args...)
 	p.cmd.Env = s.environ(extra)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // The test binary doubles as the processes the tests need besides sentinel:
@@ -66,7 +68,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	code := m.Run()
-	cleanupBinary()
+	e2e.Cleanup()
 	os.Exit(code)
 }
 

@@ -28,6 +28,8 @@ import (
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/ports"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // fleetSize is how many servers share the store in each test.
@@ -93,7 +95,7 @@ func TestFleetDynamoDB(t *testing.T) {
 // revoke's reason) and all the others serve, then revokes the rest with
 // --profile and checks that all refuse and the store agrees.
 func runFleet(t *testing.T, store string, storeEnv []string) {
-	sentinelBinary(t) // built before the clock starts
+	e2e.Sentinel(t) // built before the clock starts
 	began := time.Now()
 	f := newFleet(t, store, storeEnv)
 	f.mustRun("store", "init")
@@ -164,7 +166,7 @@ func newFleet(t *testing.T, store string, storeEnv []string) *fleet {
 		t.Fatal(err)
 	}
 	// A profile of its own, so --profile revokes this test's sessions only on a shared server.
-	f := &fleet{t: t, bin: sentinelBinary(t), dir: dir, store: store, profile: "fleet-" + randomHex(t, 6), user: me.Username,
+	f := &fleet{t: t, bin: e2e.Sentinel(t), dir: dir, store: store, profile: "fleet-" + randomHex(t, 6), user: me.Username,
 		client: &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}}}
 	files := map[string]string{
 		"aws-config":      "[profile " + f.profile + "]\nregion = us-east-1\n",

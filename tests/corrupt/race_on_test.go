@@ -1,7 +1,0 @@
-//go:build race
-
-package corrupt
-
-// raceEnabled builds the sentinel binary with -race too, so a data race in
-// the server fails these tests.
-const raceEnabled = true
