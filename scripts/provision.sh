@@ -24,6 +24,8 @@ for bin in "${!PKG_FOR[@]}"; do
 done
 # A java from elsewhere on PATH is fine for the host, but the image copies Debian's JRE.
 dpkg -s openjdk-17-jre-headless >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+# Debian's boto3 (run with /usr/bin/python3) is a real AWS SDK child for the exec tests.
+dpkg -s python3-boto3 >/dev/null 2>&1 || missing+=(python3-boto3)
 
 if ((${#missing[@]})); then
   t=$(now)

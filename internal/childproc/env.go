@@ -29,7 +29,10 @@ import (
 //     the token, so the server's own values are set only after these are gone;
 //   - AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN: web-identity AssumeRole
 //     (EKS IRSA, CI OIDC) sits before the container provider in the chain;
-//   - AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: replaced, see ChildEnv.
+//   - AWS_CREDENTIAL_FILE: the old EC2 tools' key file, which botocore
+//     reads (method ec2-credentials-file) before the container provider;
+//   - AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, BOTO_CONFIG: replaced,
+//     see ChildEnv.
 var strippedEnv = []string{
 	"AWS_ACCESS_KEY_ID",
 	"AWS_SECRET_ACCESS_KEY",
@@ -46,13 +49,23 @@ var strippedEnv = []string{
 	"AWS_ROLE_ARN",
 	"AWS_CONFIG_FILE",
 	"AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_CREDENTIAL_FILE",
+	"BOTO_CONFIG",
 }
 
+// emptiedFiles are the variables ChildEnv points at the empty config. Each
+// names a file an SDK reads credentials from when it exists; when unset, the
+// SDK falls back to a default path (~/.aws/config, ~/.aws/credentials; for
+// BOTO_CONFIG, /etc/boto.cfg and then ~/.boto, read by botocore's boto-config
+// provider before the container provider). Set to an empty file, they find
+// nothing and the machine-wide and home defaults are never read.
+var emptiedFiles = []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG"}
+
 // ChildEnv builds the child's environment from the parent's (os.Environ()
-// form). It drops every variable in strippedEnv, points AWS_CONFIG_FILE and
-// AWS_SHARED_CREDENTIALS_FILE at emptyConfigPath (so a default profile in
-// ~/.aws cannot bypass the server; os.DevNull when emptyConfigPath is empty),
-// then sets every key in set, which wins over both.
+// form). It drops every variable in strippedEnv, points every variable in
+// emptiedFiles at emptyConfigPath (so a default profile in ~/.aws or keys in
+// /etc/boto.cfg or ~/.boto cannot bypass the server; os.DevNull when
+// emptyConfigPath is empty), then sets every key in set, which wins over both.
 //
 // The result has exactly one entry per key: for a key the parent lists twice
 // the first value is kept, because that is the one getenv (Go's and libc's)
@@ -62,9 +75,9 @@ func ChildEnv(parent []string, emptyConfigPath string, set map[string]string) []
 	if emptyConfigPath == "" {
 		emptyConfigPath = os.DevNull
 	}
-	assigned := map[string]string{
-		"AWS_CONFIG_FILE":             emptyConfigPath,
-		"AWS_SHARED_CREDENTIALS_FILE": emptyConfigPath,
+	assigned := make(map[string]string, len(emptiedFiles)+len(set))
+	for _, k := range emptiedFiles {
+		assigned[k] = emptyConfigPath
 	}
 	for k, v := range set {
 		assigned[k] = v

@@ -19,7 +19,7 @@ func TestChildEnv(t *testing.T) {
 		{
 			name:   "unrelated variables kept in order, empty config appended",
 			parent: []string{"PATH=/usr/bin:/bin", "HOME=/home/dev", "TF_LOG=debug"},
-			want:   []string{"PATH=/usr/bin:/bin", "HOME=/home/dev", "TF_LOG=debug", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg},
+			want:   []string{"PATH=/usr/bin:/bin", "HOME=/home/dev", "TF_LOG=debug", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg},
 		},
 		{
 			name: "every credential-bearing variable removed",
@@ -30,9 +30,10 @@ func TestChildEnv(t *testing.T) {
 				"AWS_CONTAINER_AUTHORIZATION_TOKEN=ecs-token", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/var/token",
 				"AWS_WEB_IDENTITY_TOKEN_FILE=/var/oidc", "AWS_ROLE_ARN=arn:aws:iam::1:role/ci", "AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z",
 				"AWS_CONFIG_FILE=/home/dev/.aws/config", "AWS_SHARED_CREDENTIALS_FILE=/home/dev/.aws/credentials",
+				"AWS_CREDENTIAL_FILE=/home/dev/.ec2-keys", "BOTO_CONFIG=/home/dev/.boto",
 				"PATH=/bin",
 			},
-			want: []string{"PATH=/bin", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg},
+			want: []string{"PATH=/bin", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg},
 		},
 		{
 			name:   "server mode: container variables and region set, parent ones replaced",
@@ -44,7 +45,7 @@ func TestChildEnv(t *testing.T) {
 			},
 			want: []string{
 				"HOME=/h", "AWS_CONFIG_FILE=" + cfg, "AWS_CONTAINER_AUTHORIZATION_TOKEN=new-token",
-				"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:4567/creds", "AWS_REGION=eu-west-1", "AWS_SHARED_CREDENTIALS_FILE=" + cfg,
+				"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:4567/creds", "AWS_REGION=eu-west-1", "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg,
 			},
 		},
 		{
@@ -53,24 +54,24 @@ func TestChildEnv(t *testing.T) {
 			set:    map[string]string{"AWS_ACCESS_KEY_ID": "ASIACHILD", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"},
 			want: []string{
 				"AWS_ACCESS_KEY_ID=ASIACHILD", "AWS_CONFIG_FILE=" + cfg, "AWS_SECRET_ACCESS_KEY=s",
-				"AWS_SESSION_TOKEN=t", "AWS_SHARED_CREDENTIALS_FILE=" + cfg,
+				"AWS_SESSION_TOKEN=t", "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg,
 			},
 		},
 		{
 			name:   "duplicates: first parent value kept, later ones dropped",
 			parent: []string{"PATH=/first", "HOME=/h", "PATH=/second", "AWS_PROFILE=a", "AWS_PROFILE=b", "HOME=/h2"},
-			want:   []string{"PATH=/first", "HOME=/h", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg},
+			want:   []string{"PATH=/first", "HOME=/h", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg},
 		},
 		{
 			name:   "values with '=' and empty values preserved",
 			parent: []string{"TF_CLI_ARGS=-var=a=b", "EMPTY=", "NOEQUALS", "NOEQUALS"},
-			want:   []string{"TF_CLI_ARGS=-var=a=b", "EMPTY=", "NOEQUALS", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg},
+			want:   []string{"TF_CLI_ARGS=-var=a=b", "EMPTY=", "NOEQUALS", "AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg},
 		},
 		{
 			name:   "set overrides the empty config path when asked",
 			parent: nil,
 			set:    map[string]string{"AWS_CONFIG_FILE": "/explicit"},
-			want:   []string{"AWS_CONFIG_FILE=/explicit", "AWS_SHARED_CREDENTIALS_FILE=" + cfg},
+			want:   []string{"AWS_CONFIG_FILE=/explicit", "AWS_SHARED_CREDENTIALS_FILE=" + cfg, "BOTO_CONFIG=" + cfg},
 		},
 	}
 	for _, tt := range tests {
@@ -104,7 +105,7 @@ func TestChildEnvWithRealEnvironment(t *testing.T) {
 
 func TestChildEnvWithoutConfigPathUsesDevNull(t *testing.T) {
 	got := ChildEnv([]string{"AWS_CONFIG_FILE=/home/dev/.aws/config"}, "", nil)
-	for _, key := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+	for _, key := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG"} {
 		if v, _ := lookupEnv(got, key); v != os.DevNull {
 			t.Fatalf("%s = %q, want %q", key, v, os.DevNull)
 		}
