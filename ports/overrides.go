@@ -19,12 +19,14 @@ type BreakGlassGrant struct {
 
 // ApprovalLookup finds an approval that applies now.
 type ApprovalLookup interface {
-	// ActiveApproval returns ErrNotFound when no approval applies.
-	ActiveApproval(ctx context.Context, user, profile string, now time.Time) (ApprovalGrant, error)
+	// ActiveApproval returns ErrNotFound when no approval of who (see
+	// Identity.Made) applies.
+	ActiveApproval(ctx context.Context, who Identity, profile string, now time.Time) (ApprovalGrant, error)
 }
 
 // BreakGlassLookup finds an active break-glass event.
 type BreakGlassLookup interface {
-	// ActiveBreakGlass returns ErrNotFound when none is active.
-	ActiveBreakGlass(ctx context.Context, user, profile string, now time.Time) (BreakGlassGrant, error)
+	// ActiveBreakGlass returns ErrNotFound when no event of who (see
+	// Identity.Made) is active.
+	ActiveBreakGlass(ctx context.Context, who Identity, profile string, now time.Time) (BreakGlassGrant, error)
 }

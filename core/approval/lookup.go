@@ -33,12 +33,16 @@ func NewLookup(store ports.ApprovalStore, current func() (*policy.Policy, error)
 	return &Lookup{store: store, policy: current}
 }
 
-// ActiveApproval returns the newest request of user for profile that is
-// Active at now, or an error wrapping ports.ErrNotFound. It reads the user's
+// ActiveApproval returns the newest request of who for profile that is
+// Active at now, or an error wrapping ports.ErrNotFound. Only requests who
+// made count (ports.Identity.Made): one made with an ARN matches only that
+// ARN, one made by an OS identity only the OS identity of that name. It
+// reads the requests filed under who's name
 // requests newest first and stops at the first one created too long ago to
 // be active still (DecisionWindow + MaxDuration before now), or after
 // MaxLookupScan requests. Store errors are returned wrapped.
-func (l *Lookup) ActiveApproval(ctx context.Context, user, profile string, now time.Time) (ports.ApprovalGrant, error) {
+func (l *Lookup) ActiveApproval(ctx context.Context, who ports.Identity, profile string, now time.Time) (ports.ApprovalGrant, error) {
+	user := who.Name
 	if user == "" || profile == "" {
 		return ports.ApprovalGrant{}, fmt.Errorf("approval lookup: no user or profile: %w", ports.ErrNotFound)
 	}
@@ -58,7 +62,7 @@ func (l *Lookup) ActiveApproval(ctx context.Context, user, profile string, now t
 				return ports.ApprovalGrant{}, notFound(user, profile)
 			}
 			scanned++
-			if Active(r, user, profile, now) && Authorized(r, pol) {
+			if who.Made(r.Requester, r.RequesterARN) && Active(r, user, profile, now) && Authorized(r, pol) {
 				return ports.ApprovalGrant{ID: r.ID, ExpiresAt: r.ExpiresAt}, nil
 			}
 		}

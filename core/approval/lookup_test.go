@@ -61,7 +61,7 @@ func TestStoreAccessIsNotApproval(t *testing.T) {
 	if got.Status != ports.RequestPending || got.Version != 1 || got.Approver != "" {
 		t.Fatalf("refused approvals changed the stored request: %+v", got)
 	}
-	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("lookup after refused approvals = %v, want ErrNotFound", err)
 	}
 }
@@ -72,7 +72,7 @@ func TestLookupFollowsTheRequest(t *testing.T) {
 	rule := testRule(t)
 	ctx := context.Background()
 	lookup := NewLookup(store, testPolicyNow)
-	active := func() (ports.ApprovalGrant, error) { return lookup.ActiveApproval(ctx, "alice", "prod", clock.Now()) }
+	active := func() (ports.ApprovalGrant, error) { return lookup.ActiveApproval(ctx, alice, "prod", clock.Now()) }
 
 	r := create(t, store, clock, 1, alice, "prod")
 	if _, err := active(); !errors.Is(err, ports.ErrNotFound) {
@@ -90,9 +90,12 @@ func TestLookupFollowsTheRequest(t *testing.T) {
 	if err != nil || grant.ID != r.ID || !grant.ExpiresAt.Equal(approvedAt.Add(time.Hour)) {
 		t.Fatalf("approved request: grant %+v, %v; want %s until %s", grant, err, r.ID, approvedAt.Add(time.Hour))
 	}
-	for _, other := range []struct{ user, profile string }{{"alice", "staging"}, {"bob", "prod"}, {"", "prod"}, {"alice", ""}} {
+	for _, other := range []struct {
+		user    ports.Identity
+		profile string
+	}{{alice, "staging"}, {bob, "prod"}, {ports.Identity{Source: "os"}, "prod"}, {alice, ""}} {
 		if _, err := lookup.ActiveApproval(ctx, other.user, other.profile, clock.Now()); !errors.Is(err, ports.ErrNotFound) {
-			t.Errorf("lookup for %q on %q = %v, want ErrNotFound", other.user, other.profile, err)
+			t.Errorf("lookup for %q on %q = %v, want ErrNotFound", other.user.Name, other.profile, err)
 		}
 	}
 
@@ -117,7 +120,7 @@ func TestLookupAfterCancel(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); err != nil {
 		t.Fatalf("approved: %v", err)
 	}
 	if _, err := decide(t, store, r.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
@@ -125,7 +128,7 @@ func TestLookupAfterCancel(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("cancelled: lookup error = %v, want ErrNotFound", err)
 	}
 }
@@ -150,7 +153,7 @@ func TestLookupFindsAnOlderApprovalPastNewerRequests(t *testing.T) {
 		}
 		create(t, store, clock, n, alice, profile)
 	}
-	grant, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now())
+	grant, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now())
 	if err != nil || grant.ID != r.ID {
 		t.Fatalf("grant = %+v, %v; want %s", grant, err, r.ID)
 	}
@@ -171,11 +174,11 @@ func TestLookupIsBounded(t *testing.T) {
 	for n := 2; n < 2+MaxLookupScan-1; n++ {
 		create(t, store, clock, n, alice, "staging")
 	}
-	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); err != nil {
 		t.Fatalf("approval at position %d: %v", MaxLookupScan, err)
 	}
 	create(t, store, clock, 2+MaxLookupScan, alice, "staging")
-	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("approval past the scan limit: error = %v, want ErrNotFound", err)
 	}
 }
@@ -190,7 +193,7 @@ func TestLookupStopsAtRequestsTooOldToApply(t *testing.T) {
 		create(t, store, clock, n, alice, "prod")
 	}
 	clock.Advance(DecisionWindow + MaxDuration + time.Second)
-	if _, err := NewLookup(hooked, testPolicyNow).ActiveApproval(ctx, "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(hooked, testPolicyNow).ActiveApproval(ctx, alice, "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("error = %v, want ErrNotFound", err)
 	}
 	if hooked.listed != 1 {
@@ -202,7 +205,7 @@ func TestLookupStoreError(t *testing.T) {
 	t.Parallel()
 	store, clock := newStore(t)
 	hooked := &hookStore{ApprovalStore: store, listErr: fmt.Errorf("dial: %w", ports.ErrUnavailable)}
-	_, err := NewLookup(hooked, testPolicyNow).ActiveApproval(context.Background(), "alice", "prod", clock.Now())
+	_, err := NewLookup(hooked, testPolicyNow).ActiveApproval(context.Background(), alice, "prod", clock.Now())
 	if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("error = %v, want ErrUnavailable and not ErrNotFound", err)
 	}
@@ -350,7 +353,7 @@ func TestLookupHonoursOnlyAuthorizedApprovals(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			forge(100+i, tc.approver)
-			_, err := NewLookup(store, tc.policy).ActiveApproval(ctx, "alice", "prod", clock.Now())
+			_, err := NewLookup(store, tc.policy).ActiveApproval(ctx, alice, "prod", clock.Now())
 			if got := err == nil; got != tc.want {
 				t.Fatalf("honoured = %v (err %v), want %v", got, err, tc.want)
 			}

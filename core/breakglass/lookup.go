@@ -45,12 +45,16 @@ func Authorized(e ports.BreakGlassEvent, pol *policy.Policy) bool {
 	return ok && rule.AllowsReason(e.ReasonCode) && e.Duration <= rule.MaxDuration
 }
 
-// ActiveBreakGlass returns the newest event of user for profile that is
-// Active at now, or an error wrapping ports.ErrNotFound. It reads the user's
+// ActiveBreakGlass returns the newest event of who for profile that is
+// Active at now, or an error wrapping ports.ErrNotFound. Only events who
+// invoked count (ports.Identity.Made): one invoked with an ARN matches only
+// that ARN, one invoked by an OS identity only the OS identity of that name.
+// It reads the events filed under who's name
 // events newest first and stops at the first one started more than
 // MaxDuration before now (no older event can still be active), or after
 // MaxLookupScan events. Store errors are returned wrapped.
-func (l *Lookup) ActiveBreakGlass(ctx context.Context, user, profile string, now time.Time) (ports.BreakGlassGrant, error) {
+func (l *Lookup) ActiveBreakGlass(ctx context.Context, who ports.Identity, profile string, now time.Time) (ports.BreakGlassGrant, error) {
+	user := who.Name
 	if user == "" || profile == "" {
 		return ports.BreakGlassGrant{}, fmt.Errorf("break-glass lookup: no user or profile: %w", ports.ErrNotFound)
 	}
@@ -66,7 +70,7 @@ func (l *Lookup) ActiveBreakGlass(ctx context.Context, user, profile string, now
 		if e.CreatedAt.Before(oldest) {
 			return false
 		}
-		if Active(e, user, profile, now) && Authorized(e, pol) {
+		if who.Made(e.Invoker, e.InvokerARN) && Active(e, user, profile, now) && Authorized(e, pol) {
 			found = &e
 			return false
 		}

@@ -47,7 +47,7 @@ func TestLookupFollowsTheEvent(t *testing.T) {
 	ctx := context.Background()
 	lookup := NewLookup(store, testPolicyNow)
 	find := func() (ports.BreakGlassGrant, error) {
-		return lookup.ActiveBreakGlass(ctx, "alice", "prod", clock.Now())
+		return lookup.ActiveBreakGlass(ctx, alice, "prod", clock.Now())
 	}
 
 	if _, err := find(); !errors.Is(err, ports.ErrNotFound) {
@@ -61,9 +61,12 @@ func TestLookupFollowsTheEvent(t *testing.T) {
 	if err != nil || grant.ID != e.ID || !grant.ExpiresAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("grant = %+v, %v", grant, err)
 	}
-	for _, other := range []struct{ user, profile string }{{"alice", "prod-eu"}, {"bob", "prod"}, {"", "prod"}, {"alice", ""}} {
+	for _, other := range []struct {
+		user    ports.Identity
+		profile string
+	}{{alice, "prod-eu"}, {bob, "prod"}, {ports.Identity{Source: "os"}, "prod"}, {alice, ""}} {
 		if _, err := lookup.ActiveBreakGlass(ctx, other.user, other.profile, clock.Now()); !errors.Is(err, ports.ErrNotFound) {
-			t.Errorf("lookup %q on %q = %v, want ErrNotFound", other.user, other.profile, err)
+			t.Errorf("lookup %q on %q = %v, want ErrNotFound", other.user.Name, other.profile, err)
 		}
 	}
 	clock.Advance(10 * time.Minute)
@@ -83,11 +86,11 @@ func TestLookupStopsAtTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour - time.Nanosecond)
-	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); err != nil {
+	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), alice, "prod", clock.Now()); err != nil {
 		t.Fatalf("last instant: %v", err)
 	}
 	clock.Advance(time.Nanosecond)
-	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := NewLookup(store, testPolicyNow).ActiveBreakGlass(context.Background(), alice, "prod", clock.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("after %s: %v, want ErrNotFound", e.ExpiresAt, err)
 	}
 }
@@ -103,7 +106,7 @@ func TestLookupAndHistoryStoreErrors(t *testing.T) {
 	t.Parallel()
 	store, clock := newStore(t)
 	broken := failingLister{store}
-	_, err := NewLookup(broken, testPolicyNow).ActiveBreakGlass(context.Background(), "alice", "prod", clock.Now())
+	_, err := NewLookup(broken, testPolicyNow).ActiveBreakGlass(context.Background(), alice, "prod", clock.Now())
 	if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("lookup error = %v, want ErrUnavailable", err)
 	}
@@ -273,7 +276,7 @@ func TestLookupHonoursOnlyAuthorizedEvents(t *testing.T) {
 			if _, err := store.CreateBreakGlass(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
-			_, err := NewLookup(store, tc.policy).ActiveBreakGlass(context.Background(), e.Invoker, "prod", clock.Now())
+			_, err := NewLookup(store, tc.policy).ActiveBreakGlass(context.Background(), ports.Identity{Name: e.Invoker, ARN: e.InvokerARN, Source: "os"}, "prod", clock.Now())
 			if got := err == nil; got != tc.want {
 				t.Fatalf("honoured = %v (err %v), want %v", got, err, tc.want)
 			}

@@ -183,10 +183,10 @@ func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Tim
 	// Only here, off the allow path, is a timer worth its cost.
 	ctx, cancel := context.WithTimeout(ctx, StoreBudget)
 	defer cancel()
-	user := g.cfg.Identity.Name
+	who := g.cfg.Identity
 	var found []session.Override
 	if g.deps.Approvals != nil {
-		a, err := g.deps.Approvals.ActiveApproval(ctx, user, g.cfg.Profile, now)
+		a, err := g.deps.Approvals.ActiveApproval(ctx, who, g.cfg.Profile, now)
 		if err == nil {
 			found = append(found, session.Override{Kind: session.OverrideApproval, ID: a.ID, ExpiresAt: a.ExpiresAt})
 		} else if !errors.Is(err, ports.ErrNotFound) {
@@ -194,7 +194,7 @@ func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Tim
 		}
 	}
 	if g.deps.BreakGlass != nil {
-		bg, err := g.deps.BreakGlass.ActiveBreakGlass(ctx, user, g.cfg.Profile, now)
+		bg, err := g.deps.BreakGlass.ActiveBreakGlass(ctx, who, g.cfg.Profile, now)
 		if err == nil {
 			found = append(found, session.Override{Kind: session.OverrideBreakGlass, ID: bg.ID, ExpiresAt: bg.ExpiresAt})
 		} else if !errors.Is(err, ports.ErrNotFound) {

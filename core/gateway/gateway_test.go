@@ -100,14 +100,14 @@ type grant struct {
 	expires time.Time
 }
 
-func (g grant) ActiveApproval(_ context.Context, _, _ string, _ time.Time) (ports.ApprovalGrant, error) {
+func (g grant) ActiveApproval(_ context.Context, _ ports.Identity, _ string, _ time.Time) (ports.ApprovalGrant, error) {
 	if g.id == "" {
 		return ports.ApprovalGrant{}, ports.ErrNotFound
 	}
 	return ports.ApprovalGrant{ID: g.id, ExpiresAt: g.expires}, nil
 }
 
-func (g grant) ActiveBreakGlass(_ context.Context, _, _ string, _ time.Time) (ports.BreakGlassGrant, error) {
+func (g grant) ActiveBreakGlass(_ context.Context, _ ports.Identity, _ string, _ time.Time) (ports.BreakGlassGrant, error) {
 	if g.id == "" {
 		return ports.BreakGlassGrant{}, ports.ErrNotFound
 	}
