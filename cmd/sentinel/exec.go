@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
 	"github.com/sentinel-gw/sentinel/adapters/httpserver"
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
@@ -27,7 +29,8 @@ type ExecCmd struct {
 	Profile        string        `help:"AWS profile to serve." required:"" placeholder:"NAME"`
 	Server         bool          `short:"s" help:"Serve credentials from a loopback server that checks policy and revocation on every request (recommended)."`
 	ServerPort     int           `help:"Port for the credential server (0 picks a free one)." default:"0"`
-	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it." default:"15m"`
+	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it (server mode)." default:"15m"`
+	Duration       time.Duration `help:"Lifetime of the credential set in the child's environment without --server (cli mode), before policy caps it." default:"1h"`
 	Lazy           bool          `help:"Skip the startup credential fetch (server mode)."`
 	NoSession      bool          `help:"Pass the profile's source credentials through unchanged: no STS session (offline use, STS-less endpoints)."`
 	Region         string        `help:"AWS region for the child and for STS (default: the profile's region)." placeholder:"REGION"`
@@ -39,7 +42,7 @@ type ExecCmd struct {
 	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL (sentinel then exits 137, 128+9)." default:"10s"`
 	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB): how often the server re-reads its session; a revoke is seen within two polls." default:"50ms"`
-	Command        []string      `arg:"" optional:"" passthrough:"" help:"Command and arguments (default: $SHELL)." placeholder:"-- CMD ARGS"`
+	Command        []string      `arg:"" optional:"" passthrough:"partial" help:"Command and arguments (default: $SHELL); flags before it are Sentinel's." placeholder:"-- CMD ARGS"`
 }
 
 // Help shows examples.
@@ -50,9 +53,15 @@ func (ExecCmd) Help() string {
 }
 
 // Run starts the server (in server mode), runs the child and returns its exit code.
-func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context) error {
+	if err := c.checkModeFlags(givenFlags(kctx)); err != nil {
+		return err
+	}
 	if c.ServerDuration <= 0 {
 		return usageError{"--server-duration must be positive"}
+	}
+	if c.Duration <= 0 {
+		return usageError{"--duration must be positive"}
 	}
 	if c.Heartbeat <= 0 || c.Lease <= c.Heartbeat {
 		return usageError{"--lease must be longer than --heartbeat (defaults 60s and 20s)"}
@@ -125,10 +134,50 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	return nil
 }
 
+// serverOnlyFlags mean something only with --server; cliOnlyFlags only without it.
+var (
+	serverOnlyFlags = []string{"server-port", "server-duration", "lazy", "revocation-poll", "heartbeat", "lease", "on-store-error"}
+	cliOnlyFlags    = []string{"duration"}
+)
+
+// checkModeFlags refuses a flag given for the other mode, rather than
+// ignore it: given names the flags set on the command line.
+func (c *ExecCmd) checkModeFlags(given map[string]bool) error {
+	if !c.Server {
+		for _, f := range serverOnlyFlags {
+			if given[f] {
+				return usageError{fmt.Sprintf("--%s applies only with --server: add --server, or drop --%s", f, f)}
+			}
+		}
+		return nil
+	}
+	for _, f := range cliOnlyFlags {
+		if given[f] {
+			return usageError{fmt.Sprintf("--%s applies only without --server (cli mode); with --server, use --server-duration", f)}
+		}
+	}
+	return nil
+}
+
+// givenFlags names the flags set on the command line (not by a default or
+// an environment variable), from the parse kong recorded.
+func givenFlags(kctx *kong.Context) map[string]bool {
+	given := map[string]bool{}
+	if kctx == nil {
+		return given
+	}
+	for _, p := range kctx.Path {
+		if p.Flag != nil && !p.Resolved {
+			given[p.Flag.Name] = true
+		}
+	}
+	return given
+}
+
 // cliCredentials evaluates policy once in cli mode and returns the variables that inject credentials.
 func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logger *slog.Logger, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
 	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: provider, identity: id, profile: c.Profile,
-		mode: policy.ModeCLI, duration: c.ServerDuration, logFile: c.LogFile, store: g.Store, logger: logger})
+		mode: policy.ModeCLI, duration: c.Duration, logFile: c.LogFile, store: g.Store, logger: logger})
 	if err != nil {
 		return nil, err
 	}
