@@ -39,7 +39,7 @@ type Session struct {
 	SourceIdentity string    `json:"source_identity"`
 	RevokedBy      string    `json:"revoked_by"`
 	RevokedReason  string    `json:"revoked_reason"`
-	RevokedAt      time.Time `json:"revoked_at"`
+	RevokedAt      time.Time `json:"revoked_at,omitzero"` // absent until revoked
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	// Version is owned by the store: create writes 1, every successful write adds 1.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -45,7 +46,21 @@ type Options struct {
 	// NoSync skips fsync on commit. For tests and benchmarks only: a crash
 	// may lose or tear recent writes.
 	NoSync bool
+	// MustExist opens only a file that is already there: Open creates
+	// neither the file nor its folder, and a missing file is an error
+	// wrapping ports.ErrNotFound. For commands that only read what was
+	// recorded, so that looking never leaves a file behind.
+	MustExist bool
 }
+
+// missingError is Open's error for a MustExist file that is not there.
+type missingError struct{ path string }
+
+func (e *missingError) Error() string {
+	return fmt.Sprintf("no store at %s (nothing recorded there yet)", e.path)
+}
+
+func (e *missingError) Unwrap() error { return ports.ErrNotFound }
 
 // Store is a ports.Stores on a bbolt file, safe for concurrent use by
 // goroutines and by processes.
@@ -82,8 +97,15 @@ func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	// The path is the user's own store setting, as for G304.
-	if err := os.MkdirAll(filepath.Dir(abs), folderMode); err != nil { //nolint:gosec // G703
+	mode := createFile
+	if opts.MustExist {
+		// readWrite opens without O_CREATE, so a file removed after this
+		// check is an error too, never a new store.
+		mode = readWrite
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+			return nil, &missingError{path: abs}
+		}
+	} else if err := os.MkdirAll(filepath.Dir(abs), folderMode); err != nil { //nolint:gosec // G703: the path is the user's own store setting, as for G304
 		return nil, fmt.Errorf("bolt: create the folder of the store file %s: %w", path, err)
 	}
 	s := &Store{
@@ -93,7 +115,7 @@ func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
 		noSync:      opts.NoSync,
 		gate:        gateFor(abs),
 	}
-	err = s.withDB(context.Background(), createFile, func(db *bbolt.DB) error { return db.Update(initLayout(abs)) })
+	err = s.withDB(context.Background(), mode, func(db *bbolt.DB) error { return db.Update(initLayout(abs)) })
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := createStore(ctx, g.Store, env.Clock)
 	if err != nil {
 		return err
 	}

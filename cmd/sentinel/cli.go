@@ -80,6 +80,14 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// badArgument is a usage error (exit code 2) that keeps its cause reachable
+// with errors.Is and errors.As.
+type badArgument struct{ err error }
+
+func (e badArgument) Error() string { return e.err.Error() }
+
+func (e badArgument) Unwrap() error { return e.err }
+
 // exitCodeError carries an exit code through Run: the child's own, or the
 // shell's 126/127 when it could not start (err then says why).
 type exitCodeError struct {
@@ -141,7 +149,8 @@ func run(args []string, env *Env) int {
 		}
 		fmt.Fprintf(env.Stderr, "sentinel: %v\n", err)
 		var usage usageError
-		if errors.As(err, &usage) {
+		var bad badArgument
+		if errors.As(err, &usage) || errors.As(err, &bad) {
 			return exitUsage
 		}
 		return exitError

@@ -73,8 +73,9 @@ func TestCLIBadInput(t *testing.T) {
 		name     string
 		args     func(dir string) []string
 		wantCode int
-		// wantErr must all appear on stderr.
+		// wantErr must all appear on stderr; wantNot must not.
 		wantErr []string
+		wantNot []string
 	}{
 		{
 			name:     "unknown identity source",
@@ -85,13 +86,13 @@ func TestCLIBadInput(t *testing.T) {
 		{
 			name:     "store URL with an unknown scheme",
 			args:     func(string) []string { return []string{"server-sessions", "--store", "ftp://example/sessions"} },
-			wantCode: exitError,
+			wantCode: exitUsage,
 			wantErr:  []string{"accepted forms", "bolt:///", "redis://", "dynamodb://"},
 		},
 		{
 			name:     "relative bolt path",
 			args:     func(string) []string { return []string{"server-sessions", "--store", "bolt://sentinel.db"} },
-			wantCode: exitError,
+			wantCode: exitUsage,
 			wantErr:  []string{"not absolute", "accepted forms"},
 		},
 		{
@@ -99,6 +100,13 @@ func TestCLIBadInput(t *testing.T) {
 			args:     func(string) []string { return []string{"server-revoke", "not-a-session-id", "--reason", "x"} },
 			wantCode: exitUsage,
 			wantErr:  []string{"not-a-session-id"},
+		},
+		{
+			name:     "policy validate on a missing file",
+			args:     func(dir string) []string { return []string{"policy", "validate", dir + "/nope.yaml"} },
+			wantCode: exitError,
+			wantErr:  []string{"nope.yaml does not exist", "check the path"},
+			wantNot:  []string{"--policy", "SENTINEL_POLICY"},
 		},
 		{
 			name: "malformed policy",
@@ -120,6 +128,11 @@ func TestCLIBadInput(t *testing.T) {
 			for _, want := range tt.wantErr {
 				if !strings.Contains(stderr, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			for _, not := range tt.wantNot {
+				if strings.Contains(stderr, not) {
+					t.Errorf("stderr mentions %q, which does not apply here:\n%s", not, stderr)
 				}
 			}
 			// Nothing here should get as far as the store.

@@ -63,6 +63,11 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	if c.Duration <= 0 {
 		return usageError{"--duration must be positive"}
 	}
+	if c.Server && c.Tracking {
+		if _, err := parseStoreURL(g.Store); err != nil {
+			return err
+		}
+	}
 	if c.Heartbeat <= 0 || c.Lease <= c.Heartbeat {
 		return usageError{"--lease must be longer than --heartbeat (defaults 60s and 20s)"}
 	}
@@ -219,9 +224,9 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	cfg := gateway.Config{Profile: c.Profile, Identity: id, Duration: c.ServerDuration, OnStoreError: onStoreError}
 	deps := gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: env.Clock, Logger: logger}
 	if c.Tracking {
-		store, err := openStore(ctx, g.Store, env.Clock)
+		store, err := createStore(ctx, g.Store, env.Clock)
 		if err != nil {
-			return fail(err)
+			return fail(withNoTrackingHint(err))
 		}
 		closers = append(closers, func() { _ = store.Close() })
 		overrides := lookupsOn(store, policies.Current)
@@ -246,7 +251,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 			Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now,
 		})
 		if err != nil {
-			return fail(fmt.Errorf("could not record the session in %s: %w", redactedStore(g.Store), err))
+			return fail(withNoTrackingHint(fmt.Errorf("could not record the session in %s: %w", redactedStore(g.Store), err)))
 		}
 		closers = append(closers, func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -91,7 +91,7 @@ func openOverrideLookups(ctx context.Context, storeURL string, clock ports.Clock
 	if pol, err := current(); err != nil || !policyHasOverrides(pol, profile) {
 		return overrideLookups{}, func() {}
 	}
-	store, err := openStore(ctx, storeURL, clock)
+	store, err := createStore(ctx, storeURL, clock)
 	if err != nil {
 		logger.Warn("approvals and break-glass not checked: the store could not be opened", "store", redactedStore(storeURL), "error", err)
 		return overrideLookups{}, func() {}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
@@ -23,6 +26,11 @@ func (PolicyValidateCmd) Help() string {
 
 // Run exits 0 for a valid policy (printing lint warnings) and 1 with line:column errors otherwise.
 func (c *PolicyValidateCmd) Run(env *Env) error {
+	// The file is this command's argument: the loader's advice to pass
+	// --policy or SENTINEL_POLICY is for the commands that take them.
+	if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("policy file %s does not exist: check the path, or create it (see docs/policy-reference.md)", c.File)
+	}
 	p, err := policyfile.Load(c.File)
 	if err != nil {
 		return err

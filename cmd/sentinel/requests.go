@@ -69,7 +69,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	for _, w := range warnings {
 		warn(env, w)
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := createStore(ctx, g.Store, env.Clock)
 	if err != nil {
 		return err
 	}

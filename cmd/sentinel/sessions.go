@@ -158,7 +158,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 var csvHeader = []string{"id", "user", "profile", "status", "server_instance_id", "started_at", "last_access_at", "expires_at",
-	"request_count", "source_identity", "revoked_by", "revoked_reason", "created_at", "updated_at"}
+	"request_count", "source_identity", "revoked_by", "revoked_reason", "revoked_at", "created_at", "updated_at"}
 
 func writeSessionCSV(w io.Writer, sessions []ports.Session) error {
 	cw := csv.NewWriter(w)
@@ -166,7 +166,7 @@ func writeSessionCSV(w io.Writer, sessions []ports.Session) error {
 	for _, s := range sessions {
 		_ = cw.Write([]string{s.ID, s.User, s.Profile, string(s.Status), s.ServerInstanceID,
 			rfc3339(s.StartedAt), rfc3339(s.LastAccessAt), rfc3339(s.ExpiresAt), strconv.FormatInt(s.RequestCount, 10),
-			s.SourceIdentity, s.RevokedBy, s.RevokedReason, rfc3339(s.CreatedAt), rfc3339(s.UpdatedAt)})
+			s.SourceIdentity, s.RevokedBy, s.RevokedReason, rfc3339(s.RevokedAt), rfc3339(s.CreatedAt), rfc3339(s.UpdatedAt)})
 	}
 	cw.Flush()
 	return cw.Error()

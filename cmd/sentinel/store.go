@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,10 +13,24 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// openStore opens the adapter a store URL names. Commands call it only when
-// they need a store, so --help and version never touch one.
+// openStore opens the store a URL names, for a command that reads or
+// changes what is already recorded: a bolt file that is not there is an
+// error wrapping ports.ErrNotFound ("no store at PATH"), and neither the file
+// nor its folder is created. Commands call it only when they need a store,
+// so --help and version never touch one. A bad URL is a usage error.
 func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores, error) {
-	spec, err := storeurl.Parse(raw)
+	return dialStore(ctx, raw, clock, false)
+}
+
+// createStore is openStore for the commands that record something new
+// (store init, exec --server, request, breakglass): a missing bolt file is
+// created, with its folder.
+func createStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores, error) {
+	return dialStore(ctx, raw, clock, true)
+}
+
+func dialStore(ctx context.Context, raw string, clock ports.Clock, create bool) (ports.Stores, error) {
+	spec, err := parseStoreURL(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +40,7 @@ func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores
 		if timeout == 0 {
 			timeout = 2 * time.Second
 		}
-		return bolt.Open(spec.Path, clock, bolt.Options{LockTimeout: timeout})
+		return bolt.Open(spec.Path, clock, bolt.Options{LockTimeout: timeout, MustExist: !create})
 	case storeurl.Redis:
 		redisstore.QuietLibraryLogs()
 		return redisstore.Open(ctx, redisstore.Options{
@@ -36,6 +51,24 @@ func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores
 		return dynamo.Open(ctx, dynamo.Options{Table: spec.Table, Region: spec.Region, Endpoint: spec.Endpoint, Profile: spec.Profile}, clock)
 	}
 	return nil, fmt.Errorf("store %s: unknown backend %q", spec.Redacted(), spec.Kind)
+}
+
+// parseStoreURL parses a store URL; a bad one is a usage error.
+func parseStoreURL(raw string) (storeurl.Spec, error) {
+	spec, err := storeurl.Parse(raw)
+	if err != nil {
+		return spec, badArgument{fmt.Errorf("--store: %w", err)}
+	}
+	return spec, nil
+}
+
+// withNoTrackingHint adds, to a store that cannot be reached when exec
+// --server starts, the way to run without it and what that costs.
+func withNoTrackingHint(err error) error {
+	if !errors.Is(err, ports.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w\n(or run without the store: add --no-tracking; the session is then neither listed nor revocable, so server-revoke cannot stop it)", err)
 }
 
 // StoreCmd groups store administration.
@@ -62,7 +95,7 @@ type initializer interface {
 func (StoreInitCmd) Run(g *Globals, env *Env) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := createStore(ctx, g.Store, env.Clock)
 	if err != nil {
 		return err
 	}
