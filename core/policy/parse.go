@@ -112,12 +112,20 @@ var (
 )
 
 // syntaxError turns the YAML library's error, which carries at most a line
-// number inside its text, into a ParseError.
+// number inside its text, into a ParseError at the line to fix.
+//
+// The library's number is not always that line: for an error found while
+// parsing, it names where the enclosing block or bracket began, counted from
+// 0 (a bad indent on line 5 inside a list that starts on line 3 reads "line
+// 2"). So the line is found by reading the text itself: see firstBadLine.
 func syntaxError(err error, data []byte) *ParseError {
 	const fix = " (check the indentation, and quote values that contain ': ' or start with a special character)"
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1]) // the regexp matched digits
+		if bad := firstBadLine(data); bad > 0 {
+			line = bad
+		}
 		return &ParseError{Line: line, Msg: "invalid YAML: " + m[2] + fix}
 	}
 	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
@@ -130,7 +138,56 @@ func syntaxError(err error, data []byte) *ParseError {
 		return e
 	}
 	// The scanner omits the line when its 0-based mark is 0: the first line.
-	return &ParseError{Line: 1, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ") + fix}
+	line := 1
+	if bad := firstBadLine(data); bad > 0 {
+		line = bad
+	}
+	return &ParseError{Line: line, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ") + fix}
+}
+
+// maxBadLineSearch bounds firstBadLine's work (one parse per line it steps
+// back over) to files far longer than any policy.
+const maxBadLineSearch = 5000
+
+// firstBadLine returns the 1-based line from which the text stops being
+// valid YAML: the first n whose text up to line n fails to parse, and keeps
+// failing with every line added after it. The last condition skips a
+// construct that is merely unfinished at line n, such as a bracketed list
+// spread over several lines. It returns 0 when data parses, or has more
+// than maxBadLineSearch lines.
+func firstBadLine(data []byte) int {
+	// ends[i] is the offset just past line i+1.
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	if len(ends) == 0 || len(ends) > maxBadLineSearch || parsesAsYAML(data) {
+		return 0
+	}
+	bad := len(ends)
+	for bad > 1 && !parsesAsYAML(data[:ends[bad-2]]) {
+		bad--
+	}
+	return bad
+}
+
+// parsesAsYAML reports whether every document in data parses.
+func parsesAsYAML(data []byte) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		switch err := dec.Decode(&n); {
+		case errors.Is(err, io.EOF):
+			return true
+		case err != nil:
+			return false
+		}
+	}
 }
 
 type parser struct {
