@@ -289,6 +289,10 @@ func (s *sandbox) waitActiveSession(p *process, profile string) ports.Session {
 		if p.exited() {
 			s.t.Fatalf("sentinel exited before its session was listed: %s", p.wait(time.Second))
 		}
+		// Until the server has created the store, there is none to list.
+		if r := s.run(nil, "server-sessions", "--profile", profile); r.code != 0 && strings.Contains(r.stderr, "nothing recorded there yet") {
+			return false
+		}
 		for _, sess := range s.sessions("--profile", profile) {
 			if sess.Status == ports.SessionActive {
 				found = sess
