@@ -102,7 +102,7 @@ func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
 		// readWrite opens without O_CREATE, so a file removed after this
 		// check is an error too, never a new store.
 		mode = readWrite
-		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) { //nolint:gosec // G703: the path is the user's own store setting, as for G304
 			return nil, &missingError{path: abs}
 		}
 	} else if err := os.MkdirAll(filepath.Dir(abs), folderMode); err != nil { //nolint:gosec // G703: the path is the user's own store setting, as for G304
