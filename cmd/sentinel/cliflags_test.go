@@ -28,6 +28,7 @@ func TestExecFlagMisuse(t *testing.T) {
 		{[]string{"exec", "--profile", "demo", "--lease", "2m", "--", "env"}, []string{"--lease", "--server"}},
 		{[]string{"exec", "--profile", "demo", "--on-store-error=deny", "--", "env"}, []string{"--on-store-error", "--server"}},
 		{[]string{"exec", "--profile", "demo", "--server-duration", "5m", "--", "env"}, []string{"--server-duration", "--server"}},
+		{[]string{"exec", "--profile", "demo", "--no-tracking", "--", "env"}, []string{"--[no-]tracking", "--server"}},
 		// The same flag set to its default value is still given.
 		{[]string{"exec", "--profile", "demo", "--heartbeat", "20s", "--", "env"}, []string{"--heartbeat", "--server"}},
 		{[]string{"exec", "--server", "--profile", "demo", "--duration", "30m", "--", "env"}, []string{"--duration", "--server-duration"}},

@@ -141,7 +141,7 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 
 // serverOnlyFlags mean something only with --server; cliOnlyFlags only without it.
 var (
-	serverOnlyFlags = []string{"server-port", "server-duration", "lazy", "revocation-poll", "heartbeat", "lease", "on-store-error"}
+	serverOnlyFlags = []string{"server-port", "server-duration", "lazy", "tracking", "revocation-poll", "heartbeat", "lease", "on-store-error"}
 	cliOnlyFlags    = []string{"duration"}
 )
 
@@ -151,6 +151,9 @@ func (c *ExecCmd) checkModeFlags(given map[string]bool) error {
 	if !c.Server {
 		for _, f := range serverOnlyFlags {
 			if given[f] {
+				if f == "tracking" {
+					f = "[no-]tracking" // negatable: either form may have been typed
+				}
 				return usageError{fmt.Sprintf("--%s applies only with --server: add --server, or drop --%s", f, f)}
 			}
 		}
