@@ -170,7 +170,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	if err != nil {
 		return ports.Credentials{}, err
 	}
-	if err := g.checkPassThrough(d, creds, windowLeft, result.WindowApplies(), now); err != nil {
+	if err := g.checkPassThrough(d, creds, now); err != nil {
 		return ports.Credentials{}, err
 	}
 	rec.SourceIdentity = creds.Origin.SourceIdentity // only what STS received
@@ -363,18 +363,15 @@ func (g *Gateway) fromCache(now time.Time, d time.Duration) (ports.Credentials, 
 }
 
 // checkPassThrough refuses, in server mode, credentials the source passed
-// through unchanged whose real lifetime exceeds the policy's cap (the rule's
-// max_server_duration, or the approval or break-glass window), unless the
-// rule opts in with allow_long_lived_passthrough. Sentinel cannot shorten
-// them, so serving them would hand out more than policy allows.
-func (g *Gateway) checkPassThrough(d policy.Decision, c ports.Credentials, windowLeft time.Duration, windowApplies bool, now time.Time) error {
-	if g.cfg.Mode != policy.ModeServer || !c.Origin.PassThrough || d.AllowLongLivedPassThrough {
+// through unchanged whose real lifetime exceeds the matched rule's
+// max_server_duration, unless the rule opts in with
+// allow_long_lived_passthrough. Sentinel cannot shorten them, so serving them
+// would hand out more than the rule allows.
+func (g *Gateway) checkPassThrough(d policy.Decision, c ports.Credentials, now time.Time) error {
+	if g.cfg.Mode != policy.ModeServer || !c.Origin.PassThrough || d.AllowLongLivedPassThrough || d.MaxServerDuration <= 0 {
 		return nil
 	}
-	limit, ok := session.PolicyCap(d.MaxServerDuration, windowLeft, windowApplies)
-	if !ok {
-		return nil
-	}
+	limit := d.MaxServerDuration
 	lifetime := "they never expire"
 	if !c.Expires.IsZero() {
 		if c.Expires.Sub(now) <= limit {
@@ -383,9 +380,9 @@ func (g *Gateway) checkPassThrough(d policy.Decision, c ports.Credentials, windo
 		lifetime = "they last until " + c.Expires.UTC().Format(time.RFC3339)
 	}
 	return &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: fmt.Sprintf(
-		"the profile's credentials are passed through unchanged (--no-session, SSO or credential_process) and %s, beyond the policy's cap of %s; "+
-			"use a profile STS issues credentials for (drop --no-session, or a role_arn profile), or set allow_long_lived_passthrough: true on rule %q",
-		lifetime, limit, d.Rule)}
+		"the profile's credentials are passed through unchanged (--no-session, SSO or credential_process) and %s, beyond the rule's max_server_duration of %s; "+
+			"use a profile STS issues credentials for (drop --no-session, or a role_arn profile), or set allow_long_lived_passthrough: true on the rule",
+		lifetime, limit)}
 }
 
 // Prefetch fills the credential cache at startup, so a bad profile fails
@@ -407,7 +404,7 @@ func (g *Gateway) Prefetch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return g.checkPassThrough(d, creds, 0, false, now)
+	return g.checkPassThrough(d, creds, now)
 }
 
 // policyRequest is what policy sees of a request at now.

@@ -86,7 +86,7 @@ type Rule struct {
 
 	// AllowLongLivedPassThrough lets a server serve credentials passed
 	// through unchanged (--no-session, SSO, credential_process) whose real
-	// lifetime exceeds the policy's cap; without it they are refused.
+	// lifetime exceeds MaxServerDuration; without it they are refused.
 	AllowLongLivedPassThrough bool
 	// SessionStore, on a require_server_session rule, names the store the
 	// session must be tracked in (a store identity such as
