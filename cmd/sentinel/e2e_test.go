@@ -3,8 +3,8 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"

@@ -313,7 +313,9 @@ rules:
 	if r.source.calls.Load() != 0 {
 		t.Error("the source was called for a refused request")
 	}
-	ok := newRig(t, doc, func(c *gateway.Config, _ *gateway.Deps) { c.SessionStore = "dynamodb://sentinel-sessions?region=eu-west-1" })
+	ok := newRig(t, doc, func(c *gateway.Config, _ *gateway.Deps) {
+		c.SessionStore = "dynamodb://sentinel-sessions?region=eu-west-1"
+	})
 	if _, err := ok.gw.Issue(context.Background(), "r"); err != nil {
 		t.Fatalf("tracked in the named store: %v", err)
 	}

@@ -147,7 +147,9 @@ func TestRoleIDIsStablePerRole(t *testing.T) {
 
 func TestRoleChainingIsCappedAtOneHour(t *testing.T) {
 	s := New(t)
-	_, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/A", "RoleSessionName", "s1"), signed)
+	if status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/A", "RoleSessionName", "s1"), signed); status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
 	key := s.Calls()[0].Issued.AccessKeyID
 	chained := map[string]string{"Authorization": strings.Replace(testAuth, "AKIATESTEXAMPLE00001", key, 1), "X-Amz-Security-Token": "tok"}
 	status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/B", "RoleSessionName", "s2", "DurationSeconds", "3601"), chained)
