@@ -52,6 +52,10 @@ func (e env) newSession() ports.Session {
 		SourceIdentity:   "sentinel:" + e.ns,
 		CreatedAt:        now.Add(-2 * time.Minute),
 		UpdatedAt:        now.Add(-time.Minute),
+		// The session's AWS handles: order kept, separators STS allows in
+		// role names and session names included.
+		RoleARNs:       []string{"arn:aws:iam::111122223333:role/team/deploy,eu=1@x", "arn:aws:iam::444455556666:role/Read"},
+		AssumedRoleIDs: []string{"AROAEXAMPLEROLEID0001:sentinel." + e.ns},
 	}
 }
 

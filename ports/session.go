@@ -44,6 +44,13 @@ type Session struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 	// Version is owned by the store: create writes 1, every successful write adds 1.
 	Version int64 `json:"version"`
+
+	// RoleARNs lists each role the session assumed at AWS, and
+	// AssumedRoleIDs each AssumedRoleId STS answered ("AROA...:<session
+	// name>"), in first-seen order without repeats. With SourceIdentity they
+	// are the handles a deny at AWS can target this one session by.
+	RoleARNs       []string `json:"role_arns,omitempty"`
+	AssumedRoleIDs []string `json:"assumed_role_ids,omitempty"`
 }
 
 // Lapsed reports whether an active session's lease has run out at now.

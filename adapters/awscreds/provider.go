@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sentinel-gw/sentinel/ports"
@@ -206,7 +207,7 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 		return ports.Credentials{}, p.wrap("retrieve source credentials", err)
 	}
 	if p.noSession {
-		return fromAWS(source), nil
+		return passThrough(source), nil
 	}
 	if p.roleARN != "" {
 		return p.assumeRole(ctx, req)
@@ -214,7 +215,7 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 	if source.SessionToken != "" {
 		// Already temporary (SSO, credential_process, a session token in the
 		// file): STS refuses GetSessionToken with session credentials.
-		return fromAWS(source), nil
+		return passThrough(source), nil
 	}
 	return p.getSessionToken(ctx, req)
 }
@@ -241,13 +242,26 @@ func (p *Provider) assumeRole(ctx context.Context, req ports.CredentialRequest) 
 	if out.Credentials == nil {
 		return ports.Credentials{}, fmt.Errorf("sts AssumeRole for profile %s: answer has no Credentials", p.profile)
 	}
-	c := out.Credentials
+	if out.AssumedRoleUser == nil || aws.ToString(out.AssumedRoleUser.AssumedRoleId) == "" {
+		return ports.Credentials{}, fmt.Errorf("sts AssumeRole for profile %s: answer has no AssumedRoleUser.AssumedRoleId", p.profile)
+	}
+	creds := fromSTS(out.Credentials)
+	creds.Origin = ports.CredentialOrigin{
+		RoleARN:        p.roleARN,
+		AssumedRoleID:  aws.ToString(out.AssumedRoleUser.AssumedRoleId),
+		SourceIdentity: aws.ToString(in.SourceIdentity),
+	}
+	return creds, nil
+}
+
+// fromSTS copies the credentials of an STS answer.
+func fromSTS(c *types.Credentials) ports.Credentials {
 	return ports.Credentials{
 		AccessKeyID:     aws.ToString(c.AccessKeyId),
 		SecretAccessKey: aws.ToString(c.SecretAccessKey),
 		SessionToken:    aws.ToString(c.SessionToken),
 		Expires:         aws.ToTime(c.Expiration),
-	}, nil
+	}
 }
 
 func (p *Provider) getSessionToken(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
@@ -260,13 +274,7 @@ func (p *Provider) getSessionToken(ctx context.Context, req ports.CredentialRequ
 	if out.Credentials == nil {
 		return ports.Credentials{}, fmt.Errorf("sts GetSessionToken for profile %s: answer has no Credentials", p.profile)
 	}
-	c := out.Credentials
-	return ports.Credentials{
-		AccessKeyID:     aws.ToString(c.AccessKeyId),
-		SecretAccessKey: aws.ToString(c.SecretAccessKey),
-		SessionToken:    aws.ToString(c.SessionToken),
-		Expires:         aws.ToTime(c.Expiration),
-	}, nil
+	return fromSTS(out.Credentials), nil
 }
 
 // STSDurationSeconds is the DurationSeconds to request for a caller who may be
@@ -286,11 +294,14 @@ func STSDurationSeconds(requested, profileMax, ceiling time.Duration) int32 {
 	return int32(seconds)
 }
 
-func fromAWS(c aws.Credentials) ports.Credentials {
+// passThrough hands on the source's own credentials, marked as such: their
+// lifetime is the source's (none for static keys), not the request's.
+func passThrough(c aws.Credentials) ports.Credentials {
 	out := ports.Credentials{
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
 		SessionToken:    c.SessionToken,
+		Origin:          ports.CredentialOrigin{PassThrough: true},
 	}
 	if c.CanExpire {
 		out.Expires = c.Expires

@@ -256,6 +256,9 @@ func TestAssumeRoleSendsWhatWeAsk(t *testing.T) {
 				t.Errorf("signing region %q, Region() %q, want %q", c.Region, p.Region(), tt.wantRegion)
 			}
 			assertServed(t, got, c)
+			if want := (ports.CredentialOrigin{RoleARN: tt.roleARN, AssumedRoleID: c.AssumedRoleID, SourceIdentity: "alice@example.com"}); got.Origin != want || c.AssumedRoleID == "" {
+				t.Errorf("origin = %+v, want %+v (what STS received and answered)", got.Origin, want)
+			}
 			seconds, _ := strconv.Atoi(tt.wantDuration)
 			if lifetime := time.Until(got.Expires); lifetime < time.Duration(seconds-60)*time.Second || lifetime > time.Duration(seconds)*time.Second {
 				t.Errorf("Expires in %s, want about %ss as STS said", lifetime, tt.wantDuration)
@@ -267,12 +270,16 @@ func TestAssumeRoleSendsWhatWeAsk(t *testing.T) {
 func TestAssumeRoleOmitsEmptySourceIdentityAndSendsExternalID(t *testing.T) {
 	fake, _ := setup(t)
 	p := newProvider(t, "external", Options{})
-	if _, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1"}); err != nil {
+	got, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	c := fake.Calls()[0]
 	if _, ok := c.Params["SourceIdentity"]; ok {
 		t.Errorf("SourceIdentity sent although the request had none: %q", c.Params["SourceIdentity"])
+	}
+	if got.Origin.SourceIdentity != "" || got.Origin.RoleARN == "" {
+		t.Errorf("origin = %+v: names a SourceIdentity STS never received", got.Origin)
 	}
 	if c.Params["ExternalId"] != "partner-7" {
 		t.Errorf("ExternalId = %q, want partner-7", c.Params["ExternalId"])
@@ -387,6 +394,9 @@ func TestGetSessionTokenForPlainProfile(t *testing.T) {
 				}
 			}
 			assertServed(t, got, c)
+			if got.Origin != (ports.CredentialOrigin{}) {
+				t.Errorf("origin = %+v, want none: STS issued them, no role, no SourceIdentity", got.Origin)
+			}
 		})
 	}
 }
@@ -403,6 +413,9 @@ func appendFile(t *testing.T, path, text string) {
 	}
 }
 
+// passed marks credentials handed on unchanged, so the gateway judges their real lifetime.
+var passed = ports.CredentialOrigin{PassThrough: true}
+
 func TestPassThroughWithoutSTS(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -410,9 +423,9 @@ func TestPassThroughWithoutSTS(t *testing.T) {
 		noSession bool
 		want      ports.Credentials
 	}{
-		{"no-session plain profile", "plain", true, ports.Credentials{AccessKeyID: plainKeyID, SecretAccessKey: plainSecret}},
-		{"no-session role profile gives its source", "prod", true, ports.Credentials{AccessKeyID: baseKeyID, SecretAccessKey: baseSecret}},
-		{"temporary keys cannot get a session token", "temp", false, ports.Credentials{AccessKeyID: tempKeyID, SecretAccessKey: tempSecret, SessionToken: tempToken}},
+		{"no-session plain profile", "plain", true, ports.Credentials{AccessKeyID: plainKeyID, SecretAccessKey: plainSecret, Origin: passed}},
+		{"no-session role profile gives its source", "prod", true, ports.Credentials{AccessKeyID: baseKeyID, SecretAccessKey: baseSecret, Origin: passed}},
+		{"temporary keys cannot get a session token", "temp", false, ports.Credentials{AccessKeyID: tempKeyID, SecretAccessKey: tempSecret, SessionToken: tempToken, Origin: passed}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -423,8 +436,8 @@ func TestPassThroughWithoutSTS(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got != tt.want {
-				t.Errorf("got key %q token set %v expires %v, want key %q unchanged with zero Expires",
-					got.AccessKeyID, got.SessionToken != "", got.Expires, tt.want.AccessKeyID)
+				t.Errorf("got key %q token set %v expires %v origin %+v, want key %q unchanged with zero Expires, marked pass-through",
+					got.AccessKeyID, got.SessionToken != "", got.Expires, got.Origin, tt.want.AccessKeyID)
 			}
 			if calls := fake.Calls(); len(calls) != 0 {
 				t.Fatalf("STS got %d calls, want none: %+v", len(calls), calls)

@@ -41,6 +41,10 @@ const (
 	// attrTouch holds the token of the last TouchSession, so a retried
 	// touch is applied once (see TouchSession).
 	attrTouch = "touch_token"
+
+	// The session's AWS handles: lists of strings, absent when empty.
+	attrRoleARNs       = "role_arns"
+	attrAssumedRoleIDs = "assumed_role_ids"
 )
 
 // schemaValue marks an item as a session in this layout; anything else under
@@ -147,7 +151,23 @@ func encodeSession(s ports.Session) map[string]types.AttributeValue {
 	if ttl := ttlOf(s); ttl != 0 {
 		item[attrTTL] = num(ttl)
 	}
+	setLists(item, map[string][]string{attrRoleARNs: s.RoleARNs, attrAssumedRoleIDs: s.AssumedRoleIDs})
 	return item
+}
+
+// setLists adds the non-empty lists to item as lists of strings (ordered,
+// unlike a string set); an empty one stays absent.
+func setLists(item map[string]types.AttributeValue, values map[string][]string) {
+	for name, l := range values {
+		if len(l) == 0 {
+			continue
+		}
+		out := make([]types.AttributeValue, len(l))
+		for i, v := range l {
+			out[i] = str(v)
+		}
+		item[name] = &types.AttributeValueMemberL{Value: out}
+	}
 }
 
 // setStrings adds the non-empty strings to item; an empty one stays absent.
@@ -179,6 +199,29 @@ func (d *decoder) fail(format string, args ...any) {
 	if d.err == "" {
 		d.err = fmt.Sprintf(format, args...)
 	}
+}
+
+// list reads an optional list of strings; absent is nil.
+func (d *decoder) list(name string) []string {
+	av, ok := d.item[name]
+	if !ok {
+		return nil
+	}
+	l, ok := av.(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail("attribute %q is %s, want a list", name, kindOf(av))
+		return nil
+	}
+	var out []string
+	for i, e := range l.Value {
+		s, ok := e.(*types.AttributeValueMemberS)
+		if !ok {
+			d.fail("attribute %q entry %d is %s, want a string", name, i, kindOf(e))
+			return nil
+		}
+		out = append(out, s.Value)
+	}
+	return out
 }
 
 // str reads an optional string attribute; absent is "".
@@ -287,6 +330,8 @@ func decodeSession(id string, item map[string]types.AttributeValue) (ports.Sessi
 		CreatedAt:        d.time(attrCreatedAt),
 		UpdatedAt:        d.time(attrUpdatedAt),
 		Version:          d.int(attrVersion, true),
+		RoleARNs:         d.list(attrRoleARNs),
+		AssumedRoleIDs:   d.list(attrAssumedRoleIDs),
 	}
 	if err := d.done("session", id, ports.SessionPosition(s), s.Status.Valid(), string(s.Status), s.Version); err != nil {
 		return ports.Session{}, err

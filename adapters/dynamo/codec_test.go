@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,8 @@ func sampleSession() ports.Session {
 		Status: ports.SessionActive, IdentitySource: "sts", StartedAt: at, LastAccessAt: at,
 		ExpiresAt: at.Add(time.Hour), RequestCount: math.MaxInt64, SourceIdentity: "sentinel:alice",
 		CreatedAt: at, UpdatedAt: at, Version: 3,
+		RoleARNs:       []string{"arn:aws:iam::111122223333:role/path/Deploy,x", "arn:aws:iam::111122223333:role/Other"},
+		AssumedRoleIDs: []string{"AROAEXAMPLE:sentinel.alice.0123456789abcdef0123456789abcdef"},
 	}
 }
 
@@ -32,6 +35,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		},
 		"zero times and empty strings": func(s *ports.Session) {
 			s.User, s.Profile, s.ServerInstanceID, s.IdentitySource, s.SourceIdentity = "", "", "", "", ""
+			s.RoleARNs, s.AssumedRoleIDs = nil, nil
 			s.StartedAt, s.LastAccessAt, s.ExpiresAt, s.CreatedAt, s.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		},
 		"before 1970, sub-microsecond, another zone": func(s *ports.Session) {
@@ -47,7 +51,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("%s: decode: %v", name, err)
 			continue
 		}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: round trip\n got %+v\nwant %+v", name, got, want)
 		}
 		if !got.CreatedAt.IsZero() && !got.CreatedAt.Equal(in.CreatedAt.Truncate(time.Microsecond)) {
@@ -86,6 +90,10 @@ func TestDecodeCorrupt(t *testing.T) {
 		{"user as a list", func(item map[string]types.AttributeValue) {
 			item[attrUser] = &types.AttributeValueMemberL{}
 		}, "a list"},
+		{"role arns as a string", func(item map[string]types.AttributeValue) { item[attrRoleARNs] = str("arn:aws:iam::1:role/R") }, "want a list"},
+		{"assumed role id not a string", func(item map[string]types.AttributeValue) {
+			item[attrAssumedRoleIDs] = &types.AttributeValueMemberL{Value: []types.AttributeValue{num(7)}}
+		}, "entry 0 is a number"},
 		{"sort key of another time", func(item map[string]types.AttributeValue) {
 			item[attrCreatedSort] = str(createdSort(good.CreatedAt.Add(time.Second), id))
 		}, "sort key"},

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestEmptyIndexValues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateSession with empty index values: %v", err)
 	}
-	if got, err := store.GetSession(t.Context(), ses.ID); err != nil || got != created {
+	if got, err := store.GetSession(t.Context(), ses.ID); err != nil || !reflect.DeepEqual(got, created) {
 		t.Errorf("GetSession = %+v, %v; want %+v", got, err, created)
 	}
 	for name, list := range map[string]func() error{
@@ -41,7 +42,7 @@ func TestEmptyIndexValues(t *testing.T) {
 		}
 	}
 	page, err := store.ListSessionsByStatus(t.Context(), ports.SessionActive, ports.Page{Limit: 10})
-	if err != nil || len(page.Sessions) != 1 || page.Sessions[0] != created {
+	if err != nil || len(page.Sessions) != 1 || !reflect.DeepEqual(page.Sessions[0], created) {
 		t.Errorf("ListSessionsByStatus(active) = %+v, %v; want only %s", page.Sessions, err, created.ID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -247,7 +248,7 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("CreateSession through Open's client: %v", err)
 	}
 	got, err := store.GetSession(t.Context(), created.ID)
-	if err != nil || got != created {
+	if err != nil || !reflect.DeepEqual(got, created) {
 		t.Errorf("GetSession through Open's client = %+v, %v; want %+v", got, err, created)
 	}
 

@@ -7,6 +7,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,8 +36,8 @@ func New(clock ports.Clock) *Store {
 	}
 }
 
-// The records hold only values (no pointers, slices or maps), so storing and
-// returning them by value never aliases the maps' copies.
+// The records hold values, and the session's handle lists are copied on the
+// way in and out (cloneLists), so a stored record never aliases a caller's.
 
 // CreateSession stores s with Version 1.
 func (m *Store) CreateSession(ctx context.Context, s ports.Session) (ports.Session, error) {
@@ -232,7 +233,7 @@ func effectiveAt(s ports.Session, now time.Time) ports.Session {
 	if s.Lapsed(now) {
 		s.Status = ports.SessionExpired
 	}
-	return s
+	return cloneLists(s)
 }
 
 // normalize stores times in UTC without a monotonic reading, as an encoding
@@ -244,7 +245,22 @@ func normalize(s ports.Session) ports.Session {
 	s.RevokedAt = s.RevokedAt.UTC()
 	s.CreatedAt = s.CreatedAt.UTC()
 	s.UpdatedAt = s.UpdatedAt.UTC()
+	return cloneLists(s)
+}
+
+// cloneLists copies the session's lists, an empty list read back as nil
+// like the encoding backends do.
+func cloneLists(s ports.Session) ports.Session {
+	s.RoleARNs = cloneList(s.RoleARNs)
+	s.AssumedRoleIDs = cloneList(s.AssumedRoleIDs)
 	return s
+}
+
+func cloneList(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return slices.Clone(l)
 }
 
 func checkID(ctx context.Context, op, id string) error {

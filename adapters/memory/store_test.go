@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestCreateAndGet(t *testing.T) {
 	want := in
 	want.Version = 1
 	want.CreatedAt = t0
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 	if _, err := st.CreateSession(ctx, in); !errors.Is(err, ports.ErrAlreadyExists) {

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -114,6 +115,32 @@ func (d *decoder) text(name string) string {
 		d.err = fmt.Errorf("field %s is missing", name)
 	}
 	return v
+}
+
+// list reads a field holding a JSON array of strings. Absent or "" is nil:
+// records written before the field existed read as holding none.
+func (d *decoder) list(name string) []string {
+	v := d.f[name]
+	if v == "" {
+		return nil
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(v), &out); err != nil && d.err == nil {
+		d.err = fmt.Errorf("field %s=%q is not a JSON list of strings", name, v)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// encodeList is list's inverse; an empty list is "".
+func encodeList(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	out, _ := json.Marshal(l) // a []string always marshals
+	return string(out)
 }
 
 func (d *decoder) int(name string) int64 {

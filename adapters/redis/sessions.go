@@ -21,6 +21,10 @@ const (
 	fieldRevokedBy  = "revoked_by"
 	fieldRevokedWhy = "revoked_reason"
 	fieldRevokedAt  = "revoked_at"
+
+	// The session's AWS handles, JSON lists (absent on older records).
+	fieldRoleARNs       = "role_arns"
+	fieldAssumedRoleIDs = "assumed_role_ids"
 )
 
 // sessionKind: {P}:session:<id>, indexed under {P}:idx:{user,profile,status,instance}:<value>.
@@ -56,6 +60,8 @@ var sessionKind = newKind(kind[ports.Session]{
 			fieldRevokedAt, encodeTime(s.RevokedAt),
 			fieldCreated, encodeTime(s.CreatedAt),
 			fieldUpdated, encodeTime(s.UpdatedAt),
+			fieldRoleARNs, encodeList(s.RoleARNs),
+			fieldAssumedRoleIDs, encodeList(s.AssumedRoleIDs),
 		}
 	},
 	read: func(d *decoder) ports.Session {
@@ -77,6 +83,8 @@ var sessionKind = newKind(kind[ports.Session]{
 			CreatedAt:        d.time(fieldCreated),
 			UpdatedAt:        d.time(fieldUpdated),
 			Version:          d.int(fieldVersion),
+			RoleARNs:         d.list(fieldRoleARNs),
+			AssumedRoleIDs:   d.list(fieldAssumedRoleIDs),
 		}
 	},
 	timesOf: func(s *ports.Session) map[string]*time.Time {

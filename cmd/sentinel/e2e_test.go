@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,8 +82,8 @@ func TestExecServerAssumeRole(t *testing.T) {
 		t.Errorf("DurationSeconds = %q, want 900 (STS's floor, for a 5m server duration)", got)
 	}
 	si := ar.Params["SourceIdentity"]
-	if !sourceIdentityPattern.MatchString(si) || len(si) < 2 || len(si) > 64 {
-		t.Errorf("SourceIdentity %q: want ^sentinel\\.[A-Za-z0-9_+=,.@-]+$, 2-64 characters", si)
+	if !sourceIdentityPattern.MatchString(si) || len(si) < 2 || len(si) > 64 || !strings.Contains(si, sessionID) {
+		t.Errorf("SourceIdentity %q: want ^sentinel\\.[A-Za-z0-9_+=,.@-]+$ naming session %s, 2-64 characters", si, sessionID)
 	}
 	if rsn := ar.Params["RoleSessionName"]; !strings.HasPrefix(rsn, "sentinel.") || !strings.Contains(rsn, sessionID) || len(rsn) > 64 {
 		t.Errorf("RoleSessionName %q: want sentinel.<caller>.<session id %s>, at most 64 characters", rsn, sessionID)
@@ -134,6 +136,17 @@ func TestExecServerAssumeRole(t *testing.T) {
 	}
 	if d.SessionID != sessionID || d.Profile != "prod" || d.Mode != "server" || d.ServedDuration != "5m0s" {
 		t.Errorf("decision log line %+v: want session %s, profile prod, mode server, served 5m0s", d, sessionID)
+	}
+
+	// The session record names what AWS knows the session by.
+	var rec ports.Session
+	if err := json.Unmarshal([]byte(sb.mustRun("server-session", sessionID, "--output", "json").stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	wantID := fakests.RoleID(roleARN) + ":" + ar.Params["RoleSessionName"]
+	if rec.SourceIdentity != si || !slices.Equal(rec.RoleARNs, []string{roleARN}) || !slices.Equal(rec.AssumedRoleIDs, []string{wantID}) {
+		t.Errorf("session record: source_identity %q role_arns %v assumed_role_ids %v; want %q, [%s], [%s]",
+			rec.SourceIdentity, rec.RoleARNs, rec.AssumedRoleIDs, si, roleARN, wantID)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/childproc"
+	"github.com/sentinel-gw/sentinel/internal/storeurl"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -275,6 +276,10 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		}
 		closers = append(closers, func() { stopView(); <-viewDone })
 		cfg.SessionID = sid
+		// Policy's session_store compares where the session is tracked.
+		if cfg.SessionStore, err = storeurl.IdentityOf(g.Store); err != nil {
+			return fail(err)
+		}
 		deps.Sessions, deps.Tracker, deps.View = store, tracker, view
 	}
 	if !c.Tracking {
@@ -290,7 +295,8 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	if err != nil {
 		return fail(err)
 	}
-	d := pol.Evaluate(policy.Request{Identity: id, Profile: c.Profile, Mode: policy.ModeServer, Time: env.Clock.Now(), SessionTracking: c.Tracking})
+	d := pol.Evaluate(policy.Request{Identity: id, Profile: c.Profile, Mode: policy.ModeServer, Time: env.Clock.Now(),
+		SessionTracking: c.Tracking, SessionStore: cfg.SessionStore})
 	if d.Effect != policy.EffectAllow {
 		fmt.Fprintf(env.Stderr, "sentinel: warning: %s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", gateway.Denial(d, c.Profile))
 	} else if !c.Lazy {

@@ -38,7 +38,7 @@ func BenchmarkIssue(b *testing.B) {
 	defer func() { cancel(); <-done }()
 	gw := gateway.New(
 		gateway.Config{Profile: "prod", Identity: ports.Identity{Name: "alice", Source: "os"}, SessionID: sid},
-		gateway.Deps{Policy: pol, Source: &countingSource{clock: clock, ttl: time.Hour}, Log: jsonlog.New(io.Discard),
+		gateway.Deps{Policy: pol, Source: &countingSource{clock: clock}, Log: jsonlog.New(io.Discard),
 			Clock: clock, Sessions: store, View: view, Tracker: tracker},
 	)
 	if _, err := gw.Issue(ctx, "warm"); err != nil {

@@ -14,6 +14,8 @@ type DeniedError struct {
 	RequiresServerMode      bool
 	RequiresSessionTracking bool
 	RequiresApproval        bool
+	// RequiresSessionStore is the store a session_store rule asks for.
+	RequiresSessionStore string
 }
 
 func (e *DeniedError) Error() string {
@@ -29,6 +31,8 @@ func (e *DeniedError) remedy() string {
 	switch {
 	case e.RequiresServerMode:
 		return fmt.Sprintf("; this profile requires server mode: add --server (sentinel exec --server --profile %s -- CMD)", e.Profile)
+	case e.RequiresSessionStore != "":
+		return fmt.Sprintf("; this profile requires its session tracked in store %s: run with --store (or SENTINEL_STORE) set to that store, with session tracking on", e.RequiresSessionStore)
 	case e.RequiresSessionTracking:
 		return "; this profile requires a tracked server session: configure a store (--store or SENTINEL_STORE) and keep session tracking on"
 	case e.RequiresApproval:

@@ -29,6 +29,9 @@ type Config struct {
 	Identity ports.Identity
 	// SessionID is the tracked session; empty when tracking is off.
 	SessionID string
+	// SessionStore is the identity of the store the session is tracked in
+	// (policy's session_store compares it); empty when tracking is off.
+	SessionStore string
 	// Duration is the configured server duration before policy caps it.
 	Duration     time.Duration
 	OnStoreError session.StoreErrorPolicy
@@ -58,9 +61,16 @@ type Gateway struct {
 	deps Deps
 
 	cacheMu sync.RWMutex
-	cached  sourcedCredentials
+	cached  ports.Credentials
 	// refreshMu serialises source calls so a burst makes one STS call.
 	refreshMu sync.Mutex
+
+	// handle is the id every AssumeRole of this gateway names in its
+	// SourceIdentity and RoleSessionName: the session id, or one made once
+	// for an untracked run.
+	handleOnce sync.Once
+	handle     string
+	handleErr  error
 }
 
 // StoreBudget bounds each piece of store work of one request (the override
@@ -72,6 +82,11 @@ const StoreBudget = 1500 * time.Millisecond
 // cacheFloor: a cached credential is reused while it has at least this long
 // left (or the served duration, when shorter).
 const cacheFloor = 5 * time.Minute
+
+// clockSkew is how far past the request's STS duration a cached credential's
+// expiry may lie and still be reused: STS's clock is not ours, and its
+// Expiration is whole seconds.
+const clockSkew = time.Minute
 
 // New builds a gateway.
 func New(cfg Config, deps Deps) *Gateway {
@@ -105,7 +120,7 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 		SessionID:      g.cfg.SessionID,
 		RuleIndex:      -1,
 	}
-	creds, err := g.issue(ctx, now, requestID, &rec)
+	creds, err := g.issue(ctx, now, &rec)
 	if err != nil {
 		rec.Effect = string(policy.EffectDeny)
 		rec.Error = err.Error()
@@ -118,20 +133,14 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 	return creds, err
 }
 
-func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, rec *ports.DecisionRecord) (ports.Credentials, error) {
+func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionRecord) (ports.Credentials, error) {
 	// 1. Policy. A policy that cannot be loaded fails closed.
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
 		rec.Reason = "policy could not be loaded"
 		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
 	}
-	d := pol.Evaluate(policy.Request{
-		Identity:        g.cfg.Identity,
-		Profile:         g.cfg.Profile,
-		Mode:            g.cfg.Mode,
-		Time:            now,
-		SessionTracking: g.cfg.SessionID != "",
-	})
+	d := pol.Evaluate(g.policyRequest(now))
 	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
 
 	// 2. Overrides: looked up only when one could lift the denial.
@@ -147,20 +156,26 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 		return ports.Credentials{}, err
 	}
 
-	// 4. Duration cap.
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, result.Applied.ExpiresAt.Sub(now), result.BreakGlassApplies())
+	// 4. Duration cap: the configured duration, the rule's cap, and the
+	// approval or break-glass window that allowed the request.
+	windowLeft := result.Applied.ExpiresAt.Sub(now)
+	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.WindowApplies())
 	if capped <= 0 {
-		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (break-glass window has ended)"}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.Applied.Kind + " window has ended)"}
 	}
 	rec.ServedDuration = capped.String()
 
-	// 5. Credentials, from the cache when they last long enough.
-	creds, err := g.credentials(ctx, now, capped, requestID)
+	// 5. Credentials, from the cache when their lifetime fits the cap.
+	creds, err := g.credentials(ctx, now, capped)
 	if err != nil {
 		return ports.Credentials{}, err
 	}
-	rec.SourceIdentity = creds.sourceIdentity
-	served := creds.Credentials
+	if err := g.checkPassThrough(d, creds, now); err != nil {
+		return ports.Credentials{}, err
+	}
+	rec.SourceIdentity = creds.Origin.SourceIdentity // only what STS received
+	served := creds
+	served.Origin = ports.CredentialOrigin{}
 	if limit := now.Add(capped); served.Expires.IsZero() || served.Expires.After(limit) {
 		served.Expires = limit
 	}
@@ -251,24 +266,38 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 	}
 }
 
-type sourcedCredentials struct {
-	ports.Credentials
-	sourceIdentity string
-}
-
-// usable reports whether c may serve a request capped at d.
+// usable reports whether c may serve a request capped at d: it lasts long
+// enough (cacheFloor, or d when shorter) and, unless it was passed through
+// from the source (whose lifetime no fetch changes), not longer than the
+// request may have: what STS would be asked for now (d, or STS's floor), plus
+// clockSkew. A credential fetched under a looser cap is not reused under a
+// tighter one.
 func usable(c ports.Credentials, now time.Time, d time.Duration) bool {
 	if c.AccessKeyID == "" {
 		return false
 	}
 	if c.Expires.IsZero() {
-		return true
+		return c.Origin.PassThrough
 	}
-	need := min(d, cacheFloor)
-	return c.Expires.Sub(now) >= need
+	left := c.Expires.Sub(now)
+	if left < min(d, cacheFloor) {
+		return false
+	}
+	return c.Origin.PassThrough || left <= session.STSDuration(d)+clockSkew
 }
 
-func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duration, requestID string) (sourcedCredentials, error) {
+// sessionHandle is the id this gateway's AssumeRoles carry.
+func (g *Gateway) sessionHandle() (string, error) {
+	g.handleOnce.Do(func() {
+		g.handle = g.cfg.SessionID
+		if g.handle == "" {
+			g.handle, g.handleErr = session.NewID()
+		}
+	})
+	return g.handle, g.handleErr
+}
+
+func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duration) (ports.Credentials, error) {
 	if c, ok := g.fromCache(now, d); ok {
 		return c, nil
 	}
@@ -277,39 +306,117 @@ func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duratio
 	if c, ok := g.fromCache(now, d); ok {
 		return c, nil
 	}
-	sid := session.SourceIdentity(g.cfg.Identity.Name, requestID)
+	handle, err := g.sessionHandle()
+	if err != nil {
+		return ports.Credentials{}, &SourceError{Profile: g.cfg.Profile, Err: err}
+	}
 	fresh, err := g.deps.Source.Credentials(ctx, ports.CredentialRequest{
 		Profile:         g.cfg.Profile,
 		Duration:        d,
-		SourceIdentity:  sid,
-		RoleSessionName: session.RoleSessionName(g.cfg.Identity.Name, g.cfg.SessionID),
+		SourceIdentity:  session.SourceIdentity(g.cfg.Identity.Name, handle),
+		RoleSessionName: session.RoleSessionName(g.cfg.Identity.Name, handle),
 	})
 	if err != nil {
 		// Never cached: the next request tries the source again.
-		return sourcedCredentials{}, &SourceError{Profile: g.cfg.Profile, Err: err}
+		return ports.Credentials{}, &SourceError{Profile: g.cfg.Profile, Err: err}
 	}
 	if fresh.AccessKeyID == "" || fresh.SecretAccessKey == "" {
-		return sourcedCredentials{}, &SourceError{Profile: g.cfg.Profile, Err: fmt.Errorf("the source returned empty credentials")}
+		return ports.Credentials{}, &SourceError{Profile: g.cfg.Profile, Err: fmt.Errorf("the source returned empty credentials")}
 	}
-	c := sourcedCredentials{Credentials: fresh, sourceIdentity: sid}
 	g.cacheMu.Lock()
-	g.cached = c
+	g.cached = fresh
 	g.cacheMu.Unlock()
-	return c, nil
+	g.recordAssumedRole(ctx, fresh.Origin)
+	return fresh, nil
 }
 
-func (g *Gateway) fromCache(now time.Time, d time.Duration) (sourcedCredentials, bool) {
+// recordAssumedRole keeps on the session record what AWS knows this fill by
+// (SourceIdentity, role ARN, AssumedRoleId), so a deny at AWS can target the
+// session. A failure is logged: the request is still judged by policy and
+// revocation, and the next fill tries again.
+func (g *Gateway) recordAssumedRole(ctx context.Context, o ports.CredentialOrigin) {
+	if g.cfg.SessionID == "" || g.deps.Sessions == nil || o.RoleARN == "" {
+		return
+	}
+	if g.deps.Tracker != nil {
+		if _, changed := session.WithAssumedRole(g.deps.Tracker.Session(), o); !changed {
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, StoreBudget)
+	defer cancel()
+	saved, err := session.RecordAssumedRole(ctx, g.deps.Sessions, g.cfg.SessionID, o)
+	if err != nil {
+		g.deps.Logger.Warn("could not record the assumed role on the session", "session", g.cfg.SessionID, "role_arn", o.RoleARN, "error", err)
+		return
+	}
+	if g.deps.Tracker != nil {
+		g.deps.Tracker.Observe(saved)
+	}
+}
+
+func (g *Gateway) fromCache(now time.Time, d time.Duration) (ports.Credentials, bool) {
 	g.cacheMu.RLock()
 	c := g.cached
 	g.cacheMu.RUnlock()
-	return c, usable(c.Credentials, now, d)
+	return c, usable(c, now, d)
+}
+
+// checkPassThrough refuses, in server mode, credentials the source passed
+// through unchanged whose real lifetime exceeds the matched rule's
+// max_server_duration, unless the rule opts in with
+// allow_long_lived_passthrough. Sentinel cannot shorten them, so serving them
+// would hand out more than the rule allows.
+func (g *Gateway) checkPassThrough(d policy.Decision, c ports.Credentials, now time.Time) error {
+	if g.cfg.Mode != policy.ModeServer || !c.Origin.PassThrough || d.AllowLongLivedPassThrough || d.MaxServerDuration <= 0 {
+		return nil
+	}
+	limit := d.MaxServerDuration
+	lifetime := "they never expire"
+	if !c.Expires.IsZero() {
+		if c.Expires.Sub(now) <= limit {
+			return nil
+		}
+		lifetime = "they last until " + c.Expires.UTC().Format(time.RFC3339)
+	}
+	return &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: fmt.Sprintf(
+		"the profile's credentials are passed through unchanged (--no-session, SSO or credential_process) and %s, beyond the rule's max_server_duration of %s; "+
+			"use a profile STS issues credentials for (drop --no-session, or a role_arn profile), or set allow_long_lived_passthrough: true on the rule",
+		lifetime, limit)}
 }
 
 // Prefetch fills the credential cache at startup, so a bad profile fails
-// before the child runs. It records no request.
+// before the child runs. It asks the source for what a request would get
+// now under policy (never more than the matched rule allows) and refuses
+// pass-through credentials the policy would refuse. It records no request.
 func (g *Gateway) Prefetch(ctx context.Context) error {
-	_, err := g.credentials(ctx, g.deps.Clock.Now(), g.cfg.Duration, "startup")
-	return err
+	now := g.deps.Clock.Now()
+	pol, err := g.deps.Policy.Current()
+	if err != nil {
+		return &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
+	}
+	d := pol.Evaluate(g.policyRequest(now))
+	if !d.Allowed() {
+		return Denial(d, g.cfg.Profile)
+	}
+	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, 0, false)
+	creds, err := g.credentials(ctx, now, capped)
+	if err != nil {
+		return err
+	}
+	return g.checkPassThrough(d, creds, now)
+}
+
+// policyRequest is what policy sees of a request at now.
+func (g *Gateway) policyRequest(now time.Time) policy.Request {
+	return policy.Request{
+		Identity:        g.cfg.Identity,
+		Profile:         g.cfg.Profile,
+		Mode:            g.cfg.Mode,
+		Time:            now,
+		SessionTracking: g.cfg.SessionID != "",
+		SessionStore:    g.cfg.SessionStore,
+	}
 }
 
 // Denial turns a deny decision for profile into the error a caller sees.
@@ -321,5 +428,6 @@ func Denial(d policy.Decision, profile string) *DeniedError {
 		RequiresServerMode:      d.RequiresServerMode,
 		RequiresSessionTracking: d.RequiresSessionTracking,
 		RequiresApproval:        d.RequiresApproval,
+		RequiresSessionStore:    d.RequiresSessionStore,
 	}
 }

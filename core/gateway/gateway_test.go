@@ -50,27 +50,60 @@ func (s *staticPolicy) set(t *testing.T, doc string) {
 	s.mu.Unlock()
 }
 
-// countingSource stands in for STS: it issues numbered keys valid for ttl.
+// countingSource stands in for a credential source. By default it acts like
+// STS AssumeRole: numbered keys valid for the requested duration (at least
+// 900 s), with the role's handles in Origin. ttl > 0 fixes the lifetime
+// instead; passThrough hands the keys on as a pass-through source would
+// (with ttl 0: no expiry at all).
 type countingSource struct {
-	clock ports.Clock
-	ttl   time.Duration
-	calls atomic.Int64
-	fail  atomic.Bool
-	last  atomic.Value // ports.CredentialRequest
+	clock       ports.Clock
+	ttl         time.Duration
+	passThrough bool
+	calls       atomic.Int64
+	fail        atomic.Bool
+	last        atomic.Value // ports.CredentialRequest
+
+	mu   sync.Mutex
+	reqs []ports.CredentialRequest
+}
+
+const testRoleARN = "arn:aws:iam::111122223333:role/Deploy"
+
+// requests returns every request the source received, in order.
+func (c *countingSource) requests() []ports.CredentialRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]ports.CredentialRequest(nil), c.reqs...)
 }
 
 func (c *countingSource) Credentials(_ context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
 	n := c.calls.Add(1)
 	c.last.Store(req)
+	c.mu.Lock()
+	c.reqs = append(c.reqs, req)
+	c.mu.Unlock()
 	if c.fail.Load() {
 		return ports.Credentials{}, errors.New("sts unreachable")
 	}
-	return ports.Credentials{
+	creds := ports.Credentials{
 		AccessKeyID:     "ASIA" + strings.Repeat("X", 11) + string(rune('A'+n%26)),
 		SecretAccessKey: "secret",
 		SessionToken:    "token",
-		Expires:         c.clock.Now().Add(c.ttl),
-	}, nil
+	}
+	switch {
+	case c.passThrough:
+		creds.Origin.PassThrough = true
+		if c.ttl > 0 {
+			creds.Expires = c.clock.Now().Add(c.ttl)
+		}
+		return creds, nil
+	case c.ttl > 0:
+		creds.Expires = c.clock.Now().Add(c.ttl)
+	default:
+		creds.Expires = c.clock.Now().Add(session.STSDuration(req.Duration))
+	}
+	creds.Origin = ports.CredentialOrigin{RoleARN: testRoleARN, AssumedRoleID: "AROAEXAMPLEROLEID0001:" + req.RoleSessionName, SourceIdentity: req.SourceIdentity}
+	return creds, nil
 }
 
 type memoryLog struct {
@@ -130,7 +163,7 @@ type rigOption func(*gateway.Config, *gateway.Deps)
 func newRig(t *testing.T, doc string, opts ...rigOption) *rig {
 	t.Helper()
 	clock := ports.NewFakeClock(t0)
-	r := &rig{clock: clock, policy: &staticPolicy{}, source: &countingSource{clock: clock, ttl: time.Hour}, log: &memoryLog{}, store: memory.New(clock)}
+	r := &rig{clock: clock, policy: &staticPolicy{}, source: &countingSource{clock: clock}, log: &memoryLog{}, store: memory.New(clock)}
 	r.policy.set(t, doc)
 	sid, _ := session.NewID()
 	r.sid = sid
@@ -165,7 +198,7 @@ func TestAllowServesCappedCredentialsAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := t0.Add(15 * time.Minute); !creds.Expires.Equal(want) {
-		t.Errorf("Expires = %v, want the 15m cap %v (source gave 1h)", creds.Expires, want)
+		t.Errorf("Expires = %v, want the 15m cap %v", creds.Expires, want)
 	}
 	rec := r.log.last(t)
 	if rec.Effect != "allow" || rec.Rule != "everyone" || rec.RuleIndex != 0 || rec.RequestID != "req1" || rec.SessionID != r.sid || rec.ServedDuration != "15m0s" {
@@ -374,8 +407,8 @@ func TestCredentialCache(t *testing.T) {
 	if n := r.source.calls.Load(); n != 1 {
 		t.Fatalf("source called %d times for 5 requests, want 1", n)
 	}
-	// 56m later the 1h credential has 4m left, under the 5m floor: refresh.
-	r.clock.Advance(56 * time.Minute)
+	// 11m later the 15m credential has 4m left, under the 5m floor: refresh.
+	r.clock.Advance(11 * time.Minute)
 	if _, err := r.gw.Issue(context.Background(), "r"); err != nil {
 		t.Fatal(err)
 	}

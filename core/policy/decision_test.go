@@ -15,18 +15,19 @@ func TestDecisionJSON(t *testing.T) {
 		{
 			"default deny",
 			Decision{Effect: EffectDeny, RuleIndex: -1, Reason: NoMatchReason},
-			`{"effect":"deny","rule_effect":"","rule":"","rule_index":-1,"reason":"no matching rule","max_server_duration":"","requires_server_mode":false,"requires_session_tracking":false,"requires_approval":false}`,
+			`{"effect":"deny","rule_effect":"","rule":"","rule_index":-1,"reason":"no matching rule","max_server_duration":"","requires_server_mode":false,"requires_session_tracking":false,"requires_approval":false,"requires_session_store":"","allow_long_lived_passthrough":false}`,
 		},
 		{
 			"allow with a cap",
 			Decision{Effect: EffectAllow, RuleEffect: EffectRequireServer, Rule: "prod", RuleIndex: 2, Reason: "ok", MaxServerDuration: 30 * time.Minute},
-			`{"effect":"allow","rule_effect":"require_server","rule":"prod","rule_index":2,"reason":"ok","max_server_duration":"30m0s","requires_server_mode":false,"requires_session_tracking":false,"requires_approval":false}`,
+			`{"effect":"allow","rule_effect":"require_server","rule":"prod","rule_index":2,"reason":"ok","max_server_duration":"30m0s","requires_server_mode":false,"requires_session_tracking":false,"requires_approval":false,"requires_session_store":"","allow_long_lived_passthrough":false}`,
 		},
 		{
 			"deny with every flag",
 			Decision{Effect: EffectDeny, RuleEffect: EffectRequireServerSession, Rule: "r", Reason: "x", MaxServerDuration: 90 * time.Second,
-				RequiresServerMode: true, RequiresSessionTracking: true, RequiresApproval: true},
-			`{"effect":"deny","rule_effect":"require_server_session","rule":"r","rule_index":0,"reason":"x","max_server_duration":"1m30s","requires_server_mode":true,"requires_session_tracking":true,"requires_approval":true}`,
+				RequiresServerMode: true, RequiresSessionTracking: true, RequiresApproval: true,
+				RequiresSessionStore: "dynamodb://sessions", AllowLongLivedPassThrough: true},
+			`{"effect":"deny","rule_effect":"require_server_session","rule":"r","rule_index":0,"reason":"x","max_server_duration":"1m30s","requires_server_mode":true,"requires_session_tracking":true,"requires_approval":true,"requires_session_store":"dynamodb://sessions","allow_long_lived_passthrough":true}`,
 		},
 	}
 	for _, tt := range tests {

@@ -30,12 +30,13 @@ func (p *Policy) Evaluate(r Request) Decision {
 // request. Flags are set only on a deny, one per missing piece.
 func decide(index int, rule *Rule, r Request) Decision {
 	d := Decision{
-		Effect:            EffectDeny,
-		RuleEffect:        rule.Effect,
-		Rule:              rule.Name,
-		RuleIndex:         index,
-		Reason:            rule.Reason,
-		MaxServerDuration: rule.MaxServerDuration,
+		Effect:                    EffectDeny,
+		RuleEffect:                rule.Effect,
+		Rule:                      rule.Name,
+		RuleIndex:                 index,
+		Reason:                    rule.Reason,
+		MaxServerDuration:         rule.MaxServerDuration,
+		AllowLongLivedPassThrough: rule.AllowLongLivedPassThrough,
 	}
 	if d.Reason == "" {
 		d.Reason = fmt.Sprintf("matched rule %q", rule.Name)
@@ -63,6 +64,14 @@ func decide(index int, rule *Rule, r Request) Decision {
 		}
 		if d.RequiresSessionTracking {
 			missing = append(missing, "session tracking")
+		}
+		if rule.SessionStore != "" && r.SessionStore != rule.SessionStore {
+			d.RequiresSessionStore = rule.SessionStore
+			where := "nowhere"
+			if r.SessionStore != "" {
+				where = r.SessionStore
+			}
+			missing = append(missing, fmt.Sprintf("sessions tracked in store %s, not %s", rule.SessionStore, where))
 		}
 		if len(missing) == 0 {
 			d.Effect = EffectAllow

@@ -65,6 +65,9 @@ func (p *Policy) Lint() []Warning {
 		if later.Effect == EffectDeny && later.MaxServerDuration > 0 {
 			warn("max_server_duration has no effect on a deny rule; remove it")
 		}
+		if later.AllowLongLivedPassThrough && (later.Effect == EffectDeny || later.MaxServerDuration <= 0) {
+			warn("allow_long_lived_passthrough has no effect without max_server_duration on an allowing rule (pass-through is refused only beyond that cap); remove it")
+		}
 		for _, name := range later.Conditions.Profiles {
 			if strings.Contains(name, "*") {
 				warn("profile %q: '*' is not a wildcard in profiles (they match exactly); use an empty list to match every profile", name)

@@ -57,7 +57,7 @@ func (es ParseErrors) Unwrap() []error {
 
 var (
 	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications"}
-	ruleFields       = []string{"name", "effect", "conditions", "reason", "max_server_duration"}
+	ruleFields       = []string{"name", "effect", "conditions", "reason", "max_server_duration", "allow_long_lived_passthrough", "session_store"}
 	conditionFields  = []string{"profiles", "users", "time", "mode"}
 	timeWindowFields = []string{"days", "hours", "timezone"}
 	hourRangeFields  = []string{"start", "end"}
@@ -437,10 +437,60 @@ func (p *parser) rule(index int, n *yaml.Node) Rule {
 		}
 	}
 
+	if v, ok := f["allow_long_lived_passthrough"]; ok {
+		r.AllowLongLivedPassThrough = p.boolean(v.value, "allow_long_lived_passthrough")
+	}
+	if v, ok := f["session_store"]; ok {
+		r.SessionStore = p.sessionStore(v.value, r.Effect)
+	}
+
 	if v, ok := f["conditions"]; ok {
 		r.Conditions = p.conditions(v.value)
 	}
 	return r
+}
+
+// boolean reads true or false, spelled as YAML 1.2 does.
+func (p *parser) boolean(n *yaml.Node, what string) bool {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return false
+	}
+	switch {
+	case n.Tag == "!!bool" && s == "true":
+		return true
+	case n.Tag == "!!bool" && s == "false":
+		return false
+	}
+	p.fail(n, "%s must be true or false, got %q", what, s)
+	return false
+}
+
+// storeSchemes are the forms a store identity takes (see docs/policy-reference.md).
+var storeSchemes = []string{"bolt://", "redis://", "dynamodb://"}
+
+// sessionStore reads a require_server_session rule's store identity. It is
+// compared exactly with the identity of the store a server tracks in, so it
+// must be written in that form: no credentials, rediss written as redis.
+func (p *parser) sessionStore(n *yaml.Node, effect Effect) string {
+	s, ok := p.scalar(n, "session_store")
+	if !ok {
+		return ""
+	}
+	const form = `name it as Sentinel does, such as "dynamodb://sentinel-sessions?region=eu-west-1", "redis://cache.internal:6379/0?prefix=sentinel" or "bolt:///var/lib/sentinel/sessions.db"`
+	switch {
+	case effect != EffectRequireServerSession:
+		p.fail(n, "session_store only applies to require_server_session rules: remove it, or make the effect require_server_session")
+	case !slices.ContainsFunc(storeSchemes, func(prefix string) bool { return strings.HasPrefix(s, prefix) && len(s) > len(prefix) }):
+		p.fail(n, "session_store %q is not a store identity: %s", s, form)
+	case strings.Contains(s, "@"):
+		p.fail(n, "session_store %q holds a user name or password: leave credentials out of the policy; %s", s, form)
+	case strings.HasPrefix(s, "redis://") && !strings.Contains(s, "?prefix="):
+		p.fail(n, "session_store %q has no prefix: write the database and key prefix too, as in \"redis://HOST:PORT/0?prefix=sentinel\"", s)
+	default:
+		return s
+	}
+	return ""
 }
 
 // ruleHints catch conditions written one level too high.

@@ -252,8 +252,8 @@ func TestStarterPolicyParsesCleanly(t *testing.T) {
 		t.Errorf("starter policy has lint warnings: %v", w)
 	}
 	now := time.Date(2026, 5, 5, 3, 0, 0, 0, time.UTC)
-	if d := pol.Evaluate(Request{Profile: "dev", Mode: ModeServer, Time: now}); !d.Allowed() {
-		t.Errorf("server mode request denied: %+v", d)
+	if d := pol.Evaluate(Request{Profile: "dev", Mode: ModeServer, Time: now}); !d.Allowed() || !d.AllowLongLivedPassThrough {
+		t.Errorf("server mode request %+v: want allowed, opting in to the quick start's pass-through static keys", d)
 	}
 	if d := pol.Evaluate(Request{Profile: "dev", Mode: ModeCLI, Time: now}); d.Allowed() {
 		t.Errorf("cli mode request allowed: %+v", d)

@@ -83,6 +83,15 @@ type Rule struct {
 	Conditions        Conditions
 	// Line is where the rule starts in the file (0 for a rule built in code).
 	Line int
+
+	// AllowLongLivedPassThrough lets a server serve credentials passed
+	// through unchanged (--no-session, SSO, credential_process) whose real
+	// lifetime exceeds MaxServerDuration; without it they are refused.
+	AllowLongLivedPassThrough bool
+	// SessionStore, on a require_server_session rule, names the store the
+	// session must be tracked in (a store identity such as
+	// "dynamodb://sentinel-sessions?region=eu-west-1"); empty means any.
+	SessionStore string
 }
 
 // Conditions must all match for a rule to apply. An empty list, or a nil
@@ -128,6 +137,9 @@ type Request struct {
 	Time time.Time
 	// SessionTracking is whether this server run records a session that can be revoked.
 	SessionTracking bool
+	// SessionStore is the identity of the store the session is tracked in
+	// (see Rule.SessionStore); empty when tracking is off.
+	SessionStore string
 }
 
 // Decision is the outcome of Evaluate.
@@ -147,6 +159,11 @@ type Decision struct {
 	RequiresServerMode      bool
 	RequiresSessionTracking bool
 	RequiresApproval        bool
+	// RequiresSessionStore is the store a require_server_session rule names,
+	// set on a deny because the session is tracked elsewhere (or not at all).
+	RequiresSessionStore string
+	// AllowLongLivedPassThrough is the matched rule's opt-in (see Rule).
+	AllowLongLivedPassThrough bool
 }
 
 // Allowed reports whether the final effect is allow.
@@ -155,29 +172,33 @@ func (d Decision) Allowed() bool { return d.Effect == EffectAllow }
 // decisionJSON is the wire form of Decision; the keys are part of the
 // decision log's contract.
 type decisionJSON struct {
-	Effect                  Effect `json:"effect"`
-	RuleEffect              Effect `json:"rule_effect"`
-	Rule                    string `json:"rule"`
-	RuleIndex               int    `json:"rule_index"`
-	Reason                  string `json:"reason"`
-	MaxServerDuration       string `json:"max_server_duration"`
-	RequiresServerMode      bool   `json:"requires_server_mode"`
-	RequiresSessionTracking bool   `json:"requires_session_tracking"`
-	RequiresApproval        bool   `json:"requires_approval"`
+	Effect                    Effect `json:"effect"`
+	RuleEffect                Effect `json:"rule_effect"`
+	Rule                      string `json:"rule"`
+	RuleIndex                 int    `json:"rule_index"`
+	Reason                    string `json:"reason"`
+	MaxServerDuration         string `json:"max_server_duration"`
+	RequiresServerMode        bool   `json:"requires_server_mode"`
+	RequiresSessionTracking   bool   `json:"requires_session_tracking"`
+	RequiresApproval          bool   `json:"requires_approval"`
+	RequiresSessionStore      string `json:"requires_session_store"`
+	AllowLongLivedPassThrough bool   `json:"allow_long_lived_passthrough"`
 }
 
 // MarshalJSON writes the decision with snake_case keys and the duration as a
 // Go duration string ("" when unset).
 func (d Decision) MarshalJSON() ([]byte, error) {
 	w := decisionJSON{
-		Effect:                  d.Effect,
-		RuleEffect:              d.RuleEffect,
-		Rule:                    d.Rule,
-		RuleIndex:               d.RuleIndex,
-		Reason:                  d.Reason,
-		RequiresServerMode:      d.RequiresServerMode,
-		RequiresSessionTracking: d.RequiresSessionTracking,
-		RequiresApproval:        d.RequiresApproval,
+		Effect:                    d.Effect,
+		RuleEffect:                d.RuleEffect,
+		Rule:                      d.Rule,
+		RuleIndex:                 d.RuleIndex,
+		Reason:                    d.Reason,
+		RequiresServerMode:        d.RequiresServerMode,
+		RequiresSessionTracking:   d.RequiresSessionTracking,
+		RequiresApproval:          d.RequiresApproval,
+		RequiresSessionStore:      d.RequiresSessionStore,
+		AllowLongLivedPassThrough: d.AllowLongLivedPassThrough,
 	}
 	if d.MaxServerDuration != 0 {
 		w.MaxServerDuration = d.MaxServerDuration.String()
@@ -199,15 +220,17 @@ func (d *Decision) UnmarshalJSON(data []byte) error {
 		}
 	}
 	*d = Decision{
-		Effect:                  w.Effect,
-		RuleEffect:              w.RuleEffect,
-		Rule:                    w.Rule,
-		RuleIndex:               w.RuleIndex,
-		Reason:                  w.Reason,
-		MaxServerDuration:       dur,
-		RequiresServerMode:      w.RequiresServerMode,
-		RequiresSessionTracking: w.RequiresSessionTracking,
-		RequiresApproval:        w.RequiresApproval,
+		Effect:                    w.Effect,
+		RuleEffect:                w.RuleEffect,
+		Rule:                      w.Rule,
+		RuleIndex:                 w.RuleIndex,
+		Reason:                    w.Reason,
+		MaxServerDuration:         dur,
+		RequiresServerMode:        w.RequiresServerMode,
+		RequiresSessionTracking:   w.RequiresSessionTracking,
+		RequiresApproval:          w.RequiresApproval,
+		RequiresSessionStore:      w.RequiresSessionStore,
+		AllowLongLivedPassThrough: w.AllowLongLivedPassThrough,
 	}
 	return nil
 }

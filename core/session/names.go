@@ -10,19 +10,20 @@ const (
 	// namePrefix marks every name Sentinel gives STS, so CloudTrail shows
 	// who brokered the credentials.
 	namePrefix = "sentinel"
-	// suffixMax keeps a request or session id whole (ours are 32 hex at
-	// most) while leaving room for the caller name.
+	// suffixMax keeps a session id whole (32 hex) while leaving room for
+	// the caller name.
 	suffixMax = 32
 	// unknownCaller stands in for an empty caller name.
 	unknownCaller = "unknown"
 )
 
-// SourceIdentity returns the STS SourceIdentity for a request, e.g.
-// "sentinel.alice.8f3a2c1d". The request id is kept and the caller name is
-// cut to fit 64 characters: the decision log records the full identity, so
-// the cut loses nothing that cannot be recovered by request id.
-func SourceIdentity(callerName, requestID string) string {
-	return stsName(callerName, requestID)
+// SourceIdentity returns the STS SourceIdentity every AssumeRole of one
+// session carries, e.g. "sentinel.alice.<session id>": one handle per
+// session at AWS, so a deny on aws:SourceIdentity targets exactly that
+// session. The session id is kept whole and the caller name is cut to fit
+// 64 characters: the session record holds the full user name.
+func SourceIdentity(callerName, sessionID string) string {
+	return stsName(callerName, sessionID)
 }
 
 // RoleSessionName returns the STS RoleSessionName for a server session, e.g.

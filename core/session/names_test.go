@@ -17,10 +17,12 @@ func TestSourceIdentity(t *testing.T) {
 		{"slash and space replaced", "dom ain/alice", "8f3a2c1d", "sentinel.dom-ain-alice.8f3a2c1d"},
 		{"each non-ascii character one dash", "zoë", "8f3a2c1d", "sentinel.zo-.8f3a2c1d"},
 		{"empty caller", "", "8f3a2c1d", "sentinel.unknown.8f3a2c1d"},
-		{"empty request id", "alice", "", "sentinel.alice"},
-		{"long caller cut, request id kept", strings.Repeat("a", 100), "8f3a2c1d",
+		{"empty session id", "alice", "", "sentinel.alice"},
+		{"long caller cut, id kept", strings.Repeat("a", 100), "8f3a2c1d",
 			"sentinel." + strings.Repeat("a", 64-len("sentinel.")-len(".8f3a2c1d")) + ".8f3a2c1d"},
-		{"long request id cut to 32", "alice", strings.Repeat("f", 40),
+		{"long caller cut, whole session id kept", strings.Repeat("a", 100), "8f3a2c1d9b7e4f60a1c2d3e4f5061728",
+			"sentinel." + strings.Repeat("a", 64-len("sentinel.")-33) + ".8f3a2c1d9b7e4f60a1c2d3e4f5061728"},
+		{"long id cut to 32", "alice", strings.Repeat("f", 40),
 			"sentinel.alice." + strings.Repeat("f", 32)},
 	}
 	for _, tt := range tests {

@@ -46,9 +46,12 @@ type OverrideResult struct {
 	Applied Override
 }
 
-// BreakGlassApplies reports whether break-glass is what allowed the request,
-// so its remaining time caps the served duration.
+// BreakGlassApplies reports whether break-glass is what allowed the request.
 func (r OverrideResult) BreakGlassApplies() bool { return r.Applied.Kind == OverrideBreakGlass }
+
+// WindowApplies reports whether an approval or break-glass is what allowed
+// the request, so the time left in its window caps the served duration.
+func (r OverrideResult) WindowApplies() bool { return r.Applied.Kind != "" }
 
 // Overridable reports whether an approval or break-glass could lift g's
 // denial, so callers look overrides up only when they can matter.

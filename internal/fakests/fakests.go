@@ -10,6 +10,7 @@ package fakests
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
@@ -41,6 +42,7 @@ const (
 	maxSessionTokenDurationSeconds = 129600
 	defaultAssumeRoleSeconds       = 3600
 	defaultSessionTokenSeconds     = 43200
+	roleChainingMaxSeconds         = 3600
 )
 
 // Call is one request the fake received, in arrival order.
@@ -58,6 +60,9 @@ type Call struct {
 	ErrorCode string
 	// Issued is what AssumeRole / GetSessionToken handed out; nil otherwise.
 	Issued *Credentials
+	// AssumedRoleID is the AssumedRoleUser.AssumedRoleId AssumeRole answered
+	// ("AROA...:<role session name>"); empty otherwise.
+	AssumedRoleID string
 }
 
 // Credentials are temporary credentials the fake issued.
@@ -109,6 +114,7 @@ type Server struct {
 	delay      time.Duration
 	failures   map[string]Failure
 	principals map[string]string // access key id -> principal ARN
+	assumedIDs map[string]string // assumed-role ARN -> AssumedRoleId
 	calls      []Call
 }
 
@@ -120,6 +126,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		done:       make(chan struct{}),
 		failures:   map[string]Failure{},
 		principals: map[string]string{},
+		assumedIDs: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -278,26 +285,41 @@ func (s *Server) assumeRole(call *Call, requestID string) (any, *stsError) {
 	if !namePattern.MatchString(session) {
 		return nil, validationError("roleSessionName", session, `Member must satisfy regular expression pattern: [\w+=,.@-]{2,64}`)
 	}
-	if v, ok := p["SourceIdentity"]; ok && !namePattern.MatchString(v) {
-		return nil, validationError("sourceIdentity", v, `Member must satisfy regular expression pattern: [\w+=,.@-]{2,64}`)
+	if v, ok := p["SourceIdentity"]; ok {
+		if !namePattern.MatchString(v) {
+			return nil, validationError("sourceIdentity", v, `Member must satisfy regular expression pattern: [\w+=,.@-]{2,64}`)
+		}
+		if strings.HasPrefix(strings.ToLower(v), "aws:") {
+			return nil, &stsError{http.StatusBadRequest, "ValidationError", "SourceIdentity cannot begin with the reserved prefix aws:"}
+		}
 	}
 	seconds, stsErr := durationParam(p, defaultAssumeRoleSeconds, maxAssumeRoleDurationSeconds)
 	if stsErr != nil {
 		return nil, stsErr
 	}
+	s.mu.Lock()
+	caller := s.principalLocked(call.AccessKeyID)
+	s.mu.Unlock()
+	if strings.Contains(caller, ":assumed-role/") && seconds > roleChainingMaxSeconds {
+		// Role chaining: STS caps a role assumed with role credentials at one hour.
+		return nil, &stsError{http.StatusBadRequest, "ValidationError",
+			"The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."}
+	}
 
 	creds := s.issue(seconds)
 	call.Issued = &creds
 	arn := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, session)
+	call.AssumedRoleID = RoleID(roleARN) + ":" + session
 	s.mu.Lock()
 	s.principals[creds.AccessKeyID] = arn
+	s.assumedIDs[arn] = call.AssumedRoleID
 	s.mu.Unlock()
 
 	return assumeRoleResponse{
 		Xmlns: xmlNamespace,
 		Result: assumeRoleResult{
 			Credentials:      xmlCredentials(creds),
-			AssumedRoleUser:  assumedRoleUser{Arn: arn, AssumedRoleID: "AROA" + randomUpper(17) + ":" + session},
+			AssumedRoleUser:  assumedRoleUser{Arn: arn, AssumedRoleID: call.AssumedRoleID},
 			PackedPolicySize: 0,
 			SourceIdentity:   p["SourceIdentity"],
 		},
@@ -337,6 +359,11 @@ func (s *Server) getCallerIdentity(call *Call, requestID string) any {
 	if i := strings.Index(arn, ":assumed-role/"); i >= 0 {
 		segments := strings.Split(arn[i:], "/")
 		userID = "AROA" + randomUpper(17) + ":" + segments[len(segments)-1]
+		s.mu.Lock()
+		if id, ok := s.assumedIDs[arn]; ok {
+			userID = id // the AssumedRoleId AssumeRole answered
+		}
+		s.mu.Unlock()
 	}
 	return getCallerIdentityResponse{
 		Xmlns:    xmlNamespace,
@@ -505,6 +532,19 @@ func randomUpper(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// RoleID is the unique id the fake gives the role roleARN: "AROA" and 17
+// characters, the same on every call, as a role's id at AWS stays the same
+// for the role's life.
+func RoleID(roleARN string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	sum := sha256.Sum256([]byte(roleARN))
+	b := make([]byte, 17)
+	for i := range b {
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return "AROA" + string(b)
 }
 
 func randomBase64(n int) string { return base64.StdEncoding.EncodeToString(randomBytes(n)) }

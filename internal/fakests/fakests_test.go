@@ -73,8 +73,11 @@ func TestAssumeRoleAnswersTheRealShape(t *testing.T) {
 			Credentials struct {
 				AccessKeyID, SecretAccessKey, SessionToken, Expiration string
 			} `xml:"Credentials"`
-			AssumedRoleUser struct{ Arn, AssumedRoleID string } `xml:"AssumedRoleUser"`
-			SourceIdentity  string
+			AssumedRoleUser struct {
+				Arn           string
+				AssumedRoleID string `xml:"AssumedRoleId"`
+			} `xml:"AssumedRoleUser"`
+			SourceIdentity string
 		} `xml:"AssumeRoleResult"`
 		RequestID string `xml:"ResponseMetadata>RequestId"`
 	}
@@ -113,8 +116,48 @@ func TestAssumeRoleAnswersTheRealShape(t *testing.T) {
 	if err := xml.Unmarshal(body, &who); err != nil {
 		t.Fatal(err)
 	}
-	if who.Arn != "arn:aws:sts::111122223333:assumed-role/Deploy/sess-1" || who.Account != "111122223333" || !strings.HasSuffix(who.UserID, ":sess-1") {
-		t.Errorf("GetCallerIdentity = %+v", who)
+	if who.Arn != "arn:aws:sts::111122223333:assumed-role/Deploy/sess-1" || who.Account != "111122223333" || who.UserID != c.AssumedRoleID {
+		t.Errorf("GetCallerIdentity = %+v, want UserId %q as AssumeRole answered", who, c.AssumedRoleID)
+	}
+	// AssumedRoleId is the role's stable id and the session name, as at AWS.
+	if want := RoleID("arn:aws:iam::111122223333:role/ops/Deploy") + ":sess-1"; got.Result.AssumedRoleUser.AssumedRoleID != want || c.AssumedRoleID != want {
+		t.Errorf("AssumedRoleId = %q (call %q), want %q", got.Result.AssumedRoleUser.AssumedRoleID, c.AssumedRoleID, want)
+	}
+}
+
+func TestRoleIDIsStablePerRole(t *testing.T) {
+	a, b := RoleID("arn:aws:iam::111122223333:role/A"), RoleID("arn:aws:iam::111122223333:role/B")
+	if a != RoleID("arn:aws:iam::111122223333:role/A") || a == b || len(a) != 21 || !strings.HasPrefix(a, "AROA") {
+		t.Errorf("RoleID: %q, %q; want stable, distinct, AROA and 17 characters", a, b)
+	}
+	s := New(t)
+	var ids []string
+	for _, name := range []string{"s1", "s1", "s2"} {
+		if status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/A", "RoleSessionName", name), signed); status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+	}
+	for _, c := range s.Calls() {
+		ids = append(ids, c.AssumedRoleID)
+	}
+	if ids[0] != a+":s1" || ids[1] != ids[0] || ids[2] != a+":s2" {
+		t.Errorf("AssumedRoleIds %v, want the same role id with each session name", ids)
+	}
+}
+
+func TestRoleChainingIsCappedAtOneHour(t *testing.T) {
+	s := New(t)
+	if status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/A", "RoleSessionName", "s1"), signed); status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	key := s.Calls()[0].Issued.AccessKeyID
+	chained := map[string]string{"Authorization": strings.Replace(testAuth, "AKIATESTEXAMPLE00001", key, 1), "X-Amz-Security-Token": "tok"}
+	status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/B", "RoleSessionName", "s2", "DurationSeconds", "3601"), chained)
+	if e := decodeError(t, body); status != 400 || e.Error.Code != "ValidationError" || !strings.Contains(e.Error.Message, "role chaining") {
+		t.Errorf("chained 3601s: status %d, %+v; want a ValidationError about role chaining", status, e)
+	}
+	if status, body = post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/B", "RoleSessionName", "s2", "DurationSeconds", "3600"), chained); status != 200 {
+		t.Errorf("chained 3600s: status %d: %s", status, body)
 	}
 }
 
@@ -134,6 +177,12 @@ func TestRequestsSTSWouldRefuse(t *testing.T) {
 		{"duration over 12h", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "DurationSeconds", "43201"), signed, 400, "ValidationError"},
 		{"missing session name", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R"), signed, 400, "ValidationError"},
 		{"bad source identity", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "SourceIdentity", "a b"), signed, 400, "ValidationError"},
+		{"source identity of one character", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "SourceIdentity", "a"), signed, 400, "ValidationError"},
+		{"source identity over 64", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "SourceIdentity", strings.Repeat("a", 65)), signed, 400, "ValidationError"},
+		{"source identity with the aws: prefix", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "SourceIdentity", "AWS:x"), signed, 400, "ValidationError"},
+		{"session name with a colon", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "a:b"), signed, 400, "ValidationError"},
+		{"session name over 64", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", strings.Repeat("s", 65)), signed, 400, "ValidationError"},
+		{"duration not a number", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "DurationSeconds", "1h"), signed, 400, "ValidationError"},
 		{"not a role arn", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:user/R", "RoleSessionName", "s1"), signed, 400, "ValidationError"},
 		{"session token over 36h", form("GetSessionToken", "DurationSeconds", "129601"), signed, 400, "ValidationError"},
 		{"session token with session credentials", form("GetSessionToken"), map[string]string{"Authorization": testAuth, "X-Amz-Security-Token": "tok"}, 403, "AccessDenied"},
