@@ -30,14 +30,14 @@ type window struct {
 	expires time.Time
 }
 
-func (w window) ActiveApproval(context.Context, string, string, time.Time) (ports.ApprovalGrant, error) {
+func (w window) ActiveApproval(context.Context, ports.Identity, string, time.Time) (ports.ApprovalGrant, error) {
 	if w.id == "" {
 		return ports.ApprovalGrant{}, ports.ErrNotFound
 	}
 	return ports.ApprovalGrant{ID: w.id, ExpiresAt: w.expires}, nil
 }
 
-func (w window) ActiveBreakGlass(context.Context, string, string, time.Time) (ports.BreakGlassGrant, error) {
+func (w window) ActiveBreakGlass(context.Context, ports.Identity, string, time.Time) (ports.BreakGlassGrant, error) {
 	if w.id == "" {
 		return ports.BreakGlassGrant{}, ports.ErrNotFound
 	}
