@@ -126,7 +126,7 @@ func (a *arrivingStore) ListSessionsByUser(ctx context.Context, user string, p p
 		ID: fmt.Sprintf("a%031x", n), User: a.user, Profile: "prod", ServerInstanceID: "new",
 		Status: ports.SessionActive, StartedAt: at, CreatedAt: at, UpdatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
 	}
-	if _, err := a.SessionStore.CreateSession(ctx, s); err != nil {
+	if _, err := a.CreateSession(ctx, s); err != nil {
 		return ports.SessionPage{}, err
 	}
 	return a.SessionStore.ListSessionsByUser(ctx, user, p)
