@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -148,11 +147,7 @@ func seedActive(t testing.TB, store ports.SessionStore, user, profile string, n 
 			t.Fatal(err)
 		}
 		ids[i] = id
-		at := now.Add(-time.Duration(n-i) * time.Millisecond)
-		s := ports.Session{
-			ID: id, User: user, Profile: profile, ServerInstanceID: "bulk-" + id[:8], Status: ports.SessionActive,
-			IdentitySource: "os", StartedAt: at, LastAccessAt: at, CreatedAt: at, UpdatedAt: at, ExpiresAt: now.Add(time.Hour),
-		}
+		s := activeAt(id, user, profile, now.Add(-time.Duration(n-i)*time.Millisecond))
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -169,9 +164,19 @@ func seedActive(t testing.TB, store ports.SessionStore, user, profile string, n 
 	return ids
 }
 
+// activeAt is an active session created at, leased for an hour.
+func activeAt(id, user, profile string, at time.Time) ports.Session {
+	return ports.Session{
+		ID: id, User: user, Profile: profile, ServerInstanceID: "bulk-" + id[:8], Status: ports.SessionActive,
+		IdentitySource: "os", StartedAt: at, LastAccessAt: at, CreatedAt: at, UpdatedAt: at, ExpiresAt: at.Add(time.Hour),
+	}
+}
+
 // TestServerRevokeBulkOnRealStores runs server-revoke --user and --profile
-// (the binary) on each real backend: every active session is revoked, one
-// more run exits 1 saying there is none, and other users' sessions stay.
+// (the binary) on each real backend while new sessions of the same user keep
+// arriving: every session that existed before the command is revoked, the
+// command ends, a run with nothing left to revoke exits 1 saying so, and
+// other users' sessions stay active.
 func TestServerRevokeBulkOnRealStores(t *testing.T) {
 	t.Parallel()
 	for name, open := range map[string]func(testing.TB) bulkStore{
@@ -185,42 +190,62 @@ func TestServerRevokeBulkOnRealStores(t *testing.T) {
 			victim := seedActive(t, bs.store, "victim", "demo", ports.MaxPageLimit+30)
 			other := seedActive(t, bs.store, "bystander", "prod", 3)
 			t.Logf("seeding took %s", time.Since(seeded).Round(time.Millisecond))
-			if name == "bolt" {
-				// bbolt allows one process at a time: the binary opens it next.
-				_ = bs.store.Close()
-			}
 			sb := newSandbox(t)
 			revoke := func(args ...string) result {
 				return sb.run(bs.env, append([]string{"server-revoke", "--store", bs.url, "--identity-source", "os",
 					"--reason", "incident 18", "--ack-timeout", "500ms"}, args...)...)
 			}
+
+			// New sessions of the victim arrive the whole time the revoke runs.
+			stop, arrived := make(chan struct{}), make(chan int)
+			go func() {
+				n := 0
+				defer func() { arrived <- n }()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					id, err := session.NewID()
+					if err == nil {
+						_, err = bs.store.CreateSession(context.Background(), activeAt(id, "victim", "demo", time.Now().UTC()))
+					}
+					if err != nil {
+						t.Errorf("a session arriving during the revoke: %v", err)
+						return
+					}
+					n++
+				}
+			}()
 			began := time.Now()
 			r := revoke("--user", "victim")
-			t.Logf("server-revoke --user victim (%d sessions) took %s", len(victim), time.Since(began).Round(time.Millisecond))
-			if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("revoked %d active session(s) of user victim", len(victim))) {
+			took := time.Since(began)
+			close(stop)
+			t.Logf("server-revoke --user victim (%d sessions, %d arriving meanwhile) took %s", len(victim), <-arrived, took.Round(time.Millisecond))
+			if r.code != 0 || !strings.Contains(r.stdout, "active session(s) of user victim") {
 				t.Fatalf("server-revoke --user victim: %s", r)
+			}
+			for _, id := range victim {
+				s, err := bs.store.GetSession(context.Background(), id)
+				if err != nil || s.Status != ports.SessionRevoked || s.RevokedReason != "incident 18" {
+					t.Fatalf("session %s, there before the bulk revoke, is afterwards %s, %q, %v", id, s.Status, s.RevokedReason, err)
+				}
+			}
+			// The sessions that arrived late are revoked by this run or the next.
+			if r := revoke("--user", "victim"); r.code != 0 && !strings.Contains(r.stderr, "no active session of user victim") {
+				t.Fatalf("a second server-revoke --user victim: %s", r)
 			}
 			r = revoke("--user", "victim")
 			if r.code != 1 || !strings.Contains(r.stderr, "no active session of user victim") {
-				t.Fatalf("a second server-revoke --user victim should exit 1 with \"no active session of user victim\": %s", r)
+				t.Fatalf("server-revoke --user victim with nothing left should exit 1 with \"no active session of user victim\": %s", r)
 			}
 			r = revoke("--profile", "no-such-profile")
 			if r.code != 1 || !strings.Contains(r.stderr, "no active session of profile no-such-profile") {
 				t.Fatalf("server-revoke --profile no-such-profile should exit 1: %s", r)
 			}
-
-			store := bs.store
-			if name == "bolt" {
-				store = openForTest(t, bs.url, nil)
-			}
-			for _, id := range victim {
-				s, err := store.GetSession(context.Background(), id)
-				if err != nil || s.Status != ports.SessionRevoked || s.RevokedReason != "incident 18" {
-					t.Fatalf("session %s after the bulk revoke: %s, %q, %v", id, s.Status, s.RevokedReason, err)
-				}
-			}
 			for _, id := range other {
-				if s, err := store.GetSession(context.Background(), id); err != nil || s.Status != ports.SessionActive {
+				if s, err := bs.store.GetSession(context.Background(), id); err != nil || s.Status != ports.SessionActive {
 					t.Fatalf("another user's session %s: %s, %v", id, s.Status, err)
 				}
 			}
