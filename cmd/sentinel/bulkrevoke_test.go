@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sentinel-gw/sentinel/adapters/bolt"
 	"github.com/sentinel-gw/sentinel/adapters/dynamo"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
@@ -41,8 +42,13 @@ func randomName(t testing.TB) string {
 
 func newBoltBulkStore(t testing.TB) bulkStore {
 	t.Helper()
-	url := "bolt://" + filepath.Join(t.TempDir(), "sentinel.db")
-	return bulkStore{url: url, store: openForTest(t, url, nil)}
+	path := filepath.Join(t.TempDir(), "sentinel.db")
+	store, err := bolt.Open(path, ports.SystemClock{}, bolt.Options{LockTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("create %s: %v", path, err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return bulkStore{url: "bolt://" + path, store: store}
 }
 
 func newRedisBulkStore(t testing.TB) bulkStore {
@@ -51,7 +57,7 @@ func newRedisBulkStore(t testing.TB) bulkStore {
 	prefix := "bulk-" + randomName(t)
 	t.Cleanup(func() { deleteRedisKeys(t, base, prefix) })
 	url := base + "?prefix=" + prefix
-	return bulkStore{url: url, store: openForTest(t, url, nil)}
+	return bulkStore{url: url, store: openForTest(t, url)}
 }
 
 func newDynamoBulkStore(t testing.TB) bulkStore {
@@ -89,12 +95,9 @@ func dynamoClient(endpoint string) *dynamodb.Client {
 }
 
 // openForTest opens url the way the command does, closed when t ends.
-func openForTest(t testing.TB, url string, clock ports.Clock) ports.Stores {
+func openForTest(t testing.TB, url string) ports.Stores {
 	t.Helper()
-	if clock == nil {
-		clock = ports.SystemClock{}
-	}
-	store, err := openStore(context.Background(), url, clock)
+	store, err := openStore(context.Background(), url, ports.SystemClock{})
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
