@@ -12,9 +12,9 @@ import (
 
 // Bounds of a bulk revoke.
 const (
-	// BulkWorkers is how many revokes run at once: enough to hide a store's
-	// round trip (about 5 ms on DynamoDB), few enough not to trip its
-	// throttling or fill a connection pool.
+	// BulkWorkers is how many revokes run at once: enough to overlap the
+	// store's round trips, few enough not to trip DynamoDB's throttling or
+	// exhaust a Redis connection pool (go-redis keeps 10 per CPU by default).
 	BulkWorkers = 16
 	// BulkConfirmers is how many confirmation waits run at once. A wait
 	// mostly sleeps (DynamoDB) or holds one pub/sub connection (Redis), so
