@@ -99,8 +99,8 @@ var _ ports.Stores = (*Store)(nil)
 // does not call DynamoDB: a missing table shows on the first operation, as
 // an error wrapping ports.ErrUnavailable that says how to create it.
 func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) {
-	if opts.Table == "" {
-		return nil, fmt.Errorf("dynamo: open: no table name: %w", ports.ErrInvalidArgument)
+	if err := ValidateTableName(opts.Table); err != nil {
+		return nil, fmt.Errorf("dynamo: open: %w", err)
 	}
 	if clock == nil {
 		return nil, fmt.Errorf("dynamo: open: nil clock: %w", ports.ErrInvalidArgument)

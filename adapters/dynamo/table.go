@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +28,44 @@ const (
 	requestsSuffix   = "-requests"
 	breakGlassSuffix = "-breakglass"
 )
+
+// DynamoDB's rule for a table name: 3 to 255 of these characters.
+const (
+	minTableName = 3
+	maxTableName = 255
+)
+
+var tableNameChars = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// MaxTableName is the longest name the sessions table may have: the names
+// derived from it (see TableNames) must fit DynamoDB's 255 characters too.
+var MaxTableName = maxTableName - len(longestSuffix())
+
+func longestSuffix() string {
+	longest := ""
+	for _, spec := range tableSpecs {
+		if len(spec.suffix) > len(longest) {
+			longest = spec.suffix
+		}
+	}
+	return longest
+}
+
+// ValidateTableName checks the sessions table's name, and so every name
+// derived from it, against DynamoDB's rule, so that a bad name is refused
+// before any table is created. Errors wrap ports.ErrInvalidArgument.
+func ValidateTableName(table string) error {
+	switch {
+	case len(table) < minTableName:
+		return fmt.Errorf("dynamodb table name %q is too short: it needs %d-%d characters: %w", table, minTableName, MaxTableName, ports.ErrInvalidArgument)
+	case !tableNameChars.MatchString(table):
+		return fmt.Errorf("dynamodb table name %q may hold only A-Z a-z 0-9 _ . -: %w", table, ports.ErrInvalidArgument)
+	case len(table) > MaxTableName:
+		return fmt.Errorf("dynamodb table name %q is %d characters; at most %d fit, since sentinel also creates %q, and DynamoDB allows %d: choose a shorter name: %w",
+			table[:16]+"...", len(table), MaxTableName, "..."+longestSuffix(), maxTableName, ports.ErrInvalidArgument)
+	}
+	return nil
+}
 
 // TableNames are the tables the store named table uses: sessions, approval
 // requests and break-glass events, in that order.
@@ -79,8 +118,8 @@ var tableSpecs = []tableSpec{
 // every difference, and the tables after it are not created. It never
 // changes or deletes an existing table.
 func InitTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	if table == "" {
-		return fmt.Errorf("dynamo: init table: no table name: %w", ports.ErrInvalidArgument)
+	if err := ValidateTableName(table); err != nil {
+		return fmt.Errorf("dynamo: init table: %w", err)
 	}
 	url := storeURL(Options{Table: table})
 	for _, spec := range tableSpecs {

@@ -229,7 +229,7 @@ func TestOpen(t *testing.T) {
 	}
 	clock := ports.NewFakeClock(testNow)
 
-	if _, err := Open(t.Context(), Options{Table: "t", Endpoint: endpoint}, clock); !errors.Is(err, ports.ErrInvalidArgument) ||
+	if _, err := Open(t.Context(), Options{Table: "tbl", Endpoint: endpoint}, clock); !errors.Is(err, ports.ErrInvalidArgument) ||
 		!strings.Contains(err.Error(), "region") {
 		t.Errorf("Open without a region = %v, want ErrInvalidArgument naming the region", err)
 	}
@@ -314,4 +314,90 @@ func rawTTL(t *testing.T, client *dynamodb.Client, table, id string) int64 {
 		t.Fatalf("ttl %q: %v", n.Value, err)
 	}
 	return v
+}
+
+func TestValidateTableName(t *testing.T) {
+	t.Parallel()
+	if MaxTableName != 255-len("-breakglass") {
+		t.Fatalf("MaxTableName = %d, want 255 less the longest suffix", MaxTableName)
+	}
+	tests := []struct {
+		name string
+		ok   bool
+		want string // in the error
+	}{
+		{"abc", true, ""},
+		{"sentinel.sessions_v2-eu", true, ""},
+		{strings.Repeat("a", MaxTableName), true, ""},
+		{"ab", false, "too short"},
+		{"", false, "too short"},
+		{"sessions/prod", false, "A-Z a-z 0-9 _ . -"},
+		{"séssions", false, "A-Z a-z 0-9 _ . -"},
+		{strings.Repeat("a", MaxTableName+1), false, "at most 244"},
+		{strings.Repeat("a", 247), false, "-breakglass"},
+		{strings.Repeat("a", 255), false, "choose a shorter name"},
+	}
+	for _, tt := range tests {
+		err := ValidateTableName(tt.name)
+		if tt.ok != (err == nil) {
+			t.Errorf("ValidateTableName(%d chars) = %v, want ok %v", len(tt.name), err, tt.ok)
+			continue
+		}
+		if err != nil && (!errors.Is(err, ports.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("ValidateTableName(%d chars) = %v; want ErrInvalidArgument saying %q", len(tt.name), err, tt.want)
+		}
+	}
+}
+
+// A name whose derived tables would pass DynamoDB's 255 characters is
+// refused before any table exists; the longest allowed name creates all
+// three on DynamoDB Local.
+func TestInitTableNameLengthLimit(t *testing.T) {
+	t.Parallel()
+	client := testClient(t)
+	prefix := "sentinel-test-" + randomHex(8) + "-"
+	name := func(n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	// In case a refused init created some anyway: DynamoDB cannot even name
+	// one longer than 255 characters, so those are not asked for.
+	cleanup := func(table string) {
+		t.Cleanup(func() {
+			var valid []string
+			for _, tn := range TableNames(table) {
+				if len(tn) <= 255 {
+					valid = append(valid, tn)
+				}
+			}
+			deleteTables(t, client, valid...)
+		})
+	}
+
+	for _, n := range []int{MaxTableName + 1, 250, 255} {
+		table := name(n)
+		cleanup(table)
+		err := InitTable(t.Context(), client, table)
+		if !errors.Is(err, ports.ErrInvalidArgument) {
+			t.Fatalf("InitTable(%d characters) = %v, want ErrInvalidArgument", n, err)
+		}
+		for _, tn := range TableNames(table) {
+			if len(tn) > 255 {
+				continue // DynamoDB would refuse even to describe it
+			}
+			_, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(tn)})
+			var missing *types.ResourceNotFoundException
+			if !errors.As(err, &missing) {
+				t.Errorf("after the refused InitTable(%d characters), table %s...: DescribeTable = %v, want not found", n, tn[:30], err)
+			}
+		}
+	}
+
+	table := name(MaxTableName)
+	cleanup(table)
+	if err := InitTable(t.Context(), client, table); err != nil {
+		t.Fatalf("InitTable(%d characters): %v", MaxTableName, err)
+	}
+	for _, tn := range TableNames(table) {
+		if _, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(tn)}); err != nil {
+			t.Errorf("table of %d characters: %v", len(tn), err)
+		}
+	}
 }

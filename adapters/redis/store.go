@@ -42,8 +42,10 @@ package redisstore
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -146,9 +148,58 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 		_ = client.Close()
 		return nil, reachError(opts.Addr, err)
 	}
+	if err := checkEviction(pingCtx, client, opts.Addr); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
 	s := New(client, opts.Prefix, clock)
 	s.owned = true
 	return s, nil
+}
+
+// evictionSafe reports whether a maxmemory-policy can never evict
+// sentinel's keys. noeviction never evicts: a full server refuses writes
+// (reported as ports.ErrUnavailable) and loses nothing. The volatile-*
+// policies evict only keys that carry a TTL, and sentinel sets none (see
+// the package doc; TestSentinelKeysCarryNoTTL pins it). allkeys-* may evict
+// any key: a session record or index gone, a revoke finds nothing to
+// revoke. A policy this code does not know is refused, not guessed at.
+func evictionSafe(policy string) bool {
+	return policy == "noeviction" || strings.HasPrefix(policy, "volatile-")
+}
+
+// checkEviction refuses a server (every master of a cluster) whose
+// maxmemory-policy may evict sentinel's keys, with ports.ErrInvalidArgument
+// and the fix. A server that does not allow CONFIG GET (an ACL without
+// +config|get, a managed Redis that renamed or disabled CONFIG) answers with
+// an error reply and cannot be checked here; docs/stores.md says what to set.
+func checkEviction(ctx context.Context, client redis.UniversalClient, addr string) error {
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return checkNodeEviction(ctx, node, node.Options().Addr)
+		})
+	}
+	return checkNodeEviction(ctx, client, addr)
+}
+
+func checkNodeEviction(ctx context.Context, c redis.Cmdable, addr string) error {
+	got, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	var reply redis.Error
+	switch {
+	case errors.As(err, &reply):
+		return nil // CONFIG GET not allowed: cannot check
+	case err != nil:
+		return reachError(addr, err)
+	}
+	policy, ok := got["maxmemory-policy"]
+	if !ok || evictionSafe(policy) {
+		return nil
+	}
+	return fmt.Errorf("redis: %s has maxmemory-policy %s, which lets Redis evict sentinel's session records and "+
+		"indexes under memory pressure, so a revoke could find nothing to revoke while the session keeps serving; "+
+		"set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf so a restart "+
+		"keeps it); a volatile-* policy is accepted too, since sentinel's keys carry no TTL: %w",
+		addr, policy, ports.ErrInvalidArgument)
 }
 
 // reachError explains a failed first PING, naming the address and never

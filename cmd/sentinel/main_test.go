@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // The test binary doubles as the AWS SDK child that sentinel exec runs: it is
@@ -44,7 +45,8 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(childModeEnv); mode != "" {
 		os.Exit(runChild(mode))
 	}
-	code := m.Run()
+	// testenv.Main stops the Redis and DynamoDB Local containers it started.
+	code := testenv.Main(m)
 	e2e.Cleanup()
 	os.Exit(code)
 }

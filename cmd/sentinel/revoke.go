@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
@@ -142,45 +144,61 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 		_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
 		return err
 	}
-	return c.revokeAll(ctx, env, store, revoke)
+	return c.revokeAll(ctx, env, store, who.Name)
 }
 
-// revokeAll revokes every active session of --user or --profile.
-func (c *ServerRevokeCmd) revokeAll(ctx context.Context, env *Env, store ports.SessionStore, revoke func(string) (ports.Session, error)) error {
-	f, what := sessionFilter{Status: string(ports.SessionActive), User: c.User}, "user "+c.User
-	if c.Profile != "" {
-		f, what = sessionFilter{Status: string(ports.SessionActive), Profile: c.Profile}, "profile "+c.Profile
+// revokeAll revokes every active session of --user or --profile
+// (session.BulkRevoke) and prints what it did. The confirmation waits run
+// concurrently, so the command waits about one --ack-timeout at most, not
+// one per session.
+func (c *ServerRevokeCmd) revokeAll(ctx context.Context, env *Env, store ports.SessionStore, who string) error {
+	// announce writes to Stderr from many goroutines at once.
+	shared := *env
+	shared.Stderr = &syncWriter{w: env.Stderr}
+	bulk := session.BulkRevoke{
+		User: c.User, Profile: c.Profile, By: who, Reason: c.Reason,
+		Confirm: func(ctx context.Context, s ports.Session) { announce(ctx, &shared, store, s, c.AckTimeout) },
 	}
-	active, err := listSessions(ctx, store, f, maxBulkRevoke)
-	if err != nil {
-		return err
-	}
-	revoked := 0
-	var failures []error
-	for _, s := range active {
-		if _, err := revoke(s.ID); err != nil {
-			// Ended in between (another revoke, or the server stopped): not a failure.
-			if errors.Is(err, ports.ErrInvalidTransition) {
-				continue
-			}
-			failures = append(failures, fmt.Errorf("session %s: %w", s.ID, err))
-			continue
-		}
-		revoked++
+	res, err := bulk.Run(ctx, store, env.Clock)
+	for _, s := range res.Revoked {
 		fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
 	}
-	fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", revoked, what)
-	if len(failures) > 0 {
-		return fmt.Errorf("%d session(s) could not be revoked; run the command again: %w", len(failures), errors.Join(failures...))
+	if len(res.Revoked) > 0 {
+		fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(res.Revoked), bulk.What())
 	}
-	if len(active) == maxBulkRevoke {
-		return fmt.Errorf("stopped after %d sessions; run the command again to revoke the rest", maxBulkRevoke)
+	var failed error
+	if len(res.Failed) > 0 {
+		failed = fmt.Errorf("%d session(s) could not be revoked; run the command again: %w", len(res.Failed), errors.Join(res.Failed...))
+	}
+	switch {
+	case err != nil:
+		return errors.Join(fmt.Errorf("%w; run the command again to revoke the rest", err), failed)
+	case failed != nil:
+		return failed
+	case len(res.Revoked) == 0:
+		// Nothing revoked is never a silent success: a mistyped name, or a
+		// store that lost its records, must not read as "done".
+		flag := "--profile " + c.Profile
+		if c.User != "" {
+			flag = "--user " + c.User
+		}
+		return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
+			bulk.What(), flag)
 	}
 	return nil
 }
 
-// maxBulkRevoke bounds one bulk revoke; a second run takes the rest.
-const maxBulkRevoke = ports.MaxPageLimit
+// syncWriter serialises writes from concurrent goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
 
 // callerIdentity resolves who runs a command: STS with the standard chain
 // (or --aws-profile), or the OS user with --identity-source os.

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/dynamo"
 )
 
 // Kind names a backend.
@@ -62,7 +64,6 @@ type Spec struct {
 const DefaultRedisPrefix = "sentinel"
 
 var (
-	tableName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 	redisPrefix = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 )
 
@@ -182,8 +183,9 @@ func parseDynamo(raw string) (Spec, error) {
 	if u.Path != "" && u.Path != "/" {
 		return Spec{}, fmt.Errorf("dynamodb URL has a path %q; the table name goes where the host would", u.Path)
 	}
-	if !tableName.MatchString(u.Host) {
-		return Spec{}, fmt.Errorf("dynamodb table name %q must be 3-255 characters of A-Z a-z 0-9 _ . -", u.Host)
+	// The adapter's rule, which counts the tables named after this one.
+	if err := dynamo.ValidateTableName(u.Host); err != nil {
+		return Spec{}, err
 	}
 	q := u.Query()
 	if err := onlyKeys(q, "region", "endpoint", "profile"); err != nil {

@@ -19,6 +19,7 @@ func TestParseAccepts(t *testing.T) {
 		{"redis://10.0.0.5:7000?cluster=true&prefix=p", Spec{Kind: Redis, Addr: "10.0.0.5:7000", Cluster: true, Prefix: "p"}},
 		{"dynamodb://sentinel-sessions?region=eu-west-1", Spec{Kind: DynamoDB, Table: "sentinel-sessions", Region: "eu-west-1"}},
 		{"dynamodb://tbl?endpoint=http://127.0.0.1:8000&profile=ops", Spec{Kind: DynamoDB, Table: "tbl", Endpoint: "http://127.0.0.1:8000", Profile: "ops"}},
+		{"dynamodb://" + strings.Repeat("a", 244), Spec{Kind: DynamoDB, Table: strings.Repeat("a", 244)}},
 	}
 	for _, tc := range tests {
 		got, err := Parse(tc.raw)
@@ -51,6 +52,9 @@ func TestParseRejects(t *testing.T) {
 		{"dynamodb://ab", "table name"},
 		{"dynamodb://t@ble", "no user info"},
 		{"dynamodb://t!ble", "table name"},
+		// Its -breakglass table would pass DynamoDB's 255 characters.
+		{"dynamodb://" + strings.Repeat("a", 247), "at most 244"},
+		{"dynamodb://" + strings.Repeat("a", 255), "-breakglass"},
 		{"dynamodb://user:pw@table", "no user info"},
 		{"dynamodb://table/x", "has a path"},
 		{"dynamodb://table?endpoint=localhost:8000", "http:// or https://"},
