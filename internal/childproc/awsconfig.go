@@ -236,6 +236,23 @@ func (c ConfigCopy) HasProfile(profile string) bool {
 	return false
 }
 
+// Vars returns the child's variables for the copy and the served profile:
+// AWS_CONFIG_FILE names the copy (when there is one; otherwise ChildEnv's
+// empty config stays), AWS_PROFILE selects the profile's own section when
+// the copy has one (so its ca_bundle, endpoint_url, s3 ... apply; it holds
+// no credentials any more, so the SDKs still fetch them from the server),
+// and SENTINEL_PROFILE names the profile for shell prompts.
+func (c ConfigCopy) Vars(profile string) map[string]string {
+	vars := map[string]string{"SENTINEL_PROFILE": profile}
+	if c.Path != "" {
+		vars["AWS_CONFIG_FILE"] = c.Path
+		if c.HasProfile(profile) {
+			vars["AWS_PROFILE"] = profile
+		}
+	}
+	return vars
+}
+
 // SourceConfigPath returns the AWS config file the SDKs read for this
 // environment: $AWS_CONFIG_FILE, else ~/.aws/config.
 func SourceConfigPath(getenv func(string) string) string {
