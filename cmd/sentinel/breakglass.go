@@ -19,7 +19,7 @@ import (
 // BreakGlassCmd invokes emergency access.
 type BreakGlassCmd struct {
 	overrideCommand
-	Profile       string        `help:"AWS profile you need in the emergency (default: $AWS_PROFILE)." env:"AWS_PROFILE" placeholder:"NAME"`
+	Profile       string        `help:"AWS profile you need in the emergency." env:"AWS_PROFILE" placeholder:"NAME"`
 	ReasonCode    string        `help:"Why: incident, maintenance, security, recovery or other (the policy may allow fewer)." required:"" enum:"incident,maintenance,security,recovery,other" placeholder:"CODE"`
 	Justification string        `help:"What the emergency is (20-1000 characters)." required:"" placeholder:"TEXT"`
 	Duration      time.Duration `help:"How long: 1m to the rule's max_duration (at most 4h; longer is capped)." default:"1h"`

@@ -18,7 +18,7 @@ import (
 
 // CredentialsCmd is the credential_process helper.
 type CredentialsCmd struct {
-	Profile   string        `help:"AWS profile to serve (default: $AWS_PROFILE; name it in credential_process, where AWS_PROFILE may be the gated profile itself)." env:"AWS_PROFILE" placeholder:"NAME"`
+	Profile   string        `help:"AWS profile to serve. Name it in credential_process: there AWS_PROFILE may be the gated profile itself." env:"AWS_PROFILE" placeholder:"NAME"`
 	Duration  time.Duration `help:"Lifetime of the credential, before policy caps it." default:"1h"`
 	NoSession bool          `help:"Pass the profile's source credentials through unchanged (no STS session)."`
 	Region    string        `help:"AWS region for STS." placeholder:"REGION"`

@@ -28,7 +28,7 @@ import (
 
 // ExecCmd runs a command with credentials from Sentinel.
 type ExecCmd struct {
-	Profile        string        `help:"AWS profile to serve (default: $AWS_PROFILE)." env:"AWS_PROFILE" placeholder:"NAME"`
+	Profile        string        `help:"AWS profile to serve." env:"AWS_PROFILE" placeholder:"NAME"`
 	Server         bool          `short:"s" help:"Serve credentials from a loopback server that checks policy and revocation on every request (recommended)."`
 	ServerPort     int           `help:"Port for the credential server (0 picks a free one)." default:"0"`
 	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it (server mode)." default:"15m"`
@@ -49,7 +49,15 @@ type ExecCmd struct {
 
 // Help shows examples.
 func (ExecCmd) Help() string {
-	return `Examples:
+	return `The child gets a copy of your AWS config without any credential-bearing
+setting (keys, credential_process, sso_*, role_arn, source_profile,
+credential_source, mfa_serial, web_identity_token_file, [sso-session]);
+region, ca_bundle, endpoint_url, s3 and the rest stay. AWS_PROFILE selects
+the served profile's section, the credentials file is empty, and
+SENTINEL_PROFILE and SENTINEL_SESSION_ID (tracked server sessions) name the
+profile and session for shell prompts.
+
+Examples:
   sentinel exec --server --profile prod -- terraform apply
   sentinel exec --server --profile dev --no-session --identity-source os -- aws sts get-caller-identity`
 }

@@ -24,7 +24,7 @@ import (
 // RequestCmd asks a second person for access to a profile.
 type RequestCmd struct {
 	overrideCommand
-	Profile       string        `help:"AWS profile you need access to (default: $AWS_PROFILE)." env:"AWS_PROFILE" placeholder:"NAME"`
+	Profile       string        `help:"AWS profile you need access to." env:"AWS_PROFILE" placeholder:"NAME"`
 	Justification string        `help:"Why you need it, for the approver (10-500 characters)." required:"" placeholder:"TEXT"`
 	Duration      time.Duration `help:"How long the access lasts once approved: 1m to 8h (longer is capped to 8h)." default:"1h"`
 	Output        string        `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
