@@ -127,10 +127,10 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 		notify(notifier, env, ports.EventRequestApproved, ports.Identity{Name: r.Approver}, &r, nil)
 	}
 
-	if c.Wait && !auto {
-		return c.wait(ctx, env, store, r, rule)
-	}
 	if c.Output == "json" {
+		if c.Wait && !auto {
+			return c.wait(ctx, env, store, r) // prints the request once decided
+		}
 		return writeJSON(env.Stdout, r)
 	}
 	if auto {
@@ -141,7 +141,10 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	_, err = fmt.Fprintf(env.Stdout, "request %s created: %s asks for %s for %s; pending until %s\nan approver (%s) approves it with: sentinel approve %s\n",
 		r.ID, r.Requester, r.Profile, policy.FormatDuration(r.Duration), rfc3339(r.ExpiresAt),
 		strings.Join(rule.Approvers, ", "), r.ID[:shortIDLen])
-	return err
+	if err != nil || !c.Wait {
+		return err
+	}
+	return c.wait(ctx, env, store, r)
 }
 
 // RequestsCmd lists approval requests.
@@ -470,16 +473,12 @@ const waitPoll = 500 * time.Millisecond
 
 // wait blocks until r leaves pending (or its deadline or --timeout passes),
 // prints the outcome and returns the exit code that names it.
-func (c *RequestCmd) wait(ctx context.Context, env *Env, store ports.ApprovalStore, r ports.ApprovalRequest, rule *policy.ApprovalRule) error {
+func (c *RequestCmd) wait(ctx context.Context, env *Env, store ports.ApprovalStore, r ports.ApprovalRequest) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := env.Clock.Now()
 	short := r.ID[:shortIDLen]
 	tty := isTerminal(env.Stderr)
-	if c.Output != "json" {
-		fmt.Fprintf(env.Stdout, "request %s created: %s asks for %s for %s; an approver (%s) approves it with: sentinel approve %s\n",
-			r.ID, r.Requester, r.Profile, policy.FormatDuration(r.Duration), strings.Join(rule.Approvers, ", "), short)
-	}
 	if !tty {
 		fmt.Fprintf(env.Stderr, "sentinel: waiting for a decision on request %s (pending until %s)\n", short, rfc3339(r.ExpiresAt))
 	}
