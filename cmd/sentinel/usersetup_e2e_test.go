@@ -8,13 +8,17 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // Debian's AWS CLI v2 (apt-get install awscli); another aws on PATH may be v1.
@@ -318,6 +322,36 @@ func TestRequestWait(t *testing.T) {
 	}
 	if r := w.runAs(alice, "request", "--profile", "prod", "--justification", "investigating ticket 99", "--timeout", "1s"); r.code != exitUsage {
 		t.Errorf("--timeout without --wait: %s\nwant exit 2", r)
+	}
+}
+
+// On a terminal, request --wait shows the time waited on one line it
+// rewrites, instead of the plain waiting line.
+func TestRequestWaitOnTerminal(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is needed to give sentinel a terminal")
+	}
+	w := newOverrideWorld(t, refusalPolicy, nil)
+	// script runs sentinel with a pseudo-terminal as stdin, stdout and stderr.
+	line := e2e.Sentinel(t) + " request --profile prod --justification 'investigating ticket 99' --wait --timeout 2500ms"
+	cmd := exec.Command("script", "--quiet", "--return", "--command", line, "/dev/null")
+	cmd.Env = w.environ(w.env(alice, nil))
+	cmd.Dir = w.dir
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitTimedOut {
+		t.Fatalf("request --wait --timeout on a terminal: %v, want exit 6\n%q", err, out)
+	}
+	m := regexp.MustCompile(`request ([0-9a-f]{12})[0-9a-f]{20} created`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no request id in %q", out)
+	}
+	if want := "\rsentinel: waiting for a decision on request " + string(m[1]) + ": 1s"; !strings.Contains(string(out), want) {
+		t.Errorf("no elapsed-time line %q on the terminal:\n%q", want, out)
+	}
+	if strings.Contains(string(out), "(pending until") {
+		t.Errorf("the plain waiting line was printed on a terminal:\n%q", out)
 	}
 }
 

@@ -268,3 +268,39 @@ func maps2Equal(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Vars points the child at the copy, selects the served profile only when
+// the copy has its section (botocore refuses an unknown AWS_PROFILE), and
+// names it in SENTINEL_PROFILE; without a copy the empty config stays.
+func TestConfigCopyVars(t *testing.T) {
+	c := ConfigCopy{Path: "/copy", sections: []string{"default", "profile  prod", "sso-session x", "prod-raw"}}
+	tests := []struct {
+		copy    ConfigCopy
+		profile string
+		want    map[string]string
+	}{
+		{c, "prod", map[string]string{"SENTINEL_PROFILE": "prod", "AWS_CONFIG_FILE": "/copy", "AWS_PROFILE": "prod"}},
+		{c, "default", map[string]string{"SENTINEL_PROFILE": "default", "AWS_CONFIG_FILE": "/copy", "AWS_PROFILE": "default"}},
+		{c, "prod-raw", map[string]string{"SENTINEL_PROFILE": "prod-raw", "AWS_CONFIG_FILE": "/copy"}},
+		{c, "dev", map[string]string{"SENTINEL_PROFILE": "dev", "AWS_CONFIG_FILE": "/copy"}},
+		{ConfigCopy{}, "prod", map[string]string{"SENTINEL_PROFILE": "prod"}},
+	}
+	for _, tt := range tests {
+		if got := tt.copy.Vars(tt.profile); !maps2Equal(got, tt.want) {
+			t.Errorf("Vars(%q) with sections %q = %v, want %v", tt.profile, tt.copy.sections, got, tt.want)
+		}
+	}
+	// An outer sentinel's names never reach the child; the set ones win.
+	env := ChildEnv([]string{"SENTINEL_PROFILE=outer", "SENTINEL_SESSION_ID=outer-session"}, "/empty", c.Vars("prod"))
+	for _, kv := range env {
+		if strings.Contains(kv, "outer") {
+			t.Errorf("child env has the outer sentinel's %s", kv)
+		}
+	}
+	if v, _ := lookupEnv(env, "BOTO_CONFIG"); v != "/empty" {
+		t.Errorf("BOTO_CONFIG = %q, want the empty file", v)
+	}
+	if v, _ := lookupEnv(env, "AWS_SHARED_CREDENTIALS_FILE"); v != "/empty" {
+		t.Errorf("AWS_SHARED_CREDENTIALS_FILE = %q, want the empty file", v)
+	}
+}
