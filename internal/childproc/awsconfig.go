@@ -64,6 +64,7 @@ var loadOptions = ini.LoadOptions{
 	AllowShadows:            true,
 	IgnoreContinuation:      true,
 	IgnoreInlineComment:     true,
+	PreserveSurroundedQuote: true,
 	KeyValueDelimiters:      "=:",
 }
 
@@ -184,7 +185,10 @@ func copyKey(sec *ini.Section, key *ini.Key) error {
 	}
 	out.Comment = key.Comment
 	for _, nested := range key.NestedValues() {
-		name, _, _ := strings.Cut(nested, "=")
+		name := nested
+		if i := strings.IndexAny(nested, loadOptions.KeyValueDelimiters); i >= 0 {
+			name = nested[:i]
+		}
 		if isCredentialKey(name) || strings.TrimSpace(nested) == "" {
 			continue
 		}
@@ -198,8 +202,12 @@ func copyKey(sec *ini.Section, key *ini.Key) error {
 // checkNoCredentialLines fails when any line of a config, at any indent,
 // starts with a credential key followed by '=' or ':' (as a section key, a
 // nested sub-setting, or a line a parser might take out of a quoted value).
+// A line ends at any character some parser ends lines at: ini.v1 only at
+// '\n', but Python (botocore, the AWS CLI) also at a lone '\r', and its
+// str.splitlines at more.
 func checkNoCredentialLines(cfg []byte) error {
-	for i, line := range strings.Split(string(cfg), "\n") {
+	lines := strings.FieldsFunc(string(cfg), isLineBreak)
+	for i, line := range lines {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
 			continue
@@ -213,6 +221,16 @@ func checkNoCredentialLines(cfg []byte) error {
 		}
 	}
 	return nil
+}
+
+// isLineBreak reports whether r ends a line for some parser (Python's
+// str.splitlines set, which includes '\n' and '\r').
+func isLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+		return true
+	}
+	return false
 }
 
 // ConfigCopy is the child's AWS config: a filtered copy of the user's.

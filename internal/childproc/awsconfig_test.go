@@ -34,6 +34,7 @@ s3 =
   addressing_style = path
   max_concurrent_requests = 20
   aws_secret_access_key = nested-secret
+  aws_session_token: nested-token
 role_arn = arn:aws:iam::123456789012:role/Admin
 source_profile = base
 mfa_serial = arn:aws:iam::123456789012:mfa/alice
@@ -103,7 +104,7 @@ func TestFilterConfigKeepsSettingsAndDropsCredentials(t *testing.T) {
 			t.Errorf("filtered config lost %q:\n%s", keep, text)
 		}
 	}
-	for _, gone := range []string{"AKIA", "EXAMPLEKEY", "nested-secret", "role/Admin", "get-creds", "awsapps", "/var/run/token", "user/alice", "Environment"} {
+	for _, gone := range []string{"AKIA", "EXAMPLEKEY", "nested-secret", "nested-token", "role/Admin", "get-creds", "awsapps", "/var/run/token", "user/alice", "Environment"} {
 		if strings.Contains(text, gone) {
 			t.Errorf("filtered config still holds %q:\n%s", gone, text)
 		}
@@ -114,6 +115,16 @@ func TestFilterConfigRefusesCredentialLinesHiddenInQuotes(t *testing.T) {
 	// ini.v1 reads a """ value across lines, but the SDKs read the inner
 	// line as a key of its own: the filter must not hand it on.
 	src := "[default]\nregion = \"\"\"\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\"\"\"\n"
+	_, _, err := FilterConfig([]byte(src))
+	if !errors.Is(err, errCredentialLine) {
+		t.Fatalf("FilterConfig = %v, want errCredentialLine", err)
+	}
+}
+
+func TestFilterConfigRefusesCredentialLinesAfterALoneCR(t *testing.T) {
+	// ini.v1 reads one line here; Python (botocore, the AWS CLI) reads a
+	// lone CR as a line break, so it would find the key.
+	src := "[default]\nregion = us-east-1\raws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
 	_, _, err := FilterConfig([]byte(src))
 	if !errors.Is(err, errCredentialLine) {
 		t.Fatalf("FilterConfig = %v, want errCredentialLine", err)
@@ -200,12 +211,20 @@ func FuzzFilterConfig(f *testing.F) {
 	f.Add([]byte("[default]\ns3 =\n  AWS_SECRET_ACCESS_KEY=x\n  addressing_style=path\n"))
 	f.Add([]byte("aws_access_key_id = top\n[default]\n`sso_start_url` = x\n"))
 	f.Add([]byte("[profile a]\nregion=us-east-1\nregion=eu-west-1\n  role_arn: x\n"))
+	f.Add([]byte("[default]\nregion = a\rcredential_process = x\r\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		out, sections, err := FilterConfig(src)
 		if err != nil {
 			return // the child then gets the empty config
 		}
-		if m := credentialLine.Find(out); m != nil {
+		// Python ends lines at a lone CR (and more) too.
+		asLines := strings.Map(func(r rune) rune {
+			if isLineBreak(r) {
+				return '\n'
+			}
+			return r
+		}, string(out))
+		if m := credentialLine.FindString(asLines); m != "" {
 			t.Fatalf("credential line %q in the filtered config:\n%s", m, out)
 		}
 		in, err := ini.LoadSources(loadOptions, src)
