@@ -26,6 +26,8 @@ done
 dpkg -s openjdk-17-jre-headless >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 # Debian's boto3 (run with /usr/bin/python3) is a real AWS SDK child for the exec tests.
 dpkg -s python3-boto3 >/dev/null 2>&1 || missing+=(python3-boto3)
+# Debian's AWS CLI (/usr/bin/aws; another aws on PATH may shadow it) is the other real child.
+dpkg -s awscli >/dev/null 2>&1 || missing+=(awscli)
 
 if ((${#missing[@]})); then
   t=$(now)

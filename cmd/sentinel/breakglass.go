@@ -19,7 +19,7 @@ import (
 // BreakGlassCmd invokes emergency access.
 type BreakGlassCmd struct {
 	overrideCommand
-	Profile       string        `help:"AWS profile you need in the emergency." required:"" placeholder:"NAME"`
+	Profile       string        `help:"AWS profile you need in the emergency." env:"AWS_PROFILE" placeholder:"NAME"`
 	ReasonCode    string        `help:"Why: incident, maintenance, security, recovery or other (the policy may allow fewer)." required:"" enum:"incident,maintenance,security,recovery,other" placeholder:"CODE"`
 	Justification string        `help:"What the emergency is (20-1000 characters)." required:"" placeholder:"TEXT"`
 	Duration      time.Duration `help:"How long: 1m to the rule's max_duration (at most 4h; longer is capped)." default:"1h"`
@@ -38,6 +38,9 @@ Example:
 
 // Run invokes break-glass and prints the event's id.
 func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := needProfile(c.Profile); err != nil {
+		return err
+	}
 	if c.Duration < breakglass.MinDuration {
 		return usageError{fmt.Sprintf("--duration %s is too short: ask for at least %s", c.Duration, policy.FormatDuration(breakglass.MinDuration))}
 	}

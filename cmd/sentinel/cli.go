@@ -29,7 +29,9 @@ type Globals struct {
 	Store          string `help:"Session store URL (bolt:///path, redis://host:port, dynamodb://TABLE?region=R)." env:"SENTINEL_STORE" default:"${default_store}"`
 	IdentitySource string `help:"How the caller's identity is resolved: sts (GetCallerIdentity) or os (the local OS user, for offline use)." env:"SENTINEL_IDENTITY_SOURCE" enum:"sts,os" default:"sts"`
 	AWSProfile     string `name:"aws-profile" help:"AWS profile whose credentials identify you to Sentinel (commands other than exec and credentials)." placeholder:"NAME"`
-	LogLevel       string `help:"Diagnostic log level on stderr: debug, info, warn or error." enum:"debug,info,warn,error" default:"warn"`
+	LogLevel       string `help:"Diagnostic log level on stderr: debug, info, warn or error." env:"SENTINEL_LOG_LEVEL" enum:"debug,info,warn,error" default:"warn"`
+	Debug          bool   `help:"Same as --log-level debug (wins over it)."`
+	LogFormat      string `help:"Diagnostic log format on stderr: text or json (one JSON object a line)." env:"SENTINEL_LOG_FORMAT" enum:"text,json" default:"text"`
 }
 
 // CLI is the whole command tree.
@@ -115,7 +117,7 @@ func newParser(cli *CLI, env *Env) (*kong.Kong, error) {
 			"default_log":    defaultLogPath(env.Getenv),
 		},
 		kong.Bind(env),
-		kong.BindSingletonProvider(func(g *Globals) (*slog.Logger, error) { return newLogger(env.Stderr, g.LogLevel), nil }),
+		kong.BindSingletonProvider(func(g *Globals) (*slog.Logger, error) { return newLogger(env.Stderr, *g), nil }),
 	)
 }
 
@@ -158,10 +160,20 @@ func run(args []string, env *Env) int {
 	return exitOK
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger builds the diagnostic logger the global flags ask for: --debug
+// or --log-level, in --log-format (kong has already checked both enums).
+func newLogger(w io.Writer, g Globals) *slog.Logger {
+	level := g.LogLevel
+	if g.Debug {
+		level = "debug"
+	}
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // xdgDir returns $VAR, or $HOME/fallback when VAR is unset or relative.

@@ -18,7 +18,7 @@ import (
 
 // CredentialsCmd is the credential_process helper.
 type CredentialsCmd struct {
-	Profile   string        `help:"AWS profile to serve." required:"" placeholder:"NAME"`
+	Profile   string        `help:"AWS profile to serve. Name it in credential_process: there AWS_PROFILE may be the gated profile itself." env:"AWS_PROFILE" placeholder:"NAME"`
 	Duration  time.Duration `help:"Lifetime of the credential, before policy caps it." default:"1h"`
 	NoSession bool          `help:"Pass the profile's source credentials through unchanged (no STS session)."`
 	Region    string        `help:"AWS region for STS." placeholder:"REGION"`
@@ -44,6 +44,9 @@ type credentialProcessOutput struct {
 
 // Run evaluates policy in credential_process mode and prints the credentials.
 func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := needProfile(c.Profile); err != nil {
+		return err
+	}
 	if c.Duration <= 0 {
 		return usageError{"--duration must be positive"}
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -27,7 +29,7 @@ import (
 
 // ExecCmd runs a command with credentials from Sentinel.
 type ExecCmd struct {
-	Profile        string        `help:"AWS profile to serve." required:"" placeholder:"NAME"`
+	Profile        string        `help:"AWS profile to serve." env:"AWS_PROFILE" placeholder:"NAME"`
 	Server         bool          `short:"s" help:"Serve credentials from a loopback server that checks policy and revocation on every request (recommended)."`
 	ServerPort     int           `help:"Port for the credential server (0 picks a free one)." default:"0"`
 	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it (server mode)." default:"15m"`
@@ -48,13 +50,24 @@ type ExecCmd struct {
 
 // Help shows examples.
 func (ExecCmd) Help() string {
-	return `Examples:
+	return `The child gets a copy of your AWS config without any credential-bearing
+setting (keys, credential_process, sso_*, role_arn, source_profile,
+credential_source, mfa_serial, web_identity_token_file, [sso-session]);
+region, ca_bundle, endpoint_url, s3 and the rest stay. AWS_PROFILE selects
+the served profile's section, the credentials file is empty, and
+SENTINEL_PROFILE and SENTINEL_SESSION_ID (tracked server sessions) name the
+profile and session for shell prompts.
+
+Examples:
   sentinel exec --server --profile prod -- terraform apply
   sentinel exec --server --profile dev --no-session --identity-source os -- aws sts get-caller-identity`
 }
 
 // Run starts the server (in server mode), runs the child and returns its exit code.
 func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context) error {
+	if err := needProfile(c.Profile); err != nil {
+		return err
+	}
 	if err := c.checkModeFlags(givenFlags(kctx)); err != nil {
 		return err
 	}
@@ -104,6 +117,10 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 		return err
 	}
 	defer cleanup()
+	configCopy, err := childproc.WriteConfigCopy(filepath.Dir(emptyConfig), childproc.SourceConfigPath(env.Getenv))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "sentinel: warning: %v\nsentinel: the child gets an empty AWS config; fix the file to keep its settings (region, ca_bundle, endpoint_url, ...)\n", err)
+	}
 
 	var childVars map[string]string
 	var finish func()
@@ -119,6 +136,10 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	defer finish()
 	childVars["AWS_REGION"] = provider.Region()
 	childVars["AWS_DEFAULT_REGION"] = provider.Region()
+	maps.Copy(childVars, configCopy.Vars(c.Profile))
+	if childVars["SENTINEL_SESSION_ID"] == "" {
+		delete(childVars, "SENTINEL_SESSION_ID") // untracked: no session to name
+	}
 
 	childEnv := childproc.ChildEnv(os.Environ(), emptyConfig, childVars)
 	path, argv, err := childproc.ResolveCommand(command, childEnv)
@@ -328,6 +349,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	return map[string]string{
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI": srv.URL(),
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  token,
+		"SENTINEL_SESSION_ID":                cfg.SessionID,
 	}, finish, nil
 }
 
@@ -357,4 +379,13 @@ func resolveIdentity(ctx context.Context, g *Globals, sts func() (ports.Identity
 // stsFrom resolves the caller from the profile's source credentials.
 func stsFrom(p *awscreds.Provider) func() (ports.IdentityResolver, error) {
 	return func() (ports.IdentityResolver, error) { return p.SourceIdentityResolver(), nil }
+}
+
+// needProfile refuses an empty --profile: kong fills it from AWS_PROFILE,
+// so it is empty only when neither was given.
+func needProfile(profile string) error {
+	if profile == "" {
+		return usageError{"no profile: pass --profile NAME or set AWS_PROFILE"}
+	}
+	return nil
 }

@@ -33,6 +33,8 @@ import (
 //     reads (method ec2-credentials-file) before the container provider;
 //   - AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, BOTO_CONFIG: replaced,
 //     see ChildEnv.
+//   - SENTINEL_PROFILE, SENTINEL_SESSION_ID: an outer sentinel's; exec sets
+//     its own (the session id only when it tracks one).
 var strippedEnv = []string{
 	"AWS_ACCESS_KEY_ID",
 	"AWS_SECRET_ACCESS_KEY",
@@ -51,6 +53,8 @@ var strippedEnv = []string{
 	"AWS_SHARED_CREDENTIALS_FILE",
 	"AWS_CREDENTIAL_FILE",
 	"BOTO_CONFIG",
+	"SENTINEL_PROFILE",
+	"SENTINEL_SESSION_ID",
 }
 
 // emptiedFiles are the variables ChildEnv points at the empty config. Each
