@@ -208,6 +208,7 @@ func (v *View) fly(f *flight, id string) {
 		}
 		v.readAt = now
 	}
+	missing := errors.Is(err, ports.ErrNotFound)
 	if v.have && v.cur.Status != ports.SessionActive {
 		// An end once read answers every later read.
 		s, err = v.cur, nil
@@ -218,10 +219,10 @@ func (v *View) fly(f *flight, id string) {
 	// Memory hears of the read before any waiter, and so before the feed's
 	// acknowledgement, which waits on this flight.
 	if m := v.cfg.Memory; m != nil {
-		switch {
-		case err == nil:
+		if err == nil {
 			m.Observe(s)
-		case errors.Is(err, ports.ErrNotFound):
+		}
+		if missing {
 			m.Missing()
 		}
 	}
