@@ -71,9 +71,9 @@ type Tracker struct {
 	restoredAt time.Time
 	restore    chan struct{}
 	started    bool
-	stopped bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	stopped    bool
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 type revokedState struct {
