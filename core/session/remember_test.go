@@ -155,7 +155,7 @@ func TestAMissingRecordIsWrittenBackAtOnceAndLoggedOnce(t *testing.T) {
 	if n := r.store.createCount() - creates; n != 2 {
 		t.Errorf("%d write-backs for two losses, want 2", n)
 	}
-	if n := strings.Count(r.logs.String(), "session record missing"); n != 2 {
+	if n := strings.Count(r.logs.String(), "missing from the store; recreated it"); n != 2 {
 		t.Errorf("%d log lines for two episodes, want 2:\n%s", n, r.logs.String())
 	}
 }

@@ -64,10 +64,8 @@ type Tracker struct {
 	last    ports.Session // the newest record the store returned
 	revoked revokedState
 	expired bool
-	// missing: the record was found missing and has not been read or
-	// written since (one log line per such episode); restoredAt is the last
-	// write-back asked for, restore wakes the loop to do it.
-	missing    bool
+	// restoredAt is the last write-back of a missing record asked for;
+	// restore wakes the loop to do it.
 	restoredAt time.Time
 	restore    chan struct{}
 	started    bool
@@ -184,7 +182,7 @@ func (t *Tracker) Observe(s ports.Session) {
 // Missing reports a read that found no record. The record is a store fault
 // to repair at once, not at the next heartbeat: the loop writes it back (as
 // revoked or expired if the session has ended), at most once per
-// RestoreInterval. Each episode is logged once. Missing never blocks.
+// RestoreInterval; each write-back is logged once. Missing never blocks.
 func (t *Tracker) Missing() {
 	if !t.noteMissing() {
 		return
@@ -195,8 +193,8 @@ func (t *Tracker) Missing() {
 	}
 }
 
-// noteMissing opens (and logs) a missing-record episode and reports whether
-// a write-back is due.
+// noteMissing reports whether a write-back of the missing record is due, and
+// if so notes that it is under way.
 func (t *Tracker) noteMissing() bool {
 	now := t.clock.Now()
 	t.mu.Lock()
@@ -204,18 +202,11 @@ func (t *Tracker) noteMissing() bool {
 		t.mu.Unlock()
 		return false
 	}
-	first := !t.missing
-	t.missing = true
 	due := t.restoredAt.IsZero() || now.Sub(t.restoredAt) >= t.cfg.RestoreInterval
 	if due {
 		t.restoredAt = now
 	}
-	id := t.id
 	t.mu.Unlock()
-	if first {
-		t.logger.Warn("session record missing from the store; writing it back (--on-store-error decides whether requests are served meanwhile)",
-			"session_id", id)
-	}
 	return due
 }
 
@@ -275,7 +266,7 @@ func (t *Tracker) Heartbeat(ctx context.Context) error {
 		t.remember(saved)
 		return nil
 	case errors.Is(err, ports.ErrNotFound):
-		t.noteMissing()
+		t.noteMissing() // written back here: no second write-back right after
 		return t.recreate(ctx, now)
 	case errors.Is(err, ports.ErrInvalidTransition):
 		t.remember(seen)
@@ -324,7 +315,7 @@ func (t *Tracker) recreate(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("recreate missing session %s: %w", s.ID, err)
 	}
-	t.logger.Info("session record written back to the store",
+	t.logger.Warn("session record was missing from the store; recreated it",
 		"session_id", s.ID, "status", created.Status, "request_count", created.RequestCount)
 	// The new record restarts at Version 1, so it replaces the old one outright.
 	t.mu.Lock()
@@ -419,7 +410,6 @@ func (t *Tracker) remember(s ports.Session) {
 	if t.id == "" || s.ID != t.id {
 		return
 	}
-	t.missing = false // the record is there again
 	if s.Version >= t.last.Version {
 		t.last = s
 	}
