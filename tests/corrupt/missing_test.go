@@ -40,6 +40,16 @@ type deleteCase struct {
 	store   func(t *testing.T) (storeURL string, remove func(t *testing.T, id string))
 }
 
+// onEachBackend runs test on every backend, in parallel.
+func onEachBackend(t *testing.T, test func(t *testing.T, tc deleteCase)) {
+	for _, tc := range deleteCases() {
+		t.Run(tc.backend, func(t *testing.T) {
+			t.Parallel()
+			test(t, tc)
+		})
+	}
+}
+
 func deleteCases() []deleteCase {
 	return []deleteCase{
 		{"bolt", boltEdit(func(b *bbolt.Bucket, key []byte) error { return b.Delete(key) })},
@@ -130,113 +140,104 @@ func (q *quietServer) revoke(t *testing.T, reason string) result {
 // poll) stays refused after the record is deleted, with no request between
 // the revoke and the deletion; the record comes back revoked, never active.
 func TestARevokeSurvivesTheDeletionOfTheRecord(t *testing.T) {
-	for _, tc := range deleteCases() {
-		t.Run(tc.backend, func(t *testing.T) {
-			t.Parallel()
-			q, remove := startQuietServer(t, tc, "allow")
-			r := q.revoke(t, "laptop stolen")
-			if tc.backend == "dynamodb" {
-				// No feed confirms it: give the 50ms poll ample time, still
-				// without a request.
-				time.Sleep(time.Second)
-			} else if !strings.Contains(r.stderr, "confirmed") {
-				t.Fatalf("server-revoke did not have the server's confirmation: %s", r)
-			}
-			remove(t, q.id)
-			deleted := time.Now()
-			// Still no request: let the server's resync reads (or polls) find
-			// the record gone first, so only its memory can refuse.
+	onEachBackend(t, func(t *testing.T, tc deleteCase) {
+		q, remove := startQuietServer(t, tc, "allow")
+		r := q.revoke(t, "laptop stolen")
+		if tc.backend == "dynamodb" {
+			// No feed confirms it: give the 50ms poll ample time, still
+			// without a request.
 			time.Sleep(time.Second)
-			for i := range 5 {
-				f := q.fetch()
-				if f.Status != http.StatusForbidden || f.Code != "SessionRevoked" || !strings.Contains(f.Message, "laptop stolen") {
-					t.Fatalf("request %d, %s after the record was deleted: %+v; want 403 SessionRevoked", i, time.Since(deleted), f)
-				}
-				time.Sleep(100 * time.Millisecond)
+		} else if !strings.Contains(r.stderr, "confirmed") {
+			t.Fatalf("server-revoke did not have the server's confirmation: %s", r)
+		}
+		remove(t, q.id)
+		deleted := time.Now()
+		// Still no request: let the server's resync reads (or polls) find
+		// the record gone first, so only its memory can refuse.
+		time.Sleep(time.Second)
+		for i := range 5 {
+			f := q.fetch()
+			if f.Status != http.StatusForbidden || f.Code != "SessionRevoked" || !strings.Contains(f.Message, "laptop stolen") {
+				t.Fatalf("request %d, %s after the record was deleted: %+v; want 403 SessionRevoked", i, time.Since(deleted), f)
 			}
-			var st string
-			eventually(t, restoreBound, "the record written back", func() bool {
-				st = q.status(t)
-				if st == "active" {
-					t.Fatalf("the record was written back active")
-				}
-				return st != ""
-			})
-			if st != "revoked" {
-				t.Fatalf("written back %s, want revoked", st)
+			time.Sleep(100 * time.Millisecond)
+		}
+		var st string
+		eventually(t, restoreBound, "the record written back", func() bool {
+			st = q.status(t)
+			if st == "active" {
+				t.Fatalf("the record was written back active")
 			}
-			if f := q.fetch(); f.served() {
-				t.Fatalf("served after the record came back: %+v", f)
-			}
+			return st != ""
 		})
-	}
+		if st != "revoked" {
+			t.Fatalf("written back %s, want revoked", st)
+		}
+		if f := q.fetch(); f.served() {
+			t.Fatalf("served after the record came back: %+v", f)
+		}
+	})
 }
 
 // #18.1: a deleted record is a store fault. The server writes it back at
 // once (not at its next heartbeat, 20s away), logs the episode once, and
 // under deny never serves while it is missing: any refusal says so.
 func TestADeletedRecordIsWrittenBackAtOnce(t *testing.T) {
-	for _, tc := range deleteCases() {
-		t.Run(tc.backend, func(t *testing.T) {
-			t.Parallel()
-			q, remove := startQuietServer(t, tc, "deny")
-			remove(t, q.id)
-			deleted := time.Now()
-			var fetches []fetch
-			eventually(t, restoreBound, "the record written back", func() bool {
-				fetches = append(fetches, q.fetch())
-				return q.status(t) == "active"
-			})
-			t.Logf("written back within %s; %d requests meanwhile", time.Since(deleted).Round(time.Millisecond), len(fetches))
-			for _, f := range fetches {
-				if !f.served() && (f.Status != http.StatusServiceUnavailable || !strings.HasPrefix(f.Message, missingMessage)) {
-					t.Errorf("refusal %d %s %q: want 503 %q...", f.Status, f.Code, f.Message, missingMessage)
-				}
-			}
-			for i := range 20 {
-				if f := q.fetch(); !f.served() {
-					t.Fatalf("request %d once the record is back: %+v", i, f)
-				}
-			}
-			if n := strings.Count(q.proc.stderr.String(), recreatedLog); n != 1 {
-				t.Errorf("the server logged the missing record %d times, want once:\n%s", n, q.proc.stderr.String())
-			}
+	onEachBackend(t, func(t *testing.T, tc deleteCase) {
+		q, remove := startQuietServer(t, tc, "deny")
+		remove(t, q.id)
+		deleted := time.Now()
+		var fetches []fetch
+		eventually(t, restoreBound, "the record written back", func() bool {
+			fetches = append(fetches, q.fetch())
+			return q.status(t) == "active"
 		})
-	}
+		t.Logf("written back within %s; %d requests meanwhile", time.Since(deleted).Round(time.Millisecond), len(fetches))
+		for _, f := range fetches {
+			if !f.served() && (f.Status != http.StatusServiceUnavailable || !strings.HasPrefix(f.Message, missingMessage)) {
+				t.Errorf("refusal %d %s %q: want 503 %q...", f.Status, f.Code, f.Message, missingMessage)
+			}
+		}
+		for i := range 20 {
+			if f := q.fetch(); !f.served() {
+				t.Fatalf("request %d once the record is back: %+v", i, f)
+			}
+		}
+		if n := strings.Count(q.proc.stderr.String(), recreatedLog); n != 1 {
+			t.Errorf("the server logged the missing record %d times, want once:\n%s", n, q.proc.stderr.String())
+		}
+	})
 }
 
 // #18.1: server-revoke with a full id revokes even while the record is
 // missing: it writes a revoked record, which the server reads and refuses on.
 func TestARevokeByFullIDWorksWithTheRecordMissing(t *testing.T) {
-	for _, tc := range deleteCases() {
-		t.Run(tc.backend, func(t *testing.T) {
-			t.Parallel()
-			q, remove := startQuietServer(t, tc, "allow")
-			remove(t, q.id)
-			// The server writes its record back within a resync: whichever
-			// lands first, the revoke must hold.
-			q.revoke(t, "record gone, revoke anyway")
-			eventually(t, restoreBound, "the revoke to be refused", func() bool {
-				f := q.fetch()
-				return f.Status == http.StatusForbidden && f.Code == "SessionRevoked"
-			})
-			if st := q.status(t); st != "revoked" {
-				t.Fatalf("stored status %q, want revoked", st)
-			}
-
-			// With no server to write it back, the missing path for certain.
-			if err := syscall.Kill(-q.proc.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			<-q.proc.done
-			remove(t, q.id)
-			r := q.revoke(t, "second revoke of a missing record")
-			if !strings.Contains(r.stdout, "no record was in the store") {
-				t.Errorf("server-revoke did not say the record was missing: %s", r)
-			}
-			if st := q.status(t); st != "revoked" {
-				t.Fatalf("stored status %q after revoking a missing record, want revoked", st)
-			}
+	onEachBackend(t, func(t *testing.T, tc deleteCase) {
+		q, remove := startQuietServer(t, tc, "allow")
+		remove(t, q.id)
+		// The server writes its record back within a resync: whichever
+		// lands first, the revoke must hold.
+		q.revoke(t, "record gone, revoke anyway")
+		eventually(t, restoreBound, "the revoke to be refused", func() bool {
+			f := q.fetch()
+			return f.Status == http.StatusForbidden && f.Code == "SessionRevoked"
 		})
-	}
+		if st := q.status(t); st != "revoked" {
+			t.Fatalf("stored status %q, want revoked", st)
+		}
+
+		// With no server to write it back, the missing path for certain.
+		if err := syscall.Kill(-q.proc.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-q.proc.done
+		remove(t, q.id)
+		r := q.revoke(t, "second revoke of a missing record")
+		if !strings.Contains(r.stdout, "no record was in the store") {
+			t.Errorf("server-revoke did not say the record was missing: %s", r)
+		}
+		if st := q.status(t); st != "revoked" {
+			t.Fatalf("stored status %q after revoking a missing record, want revoked", st)
+		}
+	})
 }
