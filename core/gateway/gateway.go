@@ -250,7 +250,7 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 	case err == nil && s.Status != ports.SessionActive:
 		t.Observe(s) // remember an end for good; an active read tells nothing new
 	case errors.Is(err, ports.ErrNotFound):
-		t.Missing() // write it back now; logged once per episode
+		t.Missing() // the tracker writes it back now, and logs that once
 	}
 	v := session.CheckRevocation(s, err, g.cfg.OnStoreError, now)
 	switch v.Outcome {
@@ -262,7 +262,7 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 		return &SessionEndedError{SessionID: g.cfg.SessionID}
 	case session.OutcomeNotFound:
 		if v.Allowed {
-			return nil // --on-store-error=allow; the tracker logged the episode
+			return nil // --on-store-error=allow; the write-back is logged, not each request
 		}
 		return &StoreError{Err: err, Missing: true}
 	case session.OutcomeStoreErrorAllowed:

@@ -210,8 +210,8 @@ func (t *Tracker) noteMissing() bool {
 	return due
 }
 
-// Restore writes the record back if the store has lost it.
-func (t *Tracker) Restore(ctx context.Context) error {
+// restoreRecord writes the record back if the store has lost it.
+func (t *Tracker) restoreRecord(ctx context.Context) error {
 	return t.recreate(ctx, t.clock.Now())
 }
 
@@ -381,7 +381,7 @@ func (t *Tracker) run(ctx context.Context, done chan struct{}) {
 		case <-heartbeat.C:
 			t.step(ctx, "heartbeat", t.Heartbeat)
 		case <-t.restore:
-			t.step(ctx, "restore", t.Restore)
+			t.step(ctx, "restore", t.restoreRecord)
 		}
 	}
 }
