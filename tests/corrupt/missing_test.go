@@ -53,6 +53,15 @@ func onEachBackend(t *testing.T, test func(t *testing.T, tc deleteCase)) {
 func deleteCases() []deleteCase {
 	return []deleteCase{
 		{"bolt", boltEdit(func(b *bbolt.Bucket, key []byte) error { return b.Delete(key) })},
+		{"bolt-file-removed", func(t *testing.T) (string, func(*testing.T, string)) {
+			path := filepath.Join(t.TempDir(), "store", "sentinel.db")
+			return "bolt://" + path, func(t *testing.T, _ string) {
+				t.Helper()
+				if err := os.Remove(path); err != nil {
+					t.Fatalf("remove the store file: %v", err)
+				}
+			}
+		}},
 		{"redis", redisStore(func(ctx context.Context, c *redis.Client, key string) error { return c.Del(ctx, key).Err() })},
 		{"dynamodb", dynamoChange(func(ctx context.Context, client *dynamodb.Client, table string, item map[string]types.AttributeValue) error {
 			_, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table),
