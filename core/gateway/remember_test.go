@@ -283,7 +283,9 @@ func TestAMissingRecordFollowsTheStoreErrorPolicy(t *testing.T) {
 			if _, err := s.gw.Issue(context.Background(), "r"); err != nil {
 				t.Fatalf("request once the record is back: %v", err)
 			}
-			if n := strings.Count(s.logs.String(), "missing from the store; recreated it"); n != 2 {
+			logged := func() int { return strings.Count(s.logs.String(), "missing from the store; recreated it") }
+			waitUntil(t, "the second write-back logged", func() bool { return logged() >= 2 }) // logged just after it lands
+			if n := logged(); n != 2 {
 				t.Errorf("%d log lines about the missing record over 100 requests and 2 write-backs, want 2:\n%s", n, s.logs.String())
 			}
 		})

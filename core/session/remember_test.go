@@ -155,7 +155,9 @@ func TestAMissingRecordIsWrittenBackAtOnceAndLoggedOnce(t *testing.T) {
 	if n := r.store.createCount() - creates; n != 2 {
 		t.Errorf("%d write-backs for two losses, want 2", n)
 	}
-	if n := strings.Count(r.logs.String(), "missing from the store; recreated it"); n != 2 {
+	logged := func() int { return strings.Count(r.logs.String(), "missing from the store; recreated it") }
+	waitFor(t, "the second write-back logged", func() bool { return logged() >= 2 }) // logged just after it lands
+	if n := logged(); n != 2 {
 		t.Errorf("%d log lines for two episodes, want 2:\n%s", n, r.logs.String())
 	}
 }

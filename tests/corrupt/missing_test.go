@@ -212,7 +212,9 @@ func TestADeletedRecordIsWrittenBackAtOnce(t *testing.T) {
 				t.Fatalf("request %d once the record is back: %+v", i, f)
 			}
 		}
-		if n := strings.Count(q.proc.stderr.String(), recreatedLog); n != 1 {
+		logged := func() int { return strings.Count(q.proc.stderr.String(), recreatedLog) }
+		eventually(t, restoreBound, "the write-back logged", func() bool { return logged() >= 1 })
+		if n := logged(); n != 1 {
 			t.Errorf("the server logged the missing record %d times, want once:\n%s", n, q.proc.stderr.String())
 		}
 	})
