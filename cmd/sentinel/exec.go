@@ -288,7 +288,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		// The revocation check reads memory the store's feed keeps current,
 		// or polls when the store has no feed.
 		feed, _ := store.(ports.SessionFeed)
-		view := session.NewView(store, feed, env.Clock, session.ViewConfig{Poll: c.RevocationPoll}, logger)
+		view := session.NewView(store, feed, env.Clock, session.ViewConfig{Poll: c.RevocationPoll, Memory: tracker}, logger)
 		viewCtx, stopView := context.WithCancel(context.Background())
 		viewDone, err := view.Start(viewCtx, started)
 		if err != nil {

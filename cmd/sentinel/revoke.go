@@ -123,28 +123,35 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	revoke := func(id string) (ports.Session, error) {
-		s, err := session.UpdateWithRetry(ctx, store, id, func(s ports.Session) (ports.Session, error) {
-			return session.Revoke(s, who.Name, c.Reason, env.Clock.Now())
-		})
-		if err == nil {
-			announce(ctx, env, store, s, c.AckTimeout)
-		}
-		return s, err
-	}
 	if c.ID != "" {
-		found, err := findSession(ctx, store, c.ID)
-		if err != nil {
-			return err
-		}
-		s, err := revoke(found.ID)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
-		return err
+		return c.revokeOne(ctx, env, store, who.Name)
 	}
 	return c.revokeAll(ctx, env, store, who.Name)
+}
+
+// revokeOne revokes the session c.ID names. A full id is revoked even when
+// its record is missing: a revoked record is written in its place, which the
+// server holding the session reads and refuses on.
+func (c *ServerRevokeCmd) revokeOne(ctx context.Context, env *Env, store ports.SessionStore, who string) error {
+	id := c.ID
+	if len(id) < fullIDLen {
+		found, err := findSession(ctx, store, id)
+		if err != nil {
+			return err
+		}
+		id = found.ID
+	}
+	s, restored, err := session.RevokeByID(ctx, store, id, who, c.Reason, env.Clock)
+	if err != nil {
+		return err
+	}
+	announce(ctx, env, store, s, c.AckTimeout)
+	if restored {
+		_, err = fmt.Fprintf(env.Stdout, "revoked session %s by %s: %s (no record was in the store; wrote a revoked one, which its server refuses on)\n", s.ID, s.RevokedBy, s.RevokedReason)
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+	return err
 }
 
 // revokeAll revokes every active session of --user or --profile

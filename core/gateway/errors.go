@@ -71,11 +71,16 @@ func (e *SessionEndedError) Error() string {
 type StoreError struct {
 	Err     error
 	Corrupt bool
+	// Missing: the record is not in the store (the server is writing it back).
+	Missing bool
 }
 
 func (e *StoreError) Error() string {
 	if e.Corrupt {
 		return "the session record in the store is corrupt: refusing (inspect it with sentinel server-session, or start a new session)"
+	}
+	if e.Missing {
+		return "session record missing from the store and --on-store-error=deny: refusing until the server has written it back (retry shortly)"
 	}
 	return "session store unavailable and --on-store-error=deny: refusing (check the store, or retry)"
 }

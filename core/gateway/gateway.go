@@ -173,6 +173,11 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	if err := g.checkPassThrough(d, creds, now); err != nil {
 		return ports.Credentials{}, err
 	}
+	// A revoke acknowledged while the source (STS) was answering must not
+	// let these out: check again, from memory, before sending.
+	if err := g.remembered(); err != nil {
+		return ports.Credentials{}, err
+	}
 	rec.SourceIdentity = creds.Origin.SourceIdentity // only what STS received
 	served := creds
 	served.Origin = ports.CredentialOrigin{}
@@ -219,16 +224,33 @@ func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Tim
 	return found
 }
 
-// checkRevocation reads the session on every request. A revoke, once seen,
-// is remembered by the tracker and refused for good, even if the store later
-// loses the record or goes away.
-func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
+// remembered refuses a session the tracker has seen end (revoked, expired),
+// from memory alone: no store read.
+func (g *Gateway) remembered() error {
 	t := g.deps.Tracker
 	if g.cfg.SessionID == "" || t == nil {
 		return nil
 	}
 	if by, reason, at, ok := t.Revoked(); ok {
 		return &RevokedError{SessionID: g.cfg.SessionID, By: by, Reason: reason, At: at}
+	}
+	if t.Expired() {
+		return &SessionEndedError{SessionID: g.cfg.SessionID}
+	}
+	return nil
+}
+
+// checkRevocation reads the session on every request. An end, once seen, is
+// remembered by the tracker and refused for good, even if the store later
+// loses the record or goes away. A missing record is a store fault: the
+// tracker writes it back, and --on-store-error decides meanwhile.
+func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
+	t := g.deps.Tracker
+	if g.cfg.SessionID == "" || t == nil {
+		return nil
+	}
+	if err := g.remembered(); err != nil {
+		return err
 	}
 	var s ports.Session
 	var err error
@@ -239,8 +261,11 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 		s, err = g.deps.Sessions.GetSession(rctx, g.cfg.SessionID)
 		cancel()
 	}
-	if err == nil && s.Status != ports.SessionActive {
+	switch {
+	case err == nil && s.Status != ports.SessionActive:
 		t.Observe(s) // remember an end for good; an active read tells nothing new
+	case errors.Is(err, ports.ErrNotFound):
+		t.Missing() // the tracker writes it back now, and logs that once
 	}
 	v := session.CheckRevocation(s, err, g.cfg.OnStoreError, now)
 	switch v.Outcome {
@@ -251,9 +276,10 @@ func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
 	case session.OutcomeExpired:
 		return &SessionEndedError{SessionID: g.cfg.SessionID}
 	case session.OutcomeNotFound:
-		// The heartbeat recreates a missing record; until then serve.
-		g.deps.Logger.Warn("session record missing from the store; the next heartbeat recreates it", "session", g.cfg.SessionID)
-		return nil
+		if v.Allowed {
+			return nil // --on-store-error=allow; the write-back is logged, not each request
+		}
+		return &StoreError{Err: err, Missing: true}
 	case session.OutcomeStoreErrorAllowed:
 		g.deps.Logger.Warn("revocation check failed; serving (--on-store-error=allow)", "error", err)
 		return nil

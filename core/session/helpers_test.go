@@ -44,6 +44,7 @@ type faultStore struct {
 	beforeUpdate func(ctx context.Context, inner ports.SessionStore, s ports.Session)
 	touchErr     error
 	updates      int
+	creates      int
 }
 
 func (f *faultStore) store() ports.SessionStore {
@@ -72,7 +73,16 @@ func (f *faultStore) updateCount() int {
 }
 
 func (f *faultStore) CreateSession(ctx context.Context, s ports.Session) (ports.Session, error) {
+	f.mu.Lock()
+	f.creates++
+	f.mu.Unlock()
 	return f.store().CreateSession(ctx, s)
+}
+
+func (f *faultStore) createCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.creates
 }
 
 func (f *faultStore) GetSession(ctx context.Context, id string) (ports.Session, error) {

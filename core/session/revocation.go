@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -50,8 +51,8 @@ const (
 
 // Verdict is the outcome of the per-request revocation check.
 type Verdict struct {
-	// Allowed is false for OutcomeNotFound: the caller must decide (the
-	// server recreates its record), and a caller that does not is fail-safe.
+	// Allowed: the request may proceed. A missing record (OutcomeNotFound)
+	// is a store fault: allowed only under the allow policy.
 	Allowed bool
 	Outcome Outcome
 	// Detail explains the verdict for logs and error messages.
@@ -64,14 +65,24 @@ type Verdict struct {
 	Err error
 }
 
+// policyName is the policy as a flag value would give it; empty is allow.
+func policyName(p StoreErrorPolicy) StoreErrorPolicy {
+	if p == StoreErrorDeny {
+		return StoreErrorDeny
+	}
+	return StoreErrorAllow
+}
+
 // CheckRevocation decides whether a session read from the store (or the error
 // reading it) lets a credential request proceed. A revoke is always enforced
 // (fail closed); only a failure to read follows policy.
 func CheckRevocation(s ports.Session, lookupErr error, policy StoreErrorPolicy, now time.Time) Verdict {
 	if lookupErr != nil {
 		if errors.Is(lookupErr, ports.ErrNotFound) {
-			return Verdict{Outcome: OutcomeNotFound, Err: lookupErr,
-				Detail: "session record not found in the store"}
+			// A running server's record is gone (a wiped store, a deleted
+			// key): a store fault. The server writes it back.
+			return Verdict{Allowed: policy != StoreErrorDeny, Outcome: OutcomeNotFound, Err: lookupErr,
+				Detail: fmt.Sprintf("session record not found in the store; store-error policy is %s", policyName(policy))}
 		}
 		// A record that cannot be trusted is never a reason to serve, whatever
 		// the store-error policy says: the store answered, wrongly.
@@ -99,4 +110,36 @@ func CheckRevocation(s ports.Session, lookupErr error, policy StoreErrorPolicy, 
 		return Verdict{Outcome: OutcomeUnknownStatus,
 			Detail: fmt.Sprintf("session %s has unknown status %q; refusing", s.ID, s.Status)}
 	}
+}
+
+// revokeByIDAttempts bounds RevokeByID's alternation between "missing" and
+// "already exists" (a server writing its record back at the same moment).
+const revokeByIDAttempts = 3
+
+// RevokeByID revokes session id. A record missing from the store (a wiped
+// Redis, a deleted item) is written back revoked, so the server that holds
+// the session reads the revoke and refuses: a revoke by full id works
+// whatever became of the record. restored reports that case. Errors: those
+// of Revoke (ErrInvalidTransition when the session has already ended,
+// ErrInvalidArgument) and of the store.
+func RevokeByID(ctx context.Context, store ports.SessionStore, id, by, reason string, clock ports.Clock) (s ports.Session, restored bool, err error) {
+	for range revokeByIDAttempts {
+		s, err = UpdateWithRetry(ctx, store, id, func(s ports.Session) (ports.Session, error) {
+			return Revoke(s, by, reason, clock.Now())
+		})
+		if !errors.Is(err, ports.ErrNotFound) {
+			return s, false, err
+		}
+		now := clock.Now()
+		tomb, rerr := Revoke(ports.Session{ID: id, Status: ports.SessionActive, CreatedAt: now}, by, reason, now)
+		if rerr != nil {
+			return ports.Session{}, false, rerr
+		}
+		s, err = store.CreateSession(ctx, tomb)
+		if !errors.Is(err, ports.ErrAlreadyExists) {
+			return s, err == nil, err
+		}
+		// The record came back meanwhile: revoke it as it is.
+	}
+	return ports.Session{}, false, fmt.Errorf("revoke session %s: its record kept appearing and disappearing; run the command again: %w", id, ports.ErrConflict)
 }

@@ -58,8 +58,9 @@ func TestCheckRevocation(t *testing.T) {
 		{"expired refuses", "expired", nil, StoreErrorAllow, false, OutcomeExpired},
 		{"lapsed refuses", "lapsed", nil, StoreErrorAllow, false, OutcomeExpired},
 		{"unknown status refuses", "unknown", nil, StoreErrorAllow, false, OutcomeUnknownStatus},
-		{"not found is reported for the caller", "", notFound, StoreErrorAllow, false, OutcomeNotFound},
-		{"not found is the same under deny", "", notFound, StoreErrorDeny, false, OutcomeNotFound},
+		// A running server's missing record is a store fault.
+		{"not found under allow serves", "", notFound, StoreErrorAllow, true, OutcomeNotFound},
+		{"not found under deny refuses", "", notFound, StoreErrorDeny, false, OutcomeNotFound},
 		{"store error under allow", "", outage, StoreErrorAllow, true, OutcomeStoreErrorAllowed},
 		{"store error under deny", "", outage, StoreErrorDeny, false, OutcomeStoreErrorDenied},
 		{"a corrupt record refuses under allow", "", fmt.Errorf("bolt: session x: %w", ports.ErrCorrupt), StoreErrorAllow, false, OutcomeCorrupt},

@@ -25,6 +25,9 @@ type TrackerConfig struct {
 	HeartbeatInterval  time.Duration
 	Lease              time.Duration
 	TouchFlushInterval time.Duration
+	// RestoreInterval is the least time between two write-backs of a record
+	// found missing (default DefaultResync).
+	RestoreInterval time.Duration
 }
 
 func (c TrackerConfig) withDefaults() TrackerConfig {
@@ -36,6 +39,9 @@ func (c TrackerConfig) withDefaults() TrackerConfig {
 	}
 	if c.TouchFlushInterval <= 0 {
 		c.TouchFlushInterval = DefaultTouchFlushInterval
+	}
+	if c.RestoreInterval <= 0 {
+		c.RestoreInterval = DefaultResync
 	}
 	return c
 }
@@ -58,10 +64,14 @@ type Tracker struct {
 	last    ports.Session // the newest record the store returned
 	revoked revokedState
 	expired bool
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// restoredAt is the last write-back of a missing record asked for;
+	// restore wakes the loop to do it.
+	restoredAt time.Time
+	restore    chan struct{}
+	started    bool
+	stopped    bool
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 type revokedState struct {
@@ -75,7 +85,7 @@ func NewTracker(store ports.SessionStore, clock ports.Clock, cfg TrackerConfig, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Tracker{store: store, clock: clock, cfg: cfg.withDefaults(), logger: logger}
+	return &Tracker{store: store, clock: clock, cfg: cfg.withDefaults(), logger: logger, restore: make(chan struct{}, 1)}
 }
 
 // Start creates the session record (active, leased until now+Lease) and
@@ -164,9 +174,45 @@ func (t *Tracker) Expired() bool {
 }
 
 // Observe records a copy of the session read elsewhere (the per-request
-// revocation check), so a revoke seen there is remembered here too.
+// revocation check, the View), so a revoke seen there is remembered here too.
 func (t *Tracker) Observe(s ports.Session) {
 	t.remember(s)
+}
+
+// Missing reports a read that found no record. The record is a store fault
+// to repair at once, not at the next heartbeat: the loop writes it back (as
+// revoked or expired if the session has ended), at most once per
+// RestoreInterval; each write-back is logged once. Missing never blocks.
+func (t *Tracker) Missing() {
+	if !t.noteMissing() {
+		return
+	}
+	select {
+	case t.restore <- struct{}{}:
+	default: // a write-back is already pending
+	}
+}
+
+// noteMissing reports whether a write-back of the missing record is due, and
+// if so notes that it is under way.
+func (t *Tracker) noteMissing() bool {
+	now := t.clock.Now()
+	t.mu.Lock()
+	if t.id == "" || t.stopped {
+		t.mu.Unlock()
+		return false
+	}
+	due := t.restoredAt.IsZero() || now.Sub(t.restoredAt) >= t.cfg.RestoreInterval
+	if due {
+		t.restoredAt = now
+	}
+	t.mu.Unlock()
+	return due
+}
+
+// restoreRecord writes the record back if the store has lost it.
+func (t *Tracker) restoreRecord(ctx context.Context) error {
+	return t.recreate(ctx, t.clock.Now())
 }
 
 // Flush writes the pending request count with one TouchSession. On failure
@@ -220,6 +266,7 @@ func (t *Tracker) Heartbeat(ctx context.Context) error {
 		t.remember(saved)
 		return nil
 	case errors.Is(err, ports.ErrNotFound):
+		t.noteMissing() // written back here: no second write-back right after
 		return t.recreate(ctx, now)
 	case errors.Is(err, ports.ErrInvalidTransition):
 		t.remember(seen)
@@ -333,6 +380,8 @@ func (t *Tracker) run(ctx context.Context, done chan struct{}) {
 			t.step(ctx, "flush", t.Flush)
 		case <-heartbeat.C:
 			t.step(ctx, "heartbeat", t.Heartbeat)
+		case <-t.restore:
+			t.step(ctx, "restore", t.restoreRecord)
 		}
 	}
 }

@@ -407,7 +407,7 @@ func TestTrackerLoopLogsFailures(t *testing.T) {
 func TestTrackerConfigDefaults(t *testing.T) {
 	t.Parallel()
 	got := TrackerConfig{Lease: -time.Second}.withDefaults()
-	want := TrackerConfig{HeartbeatInterval: 20 * time.Second, Lease: 60 * time.Second, TouchFlushInterval: time.Second}
+	want := TrackerConfig{HeartbeatInterval: 20 * time.Second, Lease: 60 * time.Second, TouchFlushInterval: time.Second, RestoreInterval: DefaultResync}
 	if got != want {
 		t.Fatalf("defaults %+v, want %+v", got, want)
 	}

@@ -28,6 +28,18 @@ const (
 type ViewConfig struct {
 	Resync time.Duration
 	Poll   time.Duration
+	// Memory, when set, is told what every store read found before any
+	// caller sees the result and before a change is acknowledged, so an end
+	// the view has read is remembered even if no request follows it.
+	Memory Memory
+}
+
+// Memory is what a View reports its reads to: the Tracker is one.
+type Memory interface {
+	// Observe is given every record read.
+	Observe(s ports.Session)
+	// Missing is called on every read that found no record.
+	Missing()
 }
 
 // View keeps a running server's session in memory, so the per-request
@@ -36,7 +48,9 @@ type ViewConfig struct {
 //   - with a feed, the memory copy is trusted only while the feed is whole;
 //     an announced change is read from the store before it is acknowledged,
 //     and on any gap every request reads the store until the feed resumes;
-//   - without a feed (poll mode), a copy older than two polls is re-read.
+//   - without a feed (poll mode), a copy older than two polls is re-read;
+//   - an end (revoked, expired) once read is kept for good: no later read, a
+//     missing record, an outage or a record recreated active, undoes it.
 type View struct {
 	store  ports.SessionStore
 	feed   ports.SessionFeed
@@ -108,7 +122,8 @@ func (v *View) Start(ctx context.Context, s ports.Session) (<-chan struct{}, err
 func (v *View) Current(ctx context.Context) (ports.Session, error) {
 	v.mu.RLock()
 	cur, id := v.cur, v.id
-	fresh := v.have && v.readOK && (v.feedWhole || (v.polling && v.clock.Now().Sub(v.readAt) < 2*v.cfg.Poll))
+	fresh := v.have && (v.cur.Status != ports.SessionActive ||
+		v.readOK && (v.feedWhole || (v.polling && v.clock.Now().Sub(v.readAt) < 2*v.cfg.Poll)))
 	v.mu.RUnlock()
 	if fresh {
 		return cur, nil
@@ -193,9 +208,24 @@ func (v *View) fly(f *flight, id string) {
 		}
 		v.readAt = now
 	}
+	missing := errors.Is(err, ports.ErrNotFound)
+	if v.have && v.cur.Status != ports.SessionActive {
+		// An end once read answers every later read.
+		s, err = v.cur, nil
+	}
 	f.s, f.err = s, err
 	v.inflight, v.landed = nil, f
 	v.mu.Unlock()
+	// Memory hears of the read before any waiter, and so before the feed's
+	// acknowledgement, which waits on this flight.
+	if m := v.cfg.Memory; m != nil {
+		if err == nil {
+			m.Observe(s)
+		}
+		if missing {
+			m.Missing()
+		}
+	}
 	close(f.done)
 }
 

@@ -242,6 +242,11 @@ func checkFetches(t *testing.T, fs []fetch, written, firstRefusal time.Time) {
 
 // boltStore is a bbolt file whose session record gets raw bytes.
 func boltStore(raw []byte) func(t *testing.T) (string, func(*testing.T, string)) {
+	return boltEdit(func(b *bbolt.Bucket, key []byte) error { return b.Put(key, raw) })
+}
+
+// boltEdit is a bbolt file whose session record edit changes in place.
+func boltEdit(edit func(b *bbolt.Bucket, key []byte) error) func(t *testing.T) (string, func(*testing.T, string)) {
 	return func(t *testing.T) (string, func(*testing.T, string)) {
 		path := filepath.Join(t.TempDir(), "store", "sentinel.db")
 		return "bolt://" + path, func(t *testing.T, id string) {
@@ -258,7 +263,7 @@ func boltStore(raw []byte) func(t *testing.T) (string, func(*testing.T, string))
 				if b == nil || b.Get([]byte(id)) == nil {
 					return errors.New("no session record " + id + " in bucket sessions")
 				}
-				return b.Put([]byte(id), raw)
+				return edit(b, []byte(id))
 			})
 			if err != nil {
 				t.Fatalf("overwrite session %s: %v", id, err)
@@ -322,6 +327,16 @@ func deletePrefix(t *testing.T, client *redis.Client, prefix string) {
 // session item is replaced by an edited copy: its index attributes stay, so
 // every listing still reaches it.
 func dynamoStore(edit func(item map[string]types.AttributeValue)) func(t *testing.T) (string, func(*testing.T, string)) {
+	return dynamoChange(func(ctx context.Context, client *dynamodb.Client, table string, item map[string]types.AttributeValue) error {
+		edit(item)
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item})
+		return err
+	})
+}
+
+// dynamoChange is dynamoStore with the change to the session item (read
+// with a consistent read) left to change.
+func dynamoChange(change func(ctx context.Context, client *dynamodb.Client, table string, item map[string]types.AttributeValue) error) func(t *testing.T) (string, func(*testing.T, string)) {
 	return func(t *testing.T) (string, func(*testing.T, string)) {
 		endpoint := testenv.DynamoDBEndpoint(t)
 		table := "sentinel-corrupt-" + randomHex(8)
@@ -353,9 +368,8 @@ func dynamoStore(edit func(item map[string]types.AttributeValue)) func(t *testin
 			if err != nil || out.Item == nil {
 				t.Fatalf("GetItem(%s): item %v, err %v", id, out, err)
 			}
-			edit(out.Item)
-			if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: out.Item}); err != nil {
-				t.Fatalf("PutItem(%s): %v", id, err)
+			if err := change(ctx, client, table, out.Item); err != nil {
+				t.Fatalf("change item %s: %v", id, err)
 			}
 		}
 	}

@@ -73,6 +73,9 @@ const pollingBound = time.Second
 // recreatedLog is what the tracker logs when it writes a lost record back.
 const recreatedLog = "session record was missing from the store; recreated it"
 
+// missingRefusal starts a deny server's refusal while its record is missing.
+const missingRefusal = "session record missing from the store"
+
 // storeFault takes one backend's store away and brings it back.
 type storeFault struct {
 	backend string
@@ -240,9 +243,17 @@ func runStoreOutage(t *testing.T, sb *sandbox, f storeFault) {
 		timedOut := func(r request) bool {
 			return mode == "deny" && r.Status == 503 && r.latency() >= gateway.StoreBudget-100*time.Millisecond
 		}
+		// A store that lost the record: a deny server refuses until it has
+		// written its record back (docs/revocation.md, missing records), and
+		// a request that started just after the first 200 may have read the
+		// store before that write-back landed.
+		beforeWriteBack := func(r request) bool {
+			return f.losesRecords && mode == "deny" && r.Status == 503 && strings.HasPrefix(r.Message, missingRefusal) &&
+				r.started().Before(recoveredAt[mode].Add(time.Second))
+		}
 		recovered.requireSome(t, ls.name, 5)
 		for _, r := range recovered.requests {
-			if r.Status != 200 && !timedOut(r) {
+			if r.Status != 200 && !timedOut(r) && !beforeWriteBack(r) {
 				t.Errorf("%s, %s: answered %d %s %q after %s, want 200", ls.name, recovered.name, r.Status, r.Code, r.Message, r.latency())
 			}
 		}
