@@ -118,7 +118,14 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	// A full id is revoked even where its record (or a lost bbolt file) is
+	// missing: the revoked record written in its place is what the server
+	// holding the session reads back. Everything else needs a store that exists.
+	open := openStore
+	if len(c.ID) == fullIDLen {
+		open = createStore
+	}
+	store, err := open(ctx, g.Store, env.Clock)
 	if err != nil {
 		return err
 	}
