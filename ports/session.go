@@ -44,6 +44,12 @@ type Session struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 	// Version is owned by the store: create writes 1, every successful write adds 1.
 	Version int64 `json:"version"`
+
+	// RevocationPoll is the serving process's --revocation-poll: how often it
+	// re-reads the session when it has no change feed. A revoker waits out
+	// bounds derived from it (see session.RereadBound). Zero on records
+	// written before it was kept: read as the default.
+	RevocationPoll time.Duration `json:"revocation_poll,omitempty"`
 }
 
 // Lapsed reports whether an active session's lease has run out at now.
