@@ -52,6 +52,8 @@ func (e env) newSession() ports.Session {
 		SourceIdentity:   "sentinel:" + e.ns,
 		CreatedAt:        now.Add(-2 * time.Minute),
 		UpdatedAt:        now.Add(-time.Minute),
+
+		RevocationPoll: 70 * time.Millisecond,
 	}
 }
 

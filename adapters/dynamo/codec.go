@@ -41,6 +41,13 @@ const (
 	// attrTouch holds the token of the last TouchSession, so a retried
 	// touch is applied once (see TouchSession).
 	attrTouch = "touch_token"
+
+	// attrPoll is the server's --revocation-poll in nanoseconds; absent is 0.
+	attrPoll = "revocation_poll"
+	// attrSeen is the version a polling server has read ended and
+	// confirmed (see AckRead); only AckRead writes it, and no decode reads it
+	// into the record.
+	attrSeen = "seen_version"
 )
 
 // schemaValue marks an item as a session in this layout; anything else under
@@ -59,6 +66,7 @@ var names = map[string]string{
 	"#expires_at": attrExpiresAt, "#last_access_at": attrLastAccessAt,
 	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt, "#event": attrGuardEvent,
 	"#touch": attrTouch,
+	"#seen":  attrSeen,
 }
 
 // namesFor returns the subset of names an expression uses; DynamoDB rejects
@@ -146,6 +154,9 @@ func encodeSession(s ports.Session) map[string]types.AttributeValue {
 	})
 	if ttl := ttlOf(s); ttl != 0 {
 		item[attrTTL] = num(ttl)
+	}
+	if s.RevocationPoll != 0 {
+		item[attrPoll] = num(int64(s.RevocationPoll))
 	}
 	return item
 }
@@ -287,6 +298,8 @@ func decodeSession(id string, item map[string]types.AttributeValue) (ports.Sessi
 		CreatedAt:        d.time(attrCreatedAt),
 		UpdatedAt:        d.time(attrUpdatedAt),
 		Version:          d.int(attrVersion, true),
+
+		RevocationPoll: time.Duration(d.int(attrPoll, false)),
 	}
 	if err := d.done("session", id, ports.SessionPosition(s), s.Status.Valid(), string(s.Status), s.Version); err != nil {
 		return ports.Session{}, err

@@ -21,13 +21,16 @@ const (
 	fieldRevokedBy  = "revoked_by"
 	fieldRevokedWhy = "revoked_reason"
 	fieldRevokedAt  = "revoked_at"
+
+	// fieldPoll is the server's --revocation-poll, in nanoseconds.
+	fieldPoll = "revocation_poll"
 )
 
 // sessionKind: {P}:session:<id>, indexed under {P}:idx:{user,profile,status,instance}:<value>.
 var sessionKind = newKind(kind[ports.Session]{
 	layout: &layout{
 		name: "session", noun: "session", plural: "sessions",
-		ints:     []string{fieldRequests, fieldVersion},
+		ints:     []string{fieldRequests, fieldVersion, fieldPoll},
 		statuses: []string{string(ports.SessionActive), string(ports.SessionRevoked), string(ports.SessionExpired)},
 		lapsing:  []string{string(ports.SessionActive)},
 		expired:  string(ports.SessionExpired),
@@ -56,6 +59,8 @@ var sessionKind = newKind(kind[ports.Session]{
 			fieldRevokedAt, encodeTime(s.RevokedAt),
 			fieldCreated, encodeTime(s.CreatedAt),
 			fieldUpdated, encodeTime(s.UpdatedAt),
+
+			fieldPoll, encodeInt(int64(s.RevocationPoll)),
 		}
 	},
 	read: func(d *decoder) ports.Session {
@@ -77,6 +82,8 @@ var sessionKind = newKind(kind[ports.Session]{
 			CreatedAt:        d.time(fieldCreated),
 			UpdatedAt:        d.time(fieldUpdated),
 			Version:          d.int(fieldVersion),
+
+			RevocationPoll: d.duration(fieldPoll),
 		}
 	},
 	timesOf: func(s *ports.Session) map[string]*time.Time {
