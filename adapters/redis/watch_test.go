@@ -200,7 +200,7 @@ func TestFeedReportsASilentlyDroppedSubscription(t *testing.T) {
 	signals := followFeed(t, server, sess)
 
 	silenced := time.Now()
-	if n := proxy.Silence([]byte(server.feedChannel(sess.ServerInstanceID))); n != 1 {
+	if n := proxy.Silence(tcpproxy.Contains("subscribe", server.feedChannel(sess.ServerInstanceID))); n != 1 {
 		t.Fatalf("silenced %d subscriptions, want the server's 1", n)
 	}
 	// Redis has dropped the subscriber: an announce finds no listener.

@@ -22,7 +22,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
-	match  []byte // silence connections whose client sent this; nil: none
+	match  Match // silence connections whose client's bytes match; nil: none
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -54,13 +54,29 @@ func New(t testing.TB, target string) *Proxy {
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
+// Match tells from what a client has sent so far (its first 64 KiB)
+// whether its connection is to be silenced.
+type Match func(sent []byte) bool
+
+// Contains matches a client that has sent every one of parts.
+func Contains(parts ...string) Match {
+	return func(sent []byte) bool {
+		for _, part := range parts {
+			if !bytes.Contains(sent, []byte(part)) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // Silence drops, from now on, the server side of every connection whose
-// client has sent match (now or later), keeping the client side open and
+// client's bytes match (now or later), keeping the client side open and
 // silent. It returns how many connections it silenced at once. A nil match
 // lets new connections through again (silenced ones stay silent).
-func (p *Proxy) Silence(match []byte) int {
+func (p *Proxy) Silence(match Match) int {
 	p.mu.Lock()
-	p.match = bytes.Clone(match)
+	p.match = match
 	if match == nil {
 		p.mu.Unlock()
 		return 0
@@ -158,10 +174,10 @@ func silencedNow(c *conn) bool {
 	return c.silenced
 }
 
-// silenceIf silences c when its client has sent match; true when it did now.
-func (c *conn) silenceIf(match []byte) bool {
+// silenceIf silences c when its client's bytes match; true when it did now.
+func (c *conn) silenceIf(match Match) bool {
 	c.mu.Lock()
-	if c.silenced || !bytes.Contains(c.seen, match) {
+	if c.silenced || !match(c.seen) {
 		c.mu.Unlock()
 		return false
 	}

@@ -67,7 +67,7 @@ func TestSilenceDropsTheServerSideAndKeepsTheClientSideOpen(t *testing.T) {
 	if err := echo(other, otherR, "GET k"); err != nil {
 		t.Fatal(err)
 	}
-	if n := p.Silence([]byte("feed:")); n != 1 {
+	if n := p.Silence(Contains("SUBSCRIBE", "feed:")); n != 1 {
 		t.Fatalf("silenced %d connections, want 1", n)
 	}
 	select {
@@ -87,6 +87,9 @@ func TestSilenceDropsTheServerSideAndKeepsTheClientSideOpen(t *testing.T) {
 	}
 	// A new connection that sends the match later is silenced as well.
 	late, lateR := dial()
+	if err := echo(late, lateR, "PUBLISH feed:y"); err != nil { // one part alone is no match
+		t.Fatal(err)
+	}
 	if err := echo(late, lateR, "GET j"); err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func (d *dynamoLocal) start(t *testing.T) {
 // DynamoDB Local's container is stopped under load and started again. It
 // runs -inMemory, so it comes back without tables: store init creates them
 // again and the heartbeat recreates the session record. DynamoDB has no
-// change feed: the servers poll, and the revoke waits out the polling bound.
+// change feed: the servers poll, and confirm the revoke through the record.
 func TestDynamoDBStoppedMidLoad(t *testing.T) {
 	t.Parallel()
 	dynamo := newDynamoLocal(t)
@@ -137,7 +137,6 @@ func TestDynamoDBStoppedMidLoad(t *testing.T) {
 	sb.store = fmt.Sprintf("dynamodb://faults-%d?region=us-east-1&profile=dynlocal&endpoint=%s", time.Now().UnixNano(), dynamo.endpoint())
 	sb.mustRun("store", "init")
 	runStoreOutage(t, sb, storeFault{
-		polls:   true,
 		backend: "dynamodb",
 		down:    dynamo.stop,
 		up: func(t *testing.T) {
@@ -146,7 +145,7 @@ func TestDynamoDBStoppedMidLoad(t *testing.T) {
 		},
 		outage:       4 * time.Second,
 		detectWithin: 2 * time.Second,
-		revokeSays:   "this store has no change feed",
+		revokeSays:   "the running server confirmed it refuses from now on",
 		losesRecords: true,
 	})
 }
