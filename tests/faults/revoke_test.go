@@ -87,4 +87,3 @@ func TestRevokeWithTheRedisSubscriptionHalfClosed(t *testing.T) {
 		})
 	})
 }
-
