@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -86,4 +87,23 @@ func TestRevokeWithTheRedisSubscriptionHalfClosed(t *testing.T) {
 			return strings.Contains(ls.proc.readStderr(), "session feed lost")
 		})
 	})
+}
+
+// DynamoDB has no feed: a server polling its session every second (the
+// cap) confirms the revoke through the record at its next poll, and
+// server-revoke waits for that, not for the default poll's bound.
+func TestRevokeDynamoDBServerPollingSlowly(t *testing.T) {
+	t.Parallel()
+	dynamo := newDynamoLocal(t)
+	sb := newSandbox(t)
+	sb.store = fmt.Sprintf("dynamodb://revoke-%d?region=us-east-1&profile=dynlocal&endpoint=%s", time.Now().UnixNano(), dynamo.endpoint())
+	sb.mustRun("store", "init")
+	ls := sb.startLoadServer(serverOptions{
+		name: "dynamodb-poll-1s", flags: append(append([]string{}, revokeServerFlags...), "--revocation-poll", "1s"),
+		workers: 2, pause: time.Millisecond,
+	})
+	revokeUnderLoad(t, sb, ls, "the running server confirmed it refuses from now on", nil)
+	if s := sb.session(ls.session); s.RevocationPoll != time.Second {
+		t.Errorf("the session records a revocation poll of %s, want the server's 1s", s.RevocationPoll)
+	}
 }
