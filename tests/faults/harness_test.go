@@ -518,17 +518,6 @@ func (p phase) onlyStatus(t *testing.T, server string, status int, code string) 
 	}
 }
 
-// after is the part of p that started at or after at.
-func (p phase) after(at time.Time) phase {
-	out := phase{name: p.name + " (after the polling bound)", from: at}
-	for _, r := range p.requests {
-		if !r.started().Before(at) {
-			out.requests = append(out.requests, r)
-		}
-	}
-	return out
-}
-
 func (p phase) requireSome(t *testing.T, server string, least int) {
 	t.Helper()
 	if len(p.requests) < least {
