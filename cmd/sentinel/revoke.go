@@ -80,7 +80,7 @@ type ServerRevokeCmd struct {
 	User    string `help:"Revoke every active session of this user." placeholder:"USER"`
 	Profile string `help:"Revoke every active session for this profile." placeholder:"PROFILE"`
 	// The wait is bounded so a dead or unreachable server cannot hang an incident responder.
-	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke." default:"2s"`
+	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke. Unconfirmed, the command still waits out the bound within which a live server re-reads the store (0.5s, or two of the server's --revocation-poll)." default:"2s"`
 }
 
 // Help shows examples.
@@ -202,31 +202,22 @@ func pollShown(poll time.Duration) string {
 // announce waits, bounded, until the live server holding s confirms it has
 // read the revoke, so nothing is served once this command returns; it says
 // plainly what happened. Without a confirmation (no server heard the feed,
-// or none answered in time) it still returns no sooner than the bound within
-// which any live server re-reads its session from the store
-// (session.RereadBound, from the poll the server recorded), unless
-// --ack-timeout is shorter, which it then says.
+// or none answered within --ack-timeout) it still returns no sooner than the
+// bound within which any live server re-reads its session from the store
+// (session.RereadBound, from the poll the server recorded), and says so.
 func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.Session, timeout time.Duration) {
 	start := time.Now()
 	bound := session.RereadBound(s)
-	waitBound := func() time.Duration {
-		wait := min(bound, timeout)
+	waitBound := func() {
 		select {
-		case <-time.After(time.Until(start.Add(wait))):
+		case <-time.After(time.Until(start.Add(bound))):
 		case <-ctx.Done():
-		}
-		return wait
-	}
-	short := func(waited time.Duration) {
-		if waited < bound {
-			fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: --ack-timeout %s is shorter than the %s within which a live server re-reads the store; it may still serve until then\n", s.ID, timeout, bound)
 		}
 	}
 	a, ok := store.(ports.ChangeAnnouncer)
 	if !ok {
-		waited := waitBound()
-		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store cannot confirm; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, waited)
-		short(waited)
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store cannot confirm; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, bound)
 		return
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
@@ -239,12 +230,10 @@ func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.S
 		// alive where the feed cannot reach it (another network namespace,
 		// a subscription Redis dropped). Not hearing is no proof that
 		// nothing serves.
-		waited := waitBound()
-		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server heard the change feed; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, waited)
-		short(waited)
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server heard the change feed; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, bound)
 	default:
-		waited := waitBound()
-		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); any live server re-reads the revoke from the store within %s of it, and refuses from then on\n", s.ID, timeout, err, bound)
-		short(waited)
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); waited at least %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, timeout, err, bound)
 	}
 }

@@ -24,7 +24,9 @@ var revokeServerFlags = []string{"--profile", "dev", "--no-session", "--identity
 func revokeUnderLoad(t *testing.T, sb *sandbox, ls *loadServer, says string, then func()) {
 	t.Helper()
 	ls.waitServed(t, time.Time{}, 200, 20, commandTimeout)
-	p := sb.start(nil, "server-revoke", ls.session, "--reason", "fault test: the feed cannot reach the server")
+	// A generous --ack-timeout: on a loaded machine a confirmation through
+	// DynamoDB Local can take longer than the default 2s.
+	p := sb.start(nil, "server-revoke", ls.session, "--reason", "fault test: the feed cannot reach the server", "--ack-timeout", "10s")
 	r := p.wait(commandTimeout)
 	returned := p.exitedAt
 	if r.code != 0 {
