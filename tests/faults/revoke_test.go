@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -96,10 +95,7 @@ func TestRevokeWithTheRedisSubscriptionHalfClosed(t *testing.T) {
 // server-revoke waits for that, not for the default poll's bound.
 func TestRevokeDynamoDBServerPollingSlowly(t *testing.T) {
 	t.Parallel()
-	dynamo := newDynamoLocal(t)
-	sb := newSandbox(t)
-	sb.store = fmt.Sprintf("dynamodb://revoke-%d?region=us-east-1&profile=dynlocal&endpoint=%s", time.Now().UnixNano(), dynamo.endpoint())
-	sb.mustRun("store", "init")
+	sb := newDynamoLocal(t).sandbox(t, "revoke")
 	ls := sb.startLoadServer(serverOptions{
 		name: "dynamodb-poll-1s", flags: append(append([]string{}, revokeServerFlags...), "--revocation-poll", "1s"),
 		workers: 2, pause: time.Millisecond,
