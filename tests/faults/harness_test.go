@@ -518,6 +518,18 @@ func (p phase) onlyStatus(t *testing.T, server string, status int, code string) 
 	}
 }
 
+// without is p less the requests skip matches.
+func (p phase) without(skip func(request) bool) phase {
+	out := p
+	out.requests = nil
+	for _, r := range p.requests {
+		if !skip(r) {
+			out.requests = append(out.requests, r)
+		}
+	}
+	return out
+}
+
 func (p phase) requireSome(t *testing.T, server string, least int) {
 	t.Helper()
 	if len(p.requests) < least {
