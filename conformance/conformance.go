@@ -149,6 +149,7 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("Corrupt", s.testCorrupt)
 	t.Run("Approvals", s.testApprovals)
 	t.Run("BreakGlass", s.testBreakGlass)
+	t.Run("ReadAck", s.testReadAck)
 }
 
 type suite struct {

@@ -38,6 +38,9 @@ func (s suite) testCreate(t *testing.T) {
 			// Beyond 2^53: a backend that passes numbers through float64 (JSON
 			// in Lua, for one) loses the last digit.
 			{"request count beyond float precision", func(s *ports.Session) { s.RequestCount = 1<<53 + 1 }},
+			// The server's --revocation-poll: not recorded (older writers), and at its cap.
+			{"revocation poll not recorded", func(s *ports.Session) { s.RevocationPoll = 0 }},
+			{"revocation poll at its cap", func(s *ports.Session) { s.RevocationPoll = time.Second }},
 			// Separators and non-ASCII in the indexed fields: keys built by
 			// string concatenation must not break.
 			{"separators and unicode in indexed fields", func(s *ports.Session) {
@@ -132,6 +135,7 @@ func (s suite) testUpdate(t *testing.T) {
 			next.AssumedRoleIDs = append(slices.Clone(cur.AssumedRoleIDs), fmt.Sprintf("AROAEXAMPLEROLEID000%d:s", i))
 			next.IdentitySource = map[bool]string{true: "os", false: "sts"}[i%2 == 0]
 			next.UpdatedAt = now
+			next.RevocationPoll = time.Duration(i+1) * 100 * time.Millisecond
 			got, err := e.store.UpdateSession(t.Context(), next)
 			if err != nil {
 				t.Fatalf("UpdateSession #%d at version %d: %v", i+1, cur.Version, err)

@@ -56,6 +56,7 @@ func (e env) newSession() ports.Session {
 		// role names and session names included.
 		RoleARNs:       []string{"arn:aws:iam::111122223333:role/team/deploy,eu=1@x", "arn:aws:iam::444455556666:role/Read"},
 		AssumedRoleIDs: []string{"AROAEXAMPLEROLEID0001:sentinel." + e.ns},
+		RevocationPoll: 70 * time.Millisecond,
 	}
 }
 

@@ -42,3 +42,18 @@ type ChangeAnnouncer interface {
 	// an error wrapping ErrNoListener when no server follows s.
 	Announce(ctx context.Context, s Session) error
 }
+
+// ReadAcknowledger is a store without a change feed (DynamoDB) on which a
+// polling server confirms through the session record itself: it writes the
+// version of its session it has read ended, and the store's ChangeAnnouncer
+// waits for that. A store that implements it says "confirmed" with the same
+// meaning as a feed's Ack.
+type ReadAcknowledger interface {
+	// AckRead records on session id that its server has read version of it
+	// and refuses from now on. It changes no other field and never Version,
+	// so an acknowledgement is never taken for a change and can never undo
+	// a revoke; a version at or below the one already recorded changes
+	// nothing. Errors: ErrNotFound when the record is gone; ErrCorrupt when
+	// the stored record is not a session.
+	AckRead(ctx context.Context, id string, version int64) error
+}

@@ -51,6 +51,11 @@ type Session struct {
 	// are the handles a deny at AWS can target this one session by.
 	RoleARNs       []string `json:"role_arns,omitempty"`
 	AssumedRoleIDs []string `json:"assumed_role_ids,omitempty"`
+	// RevocationPoll is the serving process's --revocation-poll: how often it
+	// re-reads the session when it has no change feed. A revoker waits out
+	// bounds derived from it (see session.RereadBound). Zero on records
+	// written before it was kept: read as the default.
+	RevocationPoll time.Duration `json:"revocation_poll,omitempty"`
 }
 
 // Lapsed reports whether an active session's lease has run out at now.

@@ -45,6 +45,12 @@ const (
 	// The session's AWS handles: lists of strings, absent when empty.
 	attrRoleARNs       = "role_arns"
 	attrAssumedRoleIDs = "assumed_role_ids"
+	// attrPoll is the server's --revocation-poll in nanoseconds; absent is 0.
+	attrPoll = "revocation_poll"
+	// attrSeen is the version a polling server has read ended and
+	// confirmed (see AckRead); only AckRead writes it, and no decode reads it
+	// into the record.
+	attrSeen = "seen_version"
 )
 
 // schemaValue marks an item as a session in this layout; anything else under
@@ -63,6 +69,7 @@ var names = map[string]string{
 	"#expires_at": attrExpiresAt, "#last_access_at": attrLastAccessAt,
 	"#request_count": attrRequestCount, "#updated_at": attrUpdatedAt, "#event": attrGuardEvent,
 	"#touch": attrTouch,
+	"#seen":  attrSeen,
 }
 
 // namesFor returns the subset of names an expression uses; DynamoDB rejects
@@ -152,6 +159,9 @@ func encodeSession(s ports.Session) map[string]types.AttributeValue {
 		item[attrTTL] = num(ttl)
 	}
 	setLists(item, map[string][]string{attrRoleARNs: s.RoleARNs, attrAssumedRoleIDs: s.AssumedRoleIDs})
+	if s.RevocationPoll != 0 {
+		item[attrPoll] = num(int64(s.RevocationPoll))
+	}
 	return item
 }
 
@@ -332,6 +342,7 @@ func decodeSession(id string, item map[string]types.AttributeValue) (ports.Sessi
 		Version:          d.int(attrVersion, true),
 		RoleARNs:         d.list(attrRoleARNs),
 		AssumedRoleIDs:   d.list(attrAssumedRoleIDs),
+		RevocationPoll:   time.Duration(d.int(attrPoll, false)),
 	}
 	if err := d.done("session", id, ports.SessionPosition(s), s.Status.Valid(), string(s.Status), s.Version); err != nil {
 		return ports.Session{}, err

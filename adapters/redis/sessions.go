@@ -25,13 +25,15 @@ const (
 	// The session's AWS handles, JSON lists (absent on older records).
 	fieldRoleARNs       = "role_arns"
 	fieldAssumedRoleIDs = "assumed_role_ids"
+	// fieldPoll is the server's --revocation-poll, in nanoseconds.
+	fieldPoll = "revocation_poll"
 )
 
 // sessionKind: {P}:session:<id>, indexed under {P}:idx:{user,profile,status,instance}:<value>.
 var sessionKind = newKind(kind[ports.Session]{
 	layout: &layout{
 		name: "session", noun: "session", plural: "sessions",
-		ints:     []string{fieldRequests, fieldVersion},
+		ints:     []string{fieldRequests, fieldVersion, fieldPoll},
 		statuses: []string{string(ports.SessionActive), string(ports.SessionRevoked), string(ports.SessionExpired)},
 		lapsing:  []string{string(ports.SessionActive)},
 		expired:  string(ports.SessionExpired),
@@ -62,6 +64,7 @@ var sessionKind = newKind(kind[ports.Session]{
 			fieldUpdated, encodeTime(s.UpdatedAt),
 			fieldRoleARNs, encodeList(s.RoleARNs),
 			fieldAssumedRoleIDs, encodeList(s.AssumedRoleIDs),
+			fieldPoll, encodeInt(int64(s.RevocationPoll)),
 		}
 	},
 	read: func(d *decoder) ports.Session {
@@ -85,6 +88,7 @@ var sessionKind = newKind(kind[ports.Session]{
 			Version:          d.int(fieldVersion),
 			RoleARNs:         d.list(fieldRoleARNs),
 			AssumedRoleIDs:   d.list(fieldAssumedRoleIDs),
+			RevocationPoll:   d.duration(fieldPoll),
 		}
 	},
 	timesOf: func(s *ports.Session) map[string]*time.Time {

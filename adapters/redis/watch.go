@@ -17,9 +17,11 @@ import (
 // write scripts) and to its own control channel "{P}:feed:<instance>". The
 // revoker subscribes to "{P}:ack:<session>", publishes "changed <id>
 // <version>" on the server's control channel (no subscriber: no live
-// server), and waits for "ack <version>". A dropped subscription is reported
-// as FeedLost: the server then reads the store on every request until
-// go-redis has re-subscribed and the view has re-read.
+// server), and waits for "ack <version>". A subscription that fails, or
+// does not answer a PING within feedQuiet (Redis may have dropped it while
+// the socket looks open: PUBLISH then finds no subscriber), is reported as
+// FeedLost: the server then reads the store on every request until it has
+// subscribed again on a new connection and the view has re-read.
 
 var (
 	_ ports.SessionFeed     = (*Store)(nil)
@@ -27,10 +29,18 @@ var (
 )
 
 const (
-	// feedPing keeps the subscription honest: a silent connection is noticed
-	// within feedQuiet.
-	feedPing  = time.Second
-	feedQuiet = 3 * time.Second
+	// feedPing: the subscription shows it is alive at least once per
+	// resync interval of the server's view (250ms).
+	feedPing = 200 * time.Millisecond
+	// feedQuiet: a subscription that answered nothing, not even a PING,
+	// for this long cannot show it is alive (Redis may have dropped it
+	// while the socket looks open): the feed is lost, and followed again
+	// on a new connection.
+	feedQuiet = 3 * feedPing
+	// feedRetry spaces attempts to subscribe again.
+	feedRetry = 200 * time.Millisecond
+	// feedConfirm bounds the wait for the subscription confirmations.
+	feedConfirm = 3 * time.Second
 )
 
 func (s *Store) feedChannel(instanceID string) string { return s.tag + "feed:" + instanceID }
@@ -42,38 +52,35 @@ func (s *Store) Follow(ctx context.Context, sess ports.Session) (<-chan ports.Fe
 		return nil, fmt.Errorf("redis: follow session: id and server instance are required: %w", ports.ErrInvalidArgument)
 	}
 	channels := []string{s.events, s.feedChannel(sess.ServerInstanceID)}
-	pubsub := s.client.Subscribe(ctx, channels...)
-	// Wait for the confirmations, so the first FeedResumed is true.
-	for range channels {
-		if _, err := pubsub.ReceiveTimeout(ctx, feedQuiet); err != nil {
-			_ = pubsub.Close()
-			return nil, mapError(fmt.Sprintf("follow session %s: subscribe", sess.ID), err)
-		}
+	pubsub, err := s.subscribe(ctx, channels)
+	if err != nil {
+		return nil, mapError(fmt.Sprintf("follow session %s: subscribe", sess.ID), err)
 	}
 	signals := make(chan ports.FeedSignal, 2)
 	signals <- ports.FeedResumed
-	go s.followLoop(ctx, pubsub, sess.ID, len(channels), signals)
+	go s.followLoop(ctx, pubsub, sess.ID, channels, signals)
 	return signals, nil
 }
 
-func (s *Store) followLoop(ctx context.Context, pubsub *redis.PubSub, id string, channels int, signals chan ports.FeedSignal) {
-	defer close(signals)
-	defer func() { _ = pubsub.Close() }()
-	pingCtx, stopPing := context.WithCancel(ctx)
-	defer stopPing()
-	go func() {
-		t := time.NewTicker(feedPing)
-		defer t.Stop()
-		for {
-			select {
-			case <-pingCtx.Done():
-				_ = pubsub.Close() // unblocks Receive at once
-				return
-			case <-t.C:
-				_ = pubsub.Ping(pingCtx) // an error surfaces in Receive
-			}
+// subscribe subscribes to channels on a connection of its own and waits for
+// every confirmation, so a FeedResumed after it is true.
+func (s *Store) subscribe(ctx context.Context, channels []string) (*redis.PubSub, error) {
+	pubsub := s.client.Subscribe(ctx, channels...)
+	for range channels {
+		if _, err := pubsub.ReceiveTimeout(ctx, feedConfirm); err != nil {
+			_ = pubsub.Close()
+			return nil, err
 		}
-	}()
+	}
+	return pubsub, nil
+}
+
+// followLoop relays the subscription's news until ctx ends. When the
+// subscription fails, or cannot show it is alive within feedQuiet, it
+// reports FeedLost, subscribes again on a new connection, and reports
+// FeedResumed once that one is confirmed.
+func (s *Store) followLoop(ctx context.Context, pubsub *redis.PubSub, id string, channels []string, signals chan ports.FeedSignal) {
+	defer close(signals)
 	send := func(sig ports.FeedSignal) {
 		if sig == ports.FeedChanged {
 			select {
@@ -87,32 +94,54 @@ func (s *Store) followLoop(ctx context.Context, pubsub *redis.PubSub, id string,
 		case <-ctx.Done():
 		}
 	}
-	lost, confirmed := false, 0
 	for {
-		msg, err := pubsub.ReceiveTimeout(ctx, feedQuiet)
+		relay(ctx, pubsub, id, send)
+		_ = pubsub.Close()
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
-			// go-redis reconnects and re-subscribes on the next Receive.
-			if !lost {
-				lost, confirmed = true, 0
-				send(ports.FeedLost)
+		send(ports.FeedLost)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(feedRetry):
 			}
-			continue
+			p, err := s.subscribe(ctx, channels)
+			if err == nil {
+				pubsub = p
+				break
+			}
 		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if lost && m.Kind == "subscribe" {
-				if confirmed++; confirmed == channels {
-					lost = false
-					send(ports.FeedResumed)
-				}
+		send(ports.FeedResumed)
+	}
+}
+
+// relay passes on the changes of session id that pubsub receives, pinging
+// it every feedPing, and returns when it fails or stays quiet for feedQuiet
+// (or ctx ends).
+func relay(ctx context.Context, pubsub *redis.PubSub, id string, send func(ports.FeedSignal)) {
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	go func() {
+		t := time.NewTicker(feedPing)
+		defer t.Stop()
+		for {
+			select {
+			case <-pingCtx.Done():
+				return
+			case <-t.C:
+				_ = pubsub.Ping(pingCtx) // an error surfaces in Receive
 			}
-		case *redis.Message:
-			if aboutSession(m.Payload, id) {
-				send(ports.FeedChanged)
-			}
+		}
+	}()
+	for {
+		msg, err := pubsub.ReceiveTimeout(ctx, feedQuiet)
+		if err != nil {
+			return
+		}
+		if m, ok := msg.(*redis.Message); ok && aboutSession(m.Payload, id) {
+			send(ports.FeedChanged)
 		}
 	}
 }

@@ -170,7 +170,7 @@ func TestRevokeSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("runRevoke: %v\n%s", err, out.String())
 	}
-	if len(got.rounds) != 2 || got.noRefusal != 0 || got.servedAfter != 0 || got.servedAfterRefusal != 0 || got.otherErrors != 0 {
+	if len(got.rounds) != 2 || got.confirmed != 2 || got.noRefusal != 0 || got.servedAfter != 0 || got.servedAfterRefusal != 0 || got.otherErrors != 0 {
 		t.Errorf("revoke rounds: %+v\n%s", got, out.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,12 @@ type roundResult struct {
 	// otherErrors counts responses other than 200 and 403, and transport errors.
 	otherErrors int
 	requests    int
+	// confirmed: server-revoke said the running server confirmed the revoke.
+	confirmed bool
 }
+
+// confirmedSays is what server-revoke prints when the server confirmed.
+const confirmedSays = "the running server confirmed it refuses from now on"
 
 // revokeClient is one client's view of a round, in nanoseconds since the round began.
 type revokeClient struct {
@@ -129,7 +135,7 @@ func revokeRound(ctx context.Context, sb *sandbox, o options, conns int) (roundR
 	}
 
 	returned := int64(rv.returned.Sub(base))
-	r := roundResult{command: rv.returned.Sub(rv.launched)}
+	r := roundResult{command: rv.returned.Sub(rv.launched), confirmed: strings.Contains(rv.stderr, confirmedSays)}
 	first := int64(math.MaxInt64)
 	for _, st := range states {
 		first = min(first, st.firstRefusal)
@@ -168,6 +174,7 @@ type revokeOutcome struct {
 	servedAfterRefusal int
 	noRefusal          int
 	otherErrors        int
+	confirmed          int
 }
 
 func runRevoke(ctx context.Context, sb *sandbox, o options, w io.Writer) (*revokeOutcome, error) {
@@ -188,6 +195,9 @@ func runRevoke(ctx context.Context, sb *sandbox, o options, w io.Writer) (*revok
 		out.servedAfter += r.servedAfter
 		out.servedAfterRefusal += r.servedAfterRefusal
 		out.otherErrors += r.otherErrors
+		if r.confirmed {
+			out.confirmed++
+		}
 		command = append(command, r.command)
 		prop := "no 403 within " + refusalWait.String()
 		if r.refused {
@@ -196,8 +206,8 @@ func runRevoke(ctx context.Context, sb *sandbox, o options, w io.Writer) (*revok
 		} else {
 			out.noRefusal++
 		}
-		fmt.Fprintf(w, "  round %2d   revoke command %s   propagation %s   200s sent after return %d   200s after a client's 403 %d   other errors %d   requests %d\n",
-			i, benchtool.Ms(r.command), prop, r.servedAfter, r.servedAfterRefusal, r.otherErrors, r.requests)
+		fmt.Fprintf(w, "  round %2d   revoke command %s   confirmed %-3s   propagation %s   200s sent after return %d   200s after a client's 403 %d   other errors %d   requests %d\n",
+			i, benchtool.Ms(r.command), map[bool]string{true: "yes", false: "no"}[r.confirmed], prop, r.servedAfter, r.servedAfterRefusal, r.otherErrors, r.requests)
 	}
 	fmt.Fprintf(w, "== revocation summary over %d rounds\n", o.rounds)
 	if err := benchtool.WriteSummary(w, "propagation", benchtool.Summarize(propagation)); err != nil {
@@ -206,7 +216,7 @@ func runRevoke(ctx context.Context, sb *sandbox, o options, w io.Writer) (*revok
 	if err := benchtool.WriteSummary(w, "server-revoke command", benchtool.Summarize(command)); err != nil {
 		return nil, err
 	}
-	_, err := fmt.Fprintf(w, "  200s sent after the revoke returned   %d\n  200s after a client's own 403         %d\n  rounds without any 403                %d\n  other errors                          %d\n",
-		out.servedAfter, out.servedAfterRefusal, out.noRefusal, out.otherErrors)
+	_, err := fmt.Fprintf(w, "  rounds confirmed by the server        %d of %d\n  200s sent after the revoke returned   %d\n  200s after a client's own 403         %d\n  rounds without any 403                %d\n  other errors                          %d\n",
+		out.confirmed, len(out.rounds), out.servedAfter, out.servedAfterRefusal, out.noRefusal, out.otherErrors)
 	return out, err
 }

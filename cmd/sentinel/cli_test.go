@@ -96,6 +96,14 @@ func TestCLIBadInput(t *testing.T) {
 			wantErr:  []string{"not absolute", "accepted forms"},
 		},
 		{
+			name: "revocation poll above its cap",
+			args: func(string) []string {
+				return []string{"exec", "--server", "--profile", "dev", "--revocation-poll", "2s", "--", "true"}
+			},
+			wantCode: exitUsage,
+			wantErr:  []string{"--revocation-poll", "1s", "2s"},
+		},
+		{
 			name:     "malformed session id",
 			args:     func(string) []string { return []string{"server-revoke", "not-a-session-id", "--reason", "x"} },
 			wantCode: exitUsage,

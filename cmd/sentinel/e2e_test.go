@@ -162,7 +162,7 @@ func TestExecServerRevokeFromAnotherProcess(t *testing.T) {
 	arm := filepath.Join(sb.dir, "revoke-returned")
 
 	p := sb.start(map[string]string{childModeEnv: childLoop, childOutEnv: requests, childAfterDenialEnv: "50", childMaxEnv: "20s", childArmEnv: arm},
-		append(append([]string{"exec", "--server", "--profile", "dev"}, sb.offlineFlags()...), "--", childCommand(t))...)
+		append(append([]string{"exec", "--server", "--profile", "dev", "--revocation-poll", "70ms"}, sb.offlineFlags()...), "--", childCommand(t))...)
 	began := time.Now()
 	sess := sb.waitActiveSession(p, "dev")
 	t.Logf("session listed after %s", time.Since(began))
@@ -232,6 +232,13 @@ func TestExecServerRevokeFromAnotherProcess(t *testing.T) {
 	}
 	if got.RequestCount != int64(ok) {
 		t.Errorf("request_count = %d, want %d (the 200s the child saw)", got.RequestCount, ok)
+	}
+	// The server's --revocation-poll is kept on the session and shown.
+	if got.RevocationPoll != 70*time.Millisecond {
+		t.Errorf("revocation_poll = %s, want the server's 70ms", got.RevocationPoll)
+	}
+	if out := sb.mustRun("server-session", sess.ID).stdout; !strings.Contains(out, "revocation poll: 70ms\n") {
+		t.Errorf("server-session does not show the revocation poll:\n%s", out)
 	}
 }
 

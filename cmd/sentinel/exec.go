@@ -44,7 +44,7 @@ type ExecCmd struct {
 	Heartbeat      time.Duration `help:"How often the server renews its session lease." default:"20s"`
 	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL (sentinel then exits 137, 128+9)." default:"10s"`
-	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB): how often the server re-reads its session; a revoke is seen within two polls." default:"50ms"`
+	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB), or when the feed cannot be opened: how often the server re-reads its session (at most 1s); it confirms a revoke at the next poll." default:"50ms"`
 	Command        []string      `arg:"" optional:"" passthrough:"partial" help:"Command and arguments (default: $SHELL); flags before it are Sentinel's." placeholder:"-- CMD ARGS"`
 }
 
@@ -87,6 +87,9 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	}
 	if c.Server && c.ServerPort != 0 && (c.ServerPort < 1024 || c.ServerPort > 65535) {
 		return usageError{"--server-port must be 0 (a free port) or 1024-65535"}
+	}
+	if err := session.CheckPoll(c.RevocationPoll); err != nil {
+		return usageError{err.Error()}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -274,6 +277,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		started, err := tracker.Start(ctx, ports.Session{
 			ID: sid, User: id.Name, Profile: c.Profile, ServerInstanceID: instance,
 			Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now,
+			RevocationPoll: c.RevocationPoll,
 		})
 		if err != nil {
 			return fail(withNoTrackingHint(fmt.Errorf("could not record the session in %s: %w", redactedStore(g.Store), err)))

@@ -66,6 +66,7 @@ func writeSessionDetail(env *Env, s ports.Session) error {
 		rows = append(rows, [2]string{"revoked by", s.RevokedBy}, [2]string{"revoked at", at(s.RevokedAt)}, [2]string{"revoked reason", s.RevokedReason})
 	}
 	rows = append(rows, [2]string{"created", at(s.CreatedAt)}, [2]string{"updated", at(s.UpdatedAt)}, [2]string{"version", fmt.Sprint(s.Version)})
+	rows = append(rows, [2]string{"revocation poll", pollShown(s.RevocationPoll)})
 	for _, r := range rows {
 		if _, err := fmt.Fprintf(env.Stdout, "%-16s %s\n", r[0]+":", r[1]); err != nil {
 			return err
@@ -81,7 +82,7 @@ type ServerRevokeCmd struct {
 	User    string `help:"Revoke every active session of this user." placeholder:"USER"`
 	Profile string `help:"Revoke every active session for this profile." placeholder:"PROFILE"`
 	// The wait is bounded so a dead or unreachable server cannot hang an incident responder.
-	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke." default:"2s"`
+	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke. Unconfirmed, the command still waits out the bound within which a live server re-reads the store (0.5s, or two of the server's --revocation-poll)." default:"2s"`
 }
 
 // Help shows examples.
@@ -222,23 +223,33 @@ func callerIdentity(ctx context.Context, g *Globals) (ports.Identity, error) {
 	})
 }
 
-// pollSlack covers a poll that was already under way when the revoke landed.
-const pollSlack = 20 * time.Millisecond
+// pollShown is a session's --revocation-poll as server-session shows it.
+func pollShown(poll time.Duration) string {
+	if poll <= 0 {
+		return "- (not recorded: the default " + session.DefaultPoll.String() + ")"
+	}
+	return poll.String()
+}
 
 // announce waits, bounded, until the live server holding s confirms it has
 // read the revoke, so nothing is served once this command returns; it says
-// plainly when that could not be confirmed.
+// plainly what happened. Without a confirmation (no server heard the feed,
+// or none answered within --ack-timeout) it still returns no sooner than the
+// bound within which any live server re-reads its session from the store
+// (session.RereadBound, from the poll the server recorded), and says so.
 func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.Session, timeout time.Duration) {
-	a, ok := store.(ports.ChangeAnnouncer)
-	if !ok {
-		// No feed to confirm over: wait out the server's polling bound (at the
-		// default --revocation-poll), so nothing is served once we return.
-		wait := min(2*session.DefaultPoll+pollSlack, timeout)
+	start := time.Now()
+	bound := session.RereadBound(s)
+	waitBound := func() {
 		select {
-		case <-time.After(wait):
+		case <-time.After(time.Until(start.Add(bound))):
 		case <-ctx.Done():
 		}
-		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store has no change feed; waited %s, the bound within which a server at the default --revocation-poll (%s) sees the revoke\n", s.ID, wait, session.DefaultPoll)
+	}
+	a, ok := store.(ports.ChangeAnnouncer)
+	if !ok {
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: this store cannot confirm; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, bound)
 		return
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
@@ -247,8 +258,14 @@ func announce(ctx context.Context, env *Env, store ports.SessionStore, s ports.S
 	case err == nil:
 		fmt.Fprintf(env.Stderr, "sentinel: session %s: the running server confirmed it refuses from now on\n", s.ID)
 	case errors.Is(err, ports.ErrNoListener):
-		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server follows it (it has exited, or its feed is down and it reads the store on every request)\n", s.ID)
+		// Nobody heard the feed: the server may have exited, or it may be
+		// alive where the feed cannot reach it (another network namespace,
+		// a subscription Redis dropped). Not hearing is no proof that
+		// nothing serves.
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: session %s: no running server heard the change feed; waited %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, bound)
 	default:
-		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); it refuses as soon as it next reads the store (within a quarter second)\n", s.ID, timeout, err)
+		waitBound()
+		fmt.Fprintf(env.Stderr, "sentinel: warning: session %s: the server did not confirm within %s (%v); waited at least %s, the bound within which any live server re-reads the revoke from the store\n", s.ID, timeout, err, bound)
 	}
 }

@@ -77,6 +77,12 @@ type View struct {
 	// landed the last to finish.
 	flights          uint64
 	inflight, landed *flight
+
+	// acker, when the store has one (no feed: DynamoDB), takes the poll
+	// loop's confirmation that it has read its session ended; acked is the
+	// last version confirmed (used by the run loop only).
+	acker ports.ReadAcknowledger
+	acked int64
 }
 
 // NewView builds a view of session id. feed may be nil (poll mode).
@@ -90,7 +96,9 @@ func NewView(store ports.SessionStore, feed ports.SessionFeed, clock ports.Clock
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &View{store: store, feed: feed, clock: clock, cfg: cfg, logger: logger}
+	v := &View{store: store, feed: feed, clock: clock, cfg: cfg, logger: logger}
+	v.acker, _ = store.(ports.ReadAcknowledger)
+	return v
 }
 
 // Start follows s until ctx ends; the returned channel closes when the
@@ -122,13 +130,22 @@ func (v *View) Start(ctx context.Context, s ports.Session) (<-chan struct{}, err
 func (v *View) Current(ctx context.Context) (ports.Session, error) {
 	v.mu.RLock()
 	cur, id := v.cur, v.id
-	fresh := v.have && (v.cur.Status != ports.SessionActive ||
-		v.readOK && (v.feedWhole || (v.polling && v.clock.Now().Sub(v.readAt) < 2*v.cfg.Poll)))
+	fresh := v.have && (v.cur.Status != ports.SessionActive || v.readOK && v.young(v.clock.Now()))
 	v.mu.RUnlock()
 	if fresh {
 		return cur, nil
 	}
 	return v.read(ctx, id)
+}
+
+// young reports whether the memory copy may still be served at now (v.mu
+// held): its read started less than two resync intervals ago with a whole
+// feed, or two polls ago without a feed. A stalled resync or poll loop thus
+// never stretches trust, and a revoker that gets no confirmation knows how
+// long to wait (RereadBound).
+func (v *View) young(now time.Time) bool {
+	age := now.Sub(v.readAt)
+	return (v.feedWhole && age < 2*v.cfg.Resync) || (v.polling && age < 2*v.cfg.Poll)
 }
 
 // Trusted reports whether the memory copy is currently trusted (feed whole).
@@ -186,9 +203,11 @@ func (v *View) read(ctx context.Context, id string) (ports.Session, error) {
 // cancellation fails the others, and it always lands.
 func (v *View) fly(f *flight, id string) {
 	rctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	// The copy is as old as the read's start: a write that landed while the
+	// read was under way may be missing from it.
+	started := v.clock.Now()
 	s, err := v.store.GetSession(rctx, id)
 	cancel()
-	now := v.clock.Now()
 	v.mu.Lock()
 	switch {
 	case errors.Is(err, ports.ErrCorrupt):
@@ -206,7 +225,7 @@ func (v *View) fly(f *flight, id string) {
 		if !v.have || newer(s, v.cur) {
 			v.cur, v.have = s, true
 		}
-		v.readAt = now
+		v.readAt = started
 	}
 	missing := errors.Is(err, ports.ErrNotFound)
 	if v.have && v.cur.Status != ports.SessionActive {
@@ -288,11 +307,15 @@ func (v *View) run(ctx context.Context, signals <-chan ports.FeedSignal, done ch
 			id, resuming := v.id, v.resuming
 			v.mu.RUnlock()
 			// Errors are the request path's to report.
-			if _, err := v.read(ctx, id); err == nil && resuming {
+			s, err := v.read(ctx, id)
+			if err == nil && resuming {
 				// The re-read FeedResumed asked for has now succeeded.
 				v.mu.Lock()
 				v.feedWhole, v.resuming = true, false
 				v.mu.Unlock()
+			}
+			if err == nil {
+				v.ackRead(ctx, s)
 			}
 		}
 	}
@@ -331,4 +354,20 @@ func (v *View) handle(ctx context.Context, sig ports.FeedSignal) {
 			}
 		}
 	}
+}
+
+// ackRead confirms through the store (ports.ReadAcknowledger) that this
+// server has read its session ended and refuses from now on; the revoker
+// waits for it. Active versions are not confirmed: every touch bumps the
+// version, and only an end is waited for. A failed write is tried again at
+// the next poll.
+func (v *View) ackRead(ctx context.Context, s ports.Session) {
+	if v.acker == nil || s.Status == ports.SessionActive || s.Version <= v.acked {
+		return
+	}
+	if err := v.acker.AckRead(ctx, s.ID, s.Version); err != nil {
+		v.logger.Warn("could not confirm the session's end in the store", "session", s.ID, "error", err)
+		return
+	}
+	v.acked = s.Version
 }

@@ -197,6 +197,13 @@ var outputSeq struct {
 // start runs the sentinel binary with args in the sandbox.
 func (s *sandbox) start(extra map[string]string, args ...string) *process {
 	s.t.Helper()
+	return s.startWrapped(extra, nil, args...)
+}
+
+// startWrapped is start with the sentinel command line run by wrap (a
+// command and its arguments that execs the rest), when wrap is set.
+func (s *sandbox) startWrapped(extra map[string]string, wrap []string, args ...string) *process {
+	s.t.Helper()
 	outputSeq.Lock()
 	outputSeq.n++
 	n := outputSeq.n
@@ -216,7 +223,8 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 		s.t.Fatal(err)
 	}
 	defer stderr.Close()
-	p.cmd = exec.Command(e2e.Sentinel(s.t), args...)
+	argv := append(append(slices.Clone(wrap), e2e.Sentinel(s.t)), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = s.environ(extra)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
@@ -330,6 +338,8 @@ type serverOptions struct {
 	env     map[string]string // extra environment for sentinel and the child
 	workers int
 	pause   time.Duration
+	// wrap runs sentinel under another command (see startWrapped).
+	wrap []string
 }
 
 // startLoadServer starts sentinel exec --server with the load child and
@@ -351,7 +361,7 @@ func (s *sandbox) startLoadServer(o serverOptions) *loadServer {
 	maps.Copy(env, o.env)
 	args := append([]string{"exec", "--server", "--policy", s.policy, "--log-file", s.decisions}, o.flags...)
 	args = append(args, "--", selfBinary(s.t))
-	ls.proc = s.start(env, args...)
+	ls.proc = s.startWrapped(env, o.wrap, args...)
 	s.t.Cleanup(func() { _ = os.WriteFile(ls.stopFile, nil, 0o600) })
 	eventually(s.t, commandTimeout, o.name+": the session id on stderr", func() bool {
 		if ls.proc.exited() {
@@ -508,11 +518,12 @@ func (p phase) onlyStatus(t *testing.T, server string, status int, code string) 
 	}
 }
 
-// after is the part of p that started at or after at.
-func (p phase) after(at time.Time) phase {
-	out := phase{name: p.name + " (after the polling bound)", from: at}
+// without is p less the requests skip matches.
+func (p phase) without(skip func(request) bool) phase {
+	out := p
+	out.requests = nil
 	for _, r := range p.requests {
-		if !r.started().Before(at) {
+		if !skip(r) {
 			out.requests = append(out.requests, r)
 		}
 	}
