@@ -182,8 +182,10 @@ type LockStore interface {
 }
 
 // LockLookup answers the per-request question: which locks refuse who for
-// profile now. It returns an empty slice when none do, and an error (never
-// a partial answer) when it cannot tell.
+// profile now. It returns an empty slice when none do. When it cannot read
+// the locks it returns an error, together with the matching locks it still
+// knows of (from an earlier read): those refuse whatever the caller does
+// about the error.
 type LockLookup interface {
 	ActiveLocks(ctx context.Context, who Identity, profile string, now time.Time) ([]Lock, error)
 }

@@ -69,6 +69,7 @@ var tableSpecs = []tableSpec{
 		{indexStatus, attrStatus, attrCreatedSort},
 		{indexProfile, attrProfile, attrCreatedSort},
 	}, false},
+	{"locks", locksSuffix, nil, false}, // few items: listed by a Scan (locks.go)
 }
 
 // InitTable creates the store's three tables (on-demand billing), their

@@ -50,6 +50,9 @@ type Deps struct {
 	Log     ports.DecisionLog
 	Clock   ports.Clock
 	Logger  *slog.Logger
+
+	// Locks, when set, is checked first on every request (see locks.go).
+	Locks ports.LockLookup
 }
 
 // Gateway serves credentials for one profile and caller.
@@ -119,6 +122,11 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 }
 
 func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, rec *ports.DecisionRecord) (ports.Credentials, error) {
+	// 0. Locks: nothing lifts one, so they come before policy and overrides.
+	if err := g.checkLocks(ctx, now); err != nil {
+		rec.Reason = "locked"
+		return ports.Credentials{}, err
+	}
 	// 1. Policy. A policy that cannot be loaded fails closed.
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
