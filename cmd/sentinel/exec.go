@@ -232,6 +232,11 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 			return fail(withNoTrackingHint(err))
 		}
 		closers = append(closers, func() { _ = store.Close() })
+		// A lock refuses the start, before any session is recorded.
+		deps.Locks = lockLookupOn(store)
+		if err := gateway.New(cfg, deps).CheckLocks(ctx); err != nil {
+			return fail(err)
+		}
 		overrides := lookupsOn(store, policies.Current)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
 		if n, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
@@ -281,6 +286,12 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		overrides, closeLookups := openOverrideLookups(ctx, g.Store, env.Clock, policies.Current, c.Profile, logger)
 		closers = append(closers, closeLookups)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
+		var closeLocks func()
+		deps.Locks, closeLocks = openLockLookup(ctx, g.Store, env.Clock)
+		closers = append(closers, closeLocks)
+		if err := gateway.New(cfg, deps).CheckLocks(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	gw := gateway.New(cfg, deps)
 
