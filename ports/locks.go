@@ -140,6 +140,32 @@ func PageLocks(all []Lock, p Page) (LockPage, error) {
 	return LockPage{Locks: items, Next: next}, nil
 }
 
+// AllLocks reads every stored lock. Locks are few, so adapters keep them
+// without an index and implement both listings on this one read.
+type AllLocks func(ctx context.Context) ([]Lock, error)
+
+// ListActive is LockStore.ListActiveLocks on all.
+func (all AllLocks) ListActive(ctx context.Context, now time.Time) ([]Lock, error) {
+	locks, err := all(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return InForceLocks(locks, now), nil
+}
+
+// ListPage is LockStore.ListLocks on all; a bad page is refused before
+// anything is read.
+func (all AllLocks) ListPage(ctx context.Context, p Page) (LockPage, error) {
+	if _, _, err := CheckPage(p); err != nil {
+		return LockPage{}, fmt.Errorf("list locks: %w", err)
+	}
+	locks, err := all(ctx)
+	if err != nil {
+		return LockPage{}, err
+	}
+	return PageLocks(locks, p)
+}
+
 // InForceLocks returns the locks of all in force at now, newest first.
 func InForceLocks(all []Lock, now time.Time) []Lock {
 	var out []Lock

@@ -113,27 +113,17 @@ func (s *Store) EndLock(ctx context.Context, id, by string, at time.Time) (ports
 
 // ListActiveLocks returns the locks in force at now, newest first.
 func (s *Store) ListActiveLocks(ctx context.Context, now time.Time) ([]ports.Lock, error) {
-	all, err := s.allLocks(ctx, "list active locks")
-	if err != nil {
-		return nil, err
-	}
-	return ports.InForceLocks(all, now), nil
+	return ports.AllLocks(s.allLocks).ListActive(ctx, now)
 }
 
 // ListLocks lists every lock, newest first.
 func (s *Store) ListLocks(ctx context.Context, p ports.Page) (ports.LockPage, error) {
-	if _, _, err := ports.CheckPage(p); err != nil {
-		return ports.LockPage{}, fmt.Errorf("bolt: list locks: %w", err)
-	}
-	all, err := s.allLocks(ctx, "list locks")
-	if err != nil {
-		return ports.LockPage{}, err
-	}
-	return ports.PageLocks(all, p)
+	return ports.AllLocks(s.allLocks).ListPage(ctx, p)
 }
 
 // allLocks reads every lock in one read transaction.
-func (s *Store) allLocks(ctx context.Context, op string) ([]ports.Lock, error) {
+func (s *Store) allLocks(ctx context.Context) ([]ports.Lock, error) {
+	const op = "list locks"
 	var all []ports.Lock
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketLocks).ForEach(func(k, raw []byte) error {

@@ -63,27 +63,16 @@ func (m *Store) EndLock(ctx context.Context, id, by string, at time.Time) (ports
 
 // ListActiveLocks returns the locks in force at now, newest first.
 func (m *Store) ListActiveLocks(ctx context.Context, now time.Time) ([]ports.Lock, error) {
-	all, err := m.allLocks(ctx, "list active locks")
-	if err != nil {
-		return nil, err
-	}
-	return ports.InForceLocks(all, now), nil
+	return ports.AllLocks(m.allLocks).ListActive(ctx, now)
 }
 
 // ListLocks lists every lock, newest first.
 func (m *Store) ListLocks(ctx context.Context, p ports.Page) (ports.LockPage, error) {
-	all, err := m.allLocks(ctx, "list locks")
-	if err != nil {
-		return ports.LockPage{}, err
-	}
-	page, err := ports.PageLocks(all, p)
-	if err != nil {
-		return ports.LockPage{}, fmt.Errorf("memory: list locks: %w", err)
-	}
-	return page, nil
+	return ports.AllLocks(m.allLocks).ListPage(ctx, p)
 }
 
-func (m *Store) allLocks(ctx context.Context, op string) ([]ports.Lock, error) {
+func (m *Store) allLocks(ctx context.Context) ([]ports.Lock, error) {
+	const op = "list locks"
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: %s: %w", op, err)
 	}

@@ -155,26 +155,16 @@ func (s *Store) EndLock(ctx context.Context, id, by string, at time.Time) (ports
 
 // ListActiveLocks returns the locks in force at now, newest first.
 func (s *Store) ListActiveLocks(ctx context.Context, now time.Time) ([]ports.Lock, error) {
-	all, err := s.allLocks(ctx, "list active locks")
-	if err != nil {
-		return nil, err
-	}
-	return ports.InForceLocks(all, now), nil
+	return ports.AllLocks(s.allLocks).ListActive(ctx, now)
 }
 
 // ListLocks lists every lock, newest first.
 func (s *Store) ListLocks(ctx context.Context, p ports.Page) (ports.LockPage, error) {
-	if _, _, err := ports.CheckPage(p); err != nil {
-		return ports.LockPage{}, fmt.Errorf("redis: list locks: %w", err)
-	}
-	all, err := s.allLocks(ctx, "list locks")
-	if err != nil {
-		return ports.LockPage{}, err
-	}
-	return ports.PageLocks(all, p)
+	return ports.AllLocks(s.allLocks).ListPage(ctx, p)
 }
 
-func (s *Store) allLocks(ctx context.Context, what string) ([]ports.Lock, error) {
+func (s *Store) allLocks(ctx context.Context) ([]ports.Lock, error) {
+	const what = "list locks"
 	if s.closed.Load() {
 		return nil, fmt.Errorf("redis: %s: the store is closed: %w", what, ports.ErrUnavailable)
 	}
