@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/lock"
 	"github.com/sentinel-gw/sentinel/core/session"
@@ -233,4 +235,25 @@ func TestCheckLocksBeforeStart(t *testing.T) {
 	l := r.lock(t, ports.LockUser, "alice", time.Hour)
 	r.clock.Advance(lock.Bound)
 	expectLocked(t, r.gw.CheckLocks(context.Background()), l)
+}
+
+// BenchmarkIssueWithLocks is BenchmarkIssue with the lock check wired, on a
+// store holding 50 locks in force (of other users and profiles, so every
+// request is served and scans them all). Compare with BenchmarkIssue: the
+// check reads the store once per lock.Bound, not per request.
+func BenchmarkIssueWithLocks(b *testing.B) {
+	benchIssue(b, func(store *memory.Store, d *gateway.Deps) {
+		now := time.Now()
+		for i := range 50 {
+			id, _ := session.NewID()
+			kind, target := ports.LockUser, fmt.Sprintf("user-%d", i)
+			if i%2 == 1 {
+				kind, target = ports.LockProfile, fmt.Sprintf("profile-%d", i)
+			}
+			if _, err := store.CreateLock(context.Background(), ports.Lock{ID: id, Kind: kind, Target: target, Reason: "bench", CreatedAt: now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		d.Locks = lock.NewChecker(store, lock.Bound)
+	})
 }
