@@ -24,15 +24,12 @@ func errorResponse(err error) (status int, code, message string) {
 		store   *gateway.StoreError
 		source  *gateway.SourceError
 		locked  *gateway.LockedError
-		lockErr *gateway.LockCheckError
 	)
 	switch {
 	case errors.As(err, &denied):
 		return http.StatusForbidden, "AccessDenied", denied.Error()
 	case errors.As(err, &locked):
 		return http.StatusForbidden, "Locked", locked.Error()
-	case errors.As(err, &lockErr):
-		return http.StatusServiceUnavailable, "StoreUnavailable", lockErr.Error()
 	case errors.As(err, &revoked):
 		return http.StatusForbidden, "SessionRevoked", revoked.Error()
 	case errors.As(err, &ended):

@@ -27,18 +27,6 @@ func (e *LockedError) Error() string {
 		lock.Target(l), by, lock.Until(l), l.Reason, l.ID, l.ID)
 }
 
-// LockCheckError: the locks could not be read and --on-store-error is
-// deny, so the request is refused rather than risk serving a locked caller.
-type LockCheckError struct {
-	Err error
-}
-
-func (e *LockCheckError) Error() string {
-	return "the lock check could not read the store and --on-store-error=deny: refusing (check the store, or retry)"
-}
-
-func (e *LockCheckError) Unwrap() error { return e.Err }
-
 // CheckLocks refuses when a lock covers this gateway's caller or profile
 // now. exec --server calls it before it starts; Issue calls it on every
 // request. With no lock lookup wired it allows.
@@ -47,9 +35,9 @@ func (g *Gateway) CheckLocks(ctx context.Context) error {
 }
 
 // checkLocks reads the locks through Deps.Locks (lock.Checker: at most one
-// store read per lock.Bound, bounded by lock.ReadBudget). A lock it knows of refuses even when the read
-// failed; a failed read with no known lock refuses under
-// --on-store-error=deny and serves, with a warning, otherwise.
+// store read per lock.Bound, bounded by lock.ReadBudget). A lock it knows
+// of refuses even when the read failed; a failed read with no known lock
+// refuses under --on-store-error=deny and serves, with a warning, otherwise.
 func (g *Gateway) checkLocks(ctx context.Context, now time.Time) error {
 	if g.deps.Locks == nil {
 		return nil
@@ -62,7 +50,9 @@ func (g *Gateway) checkLocks(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	if g.cfg.OnStoreError == session.StoreErrorDeny {
-		return &LockCheckError{Err: err}
+		// The locks live in the session store: the same refusal as the
+		// revocation check's, so a caller sees one answer for one outage.
+		return &StoreError{Err: err}
 	}
 	g.deps.Logger.Warn("lock check failed; serving (--on-store-error=allow)", "error", err)
 	return nil

@@ -203,12 +203,12 @@ func TestLockStoreErrorFollowsOnStoreError(t *testing.T) {
 			r := newRig(t, allowAll, withLocks(&ls), func(c *gateway.Config, _ *gateway.Deps) { c.OnStoreError = tc.policy })
 			ls.down.Store(true)
 			_, err := r.gw.Issue(context.Background(), "r")
-			var checkErr *gateway.LockCheckError
+			var checkErr *gateway.StoreError
 			switch {
 			case tc.serve && err != nil:
 				t.Errorf("store down, --on-store-error=allow: %v, want served", err)
 			case !tc.serve && !errors.As(err, &checkErr):
-				t.Errorf("store down, --on-store-error=deny: %v, want a LockCheckError", err)
+				t.Errorf("store down, --on-store-error=deny: %v, want a StoreError", err)
 			}
 		})
 	}
