@@ -233,8 +233,9 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		}
 		closers = append(closers, func() { _ = store.Close() })
 		// A lock refuses the start, before any session is recorded.
-		deps.Locks = lockLookupOn(store)
-		if err := gateway.New(cfg, deps).CheckLocks(ctx); err != nil {
+		stopLocks, err := guardLocks(ctx, cfg, &deps, lockLookupOn(store), env.Clock)
+		closers = append(closers, stopLocks)
+		if err != nil {
 			return fail(err)
 		}
 		overrides := lookupsOn(store, policies.Current)
@@ -286,10 +287,11 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		overrides, closeLookups := openOverrideLookups(ctx, g.Store, env.Clock, policies.Current, c.Profile, logger)
 		closers = append(closers, closeLookups)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
-		var closeLocks func()
-		deps.Locks, closeLocks = openLockLookup(ctx, g.Store, env.Clock)
+		locks, closeLocks := openLockLookup(ctx, g.Store, env.Clock)
 		closers = append(closers, closeLocks)
-		if err := gateway.New(cfg, deps).CheckLocks(ctx); err != nil {
+		stopLocks, err := guardLocks(ctx, cfg, &deps, locks, env.Clock)
+		closers = append(closers, stopLocks)
+		if err != nil {
 			return fail(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/lock"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -26,8 +27,8 @@ type LockCmd struct {
 // Help shows examples.
 func (LockCmd) Help() string {
 	return `A lock refuses every matching credential server at its next request (servers
-re-read the locks at most every 250 ms; this command waits that long before it
-returns), refuses new exec --server sessions, exec and credentials, and lasts
+re-read the locks every 250 ms; this command waits 500 ms, the bound plus a
+read, before it returns), refuses new exec --server sessions, exec and credentials, and lasts
 until --ttl runs out or someone runs sentinel unlock. Nothing lifts it early:
 not the policy, an approval or break-glass.
 
@@ -37,9 +38,9 @@ Examples:
   sentinel lock --profile prod --ttl 30m --reason "freeze during the migration"`
 }
 
-// lockSlack covers a lock read that was already under way when the lock
-// was written.
-const lockSlack = 20 * time.Millisecond
+// lockSlack covers the servers' read that picks the lock up: it starts
+// within lock.Bound of the write and must also finish.
+const lockSlack = lock.Bound
 
 // Run creates the lock, waits out the servers' re-read bound and prints it.
 func (c *LockCmd) Run(g *Globals, env *Env) error {
@@ -227,6 +228,28 @@ func findLock(ctx context.Context, store ports.LockStore, id string) (ports.Lock
 
 // lockLookupOn is the gateway's lock check on store.
 func lockLookupOn(store ports.LockStore) ports.LockLookup { return lock.NewChecker(store, lock.Bound) }
+
+// guardLocks wires locks into deps for a credential server: it refuses the
+// start while a lock covers the caller or profile, then keeps the locks
+// read in the background (lock.Checker.Run) so requests never wait on the
+// store for them. stop ends the loop; it is never nil.
+func guardLocks(ctx context.Context, cfg gateway.Config, deps *gateway.Deps, locks ports.LockLookup, clock ports.Clock) (stop func(), err error) {
+	deps.Locks = locks
+	if err := gateway.New(cfg, *deps).CheckLocks(ctx); err != nil {
+		return func() {}, err
+	}
+	checker, ok := locks.(*lock.Checker)
+	if !ok {
+		return func() {}, nil
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		checker.Run(loopCtx, clock)
+	}()
+	return func() { cancel(); <-done }, nil
+}
 
 // openLockLookup opens the store for the lock check of a run that has no
 // store of its own (exec and credentials, exec --server --no-tracking). No

@@ -38,15 +38,22 @@ func Matching(all []ports.Lock, who ports.Identity, profile string, now time.Tim
 
 // Checker implements ports.LockLookup on a LockStore with a bounded cache:
 // one ListActiveLocks read serves every request (of any identity and
-// profile) for Bound. Safe for concurrent use: requests read the last
-// snapshot without a lock, and those that find it stale wait for one read
-// rather than each making their own.
+// profile). Safe for concurrent use; requests read the last snapshot
+// without taking a lock.
+//
+// A long-running server calls Run: a loop then reads the locks every bound
+// and requests never wait on the store (so the lock check adds nothing to
+// a request's store budget, even while the store is slow or away). Without
+// Run (a one-shot command, or before Run starts) a request that finds the
+// snapshot stale reads the store itself, bounded by ReadBudget, and
+// concurrent ones wait for that one read.
 type Checker struct {
 	store ports.LockStore
 	bound time.Duration
 
-	snap atomic.Pointer[snapshot]
-	mu   sync.Mutex // serialises the reads
+	snap    atomic.Pointer[snapshot]
+	running atomic.Bool // Run keeps snap fresh
+	mu      sync.Mutex  // serialises the reads
 }
 
 // snapshot is what one read of the locks left.
@@ -110,22 +117,57 @@ func NewChecker(store ports.LockStore, bound time.Duration) *Checker {
 // away, whatever the caller decides about the error. A failed read is not
 // retried within the bound either, so a store that is down costs one wait
 // per bound, not one per request.
+//
+// Under Run, a snapshot older than two bounds plus ReadBudget means the loop
+// cannot read (a read hangs past its budget): that is an error wrapping
+// ports.ErrUnavailable, with the locks still known.
 func (c *Checker) ActiveLocks(ctx context.Context, who ports.Identity, profile string, now time.Time) ([]ports.Lock, error) {
 	s := c.snap.Load()
+	if s != nil && c.running.Load() {
+		if age := now.Sub(s.triedAt); age > 2*c.bound+ReadBudget {
+			return s.matching(who, profile, now), fmt.Errorf("lock check: the locks were last read %s ago: %w",
+				age.Round(time.Millisecond), ports.ErrUnavailable)
+		}
+		return s.matching(who, profile, now), s.err
+	}
 	if c.stale(s, now) {
 		s = c.refresh(ctx, now)
 	}
 	return s.matching(who, profile, now), s.err
 }
 
+// Run reads the locks every bound, with clock's time, until ctx ends, so
+// requests answer from memory. It returns when ctx is done.
+func (c *Checker) Run(ctx context.Context, clock ports.Clock) {
+	c.running.Store(true)
+	defer c.running.Store(false)
+	tick := time.NewTicker(c.bound)
+	defer tick.Stop()
+	for {
+		c.mu.Lock()
+		c.read(ctx, clock.Now())
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // refresh reads the locks unless another request did while this one waited.
 func (c *Checker) refresh(ctx context.Context, now time.Time) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	last := c.snap.Load()
-	if !c.stale(last, now) {
+	if last := c.snap.Load(); !c.stale(last, now) {
 		return last
 	}
+	return c.read(ctx, now)
+}
+
+// read reads the locks at now and stores the snapshot; c.mu is held.
+func (c *Checker) read(ctx context.Context, now time.Time) *snapshot {
+	last := c.snap.Load()
 	next := &snapshot{triedAt: now}
 	if last != nil {
 		next.known = last.known

@@ -134,3 +134,68 @@ func TestCheckerStoreDown(t *testing.T) {
 		t.Errorf("store back: %v", err)
 	}
 }
+
+// blockingStore blocks ListActiveLocks until released (or its ctx ends).
+type blockingStore struct {
+	*countingStore
+	release chan struct{}
+	block   atomic.Bool
+}
+
+func (s *blockingStore) ListActiveLocks(ctx context.Context, now time.Time) ([]ports.Lock, error) {
+	if s.block.Load() {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return s.countingStore.ListActiveLocks(ctx, now)
+}
+
+// Under Run, the loop reads the locks and requests never wait on the store:
+// a new lock shows within a bound or so, and a read that hangs delays no
+// request.
+func TestCheckerRunReadsInTheBackground(t *testing.T) {
+	clock := ports.SystemClock{}
+	store := &blockingStore{countingStore: newStore(t), release: make(chan struct{})}
+	const bound = 20 * time.Millisecond
+	c := lock.NewChecker(store, bound)
+	alice := ports.Identity{Name: "alice"}
+	if got, err := c.ActiveLocks(context.Background(), alice, "prod", clock.Now()); err != nil || len(got) != 0 {
+		t.Fatalf("first check: %v, %v", got, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, clock) }()
+	defer func() { cancel(); <-done }()
+
+	if _, err := store.LockStore.CreateLock(context.Background(), ports.Lock{ID: "a", Kind: ports.LockUser, Target: "alice", CreatedAt: clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := c.ActiveLocks(context.Background(), alice, "prod", clock.Now())
+		if err == nil && len(got) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop never picked the lock up: %v, %v", got, err)
+		}
+		time.Sleep(bound / 4)
+	}
+
+	// The loop's read now hangs: requests still answer at once, from memory.
+	store.block.Store(true)
+	time.Sleep(2 * bound) // the loop is inside a read
+	start := time.Now()
+	for range 100 {
+		if got, _ := c.ActiveLocks(context.Background(), alice, "prod", clock.Now()); len(got) != 1 {
+			t.Fatal("a request lost the known lock while the loop's read hangs")
+		}
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("100 requests took %s while the loop's read hangs; they must not wait on the store", took)
+	}
+	close(store.release)
+}
