@@ -170,7 +170,7 @@ func TestCheckerRunReadsInTheBackground(t *testing.T) {
 	go func() { defer close(done); c.Run(ctx, clock) }()
 	defer func() { cancel(); <-done }()
 
-	if _, err := store.LockStore.CreateLock(context.Background(), ports.Lock{ID: "a", Kind: ports.LockUser, Target: "alice", CreatedAt: clock.Now()}); err != nil {
+	if _, err := store.CreateLock(context.Background(), ports.Lock{ID: "a", Kind: ports.LockUser, Target: "alice", CreatedAt: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
