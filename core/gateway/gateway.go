@@ -123,9 +123,12 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 
 func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, rec *ports.DecisionRecord) (ports.Credentials, error) {
 	// 0. Locks: nothing lifts one, so they come before policy and overrides.
-	if err := g.checkLocks(ctx, now); err != nil {
+	// A check that could not read the store is answered after the
+	// revocation check, so a revoke the server remembers still says so.
+	lockErr := g.checkLocks(ctx, now)
+	if locked := (*LockedError)(nil); errors.As(lockErr, &locked) {
 		rec.Reason = "locked"
-		return ports.Credentials{}, err
+		return ports.Credentials{}, lockErr
 	}
 	// 1. Policy. A policy that cannot be loaded fails closed.
 	pol, err := g.deps.Policy.Current()
@@ -153,6 +156,9 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, requestID string, re
 	// 3. Revocation.
 	if err := g.checkRevocation(ctx, now); err != nil {
 		return ports.Credentials{}, err
+	}
+	if lockErr != nil {
+		return ports.Credentials{}, lockErr
 	}
 
 	// 4. Duration cap.

@@ -257,3 +257,17 @@ func BenchmarkIssueWithLocks(b *testing.B) {
 		d.Locks = lock.NewChecker(store, lock.Bound)
 	})
 }
+
+// A revoked session says so even while the lock check cannot read the
+// store under --on-store-error=deny: a revoke is terminal and more precise.
+func TestRevokedBeatsLockStoreError(t *testing.T) {
+	var ls *lockStore
+	r := newRig(t, allowAll, withLocks(&ls), func(c *gateway.Config, _ *gateway.Deps) { c.OnStoreError = session.StoreErrorDeny })
+	r.revoke(t)
+	ls.down.Store(true)
+	_, err := r.gw.Issue(context.Background(), "r")
+	var revoked *gateway.RevokedError
+	if !errors.As(err, &revoked) {
+		t.Errorf("revoked session, lock store down: %v, want the RevokedError", err)
+	}
+}
