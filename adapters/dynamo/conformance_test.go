@@ -7,7 +7,7 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Each factory call gets its own store (three tables; a hundred created in
+// Each factory call gets its own store (four tables; a hundred created in
 // parallel take about a second on DynamoDB Local), so every subtest is
 // isolated, the status listings and the exact ExpireLapsedX counts included.
 func TestConformance(t *testing.T) {
