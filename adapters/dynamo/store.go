@@ -7,7 +7,7 @@
 // store named T uses T for sessions, T-requests for approval requests,
 // T-breakglass for break-glass events and T-locks for locks (locks.go:
 // no index); InitTable creates all four. The other tables have global
-// secondary indexes for its listings, sorted by
+// secondary indexes for their listings, sorted by
 // created_sort (see createdSort): sessions by user, status and profile
 // (plus by server instance, sorted by status: an instance holds few
 // sessions, so that listing sorts them in memory), requests by requester,
