@@ -1,6 +1,6 @@
 // Package lock decides which locks refuse a request, and keeps the
-// per-request check off the store: Checker re-reads the locks in force at
-// most once per Bound, whatever the request rate.
+// per-request check off the store: Checker reads the locks in force once
+// per Bound, whatever the request rate, and requests answer from memory.
 package lock
 
 import (
@@ -14,8 +14,8 @@ import (
 )
 
 // Bound is how stale the per-request check's view of the locks may be: a
-// server re-reads them at most this often, so a new lock refuses its
-// requests at most Bound (plus one store read) after it is created. The
+// server re-reads them this often (Checker.Run), so a new lock refuses its
+// requests at most Bound plus one store read after it is created. The
 // session view resyncs on the same bound.
 const Bound = 250 * time.Millisecond
 
