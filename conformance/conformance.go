@@ -81,6 +81,8 @@ type Backend struct {
 	// whatever Features.Waived says.
 	Approvals  ports.ApprovalStore
 	BreakGlass ports.BreakGlassStore
+	// Locks is the same backend's lock store, under the same rule.
+	Locks ports.LockStore
 	// OpenAnother opens a second, independent handle on the same backend and
 	// namespace (two processes sharing a store), reading the same clock and
 	// registering its own cleanup. Nil when unsupported. When Approvals or
@@ -150,6 +152,7 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("Approvals", s.testApprovals)
 	t.Run("BreakGlass", s.testBreakGlass)
 	t.Run("ReadAck", s.testReadAck)
+	t.Run("Locks", s.testLocks)
 }
 
 type suite struct {

@@ -75,4 +75,5 @@ type Stores interface {
 	SessionStore
 	ApprovalStore
 	BreakGlassStore
+	LockStore
 }

@@ -17,6 +17,7 @@ func TestConformance(t *testing.T) {
 			Store:       store,
 			Approvals:   store,
 			BreakGlass:  store,
+			Locks:       store,
 			OpenAnother: func(t *testing.T) ports.SessionStore { return openForTest(t, path, clock) },
 			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
@@ -37,6 +38,7 @@ var corruptBuckets = map[conformance.Kind][]byte{
 	conformance.KindSession:    bucketSessions,
 	conformance.KindRequest:    bucketRequests,
 	conformance.KindBreakGlass: bucketBreakGlass,
+	conformance.KindLock:       bucketLocks,
 }
 
 // testLockTimeout replaces the 2 s default in tests. The suite's racing

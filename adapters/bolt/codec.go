@@ -37,6 +37,7 @@ var (
 		bucketMeta, bucketSessions, bucketUser, bucketProfile, bucketStatus, bucketInstance,
 		bucketRequests, bucketReqRequester, bucketReqProfile, bucketReqStatus,
 		bucketBreakGlass, bucketBGInvoker, bucketBGProfile, bucketBGStatus, bucketBGActive,
+		bucketLocks,
 	}
 
 	// keySchema in the meta bucket names the layout, so a later layout can
@@ -56,6 +57,7 @@ type envelope struct {
 	Session json.RawMessage `json:"session,omitempty"`
 	Request json.RawMessage `json:"request,omitempty"`
 	Event   json.RawMessage `json:"breakglass,omitempty"`
+	Lock    json.RawMessage `json:"lock,omitempty"`
 }
 
 func encodeSession(s ports.Session) ([]byte, error) {

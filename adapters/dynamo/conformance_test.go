@@ -7,7 +7,7 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// Each factory call gets its own store (three tables; a hundred created in
+// Each factory call gets its own store (four tables; a hundred created in
 // parallel take about a second on DynamoDB Local), so every subtest is
 // isolated, the status listings and the exact ExpireLapsedX counts included.
 func TestConformance(t *testing.T) {
@@ -17,14 +17,14 @@ func TestConformance(t *testing.T) {
 		table := newTestTable(t, client)
 		store := New(client, table, clock)
 		return conformance.Backend{
-			Store: store, Approvals: store, BreakGlass: store,
+			Store: store, Approvals: store, BreakGlass: store, Locks: store,
 			// A second client, as a second process would have.
 			OpenAnother: func(t *testing.T) ports.SessionStore { return New(testClient(t), table, clock) },
 			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
 				tables := map[conformance.Kind]string{
 					conformance.KindSession: store.table, conformance.KindRequest: store.requestsTable,
-					conformance.KindBreakGlass: store.eventsTable,
+					conformance.KindBreakGlass: store.eventsTable, conformance.KindLock: store.locksTable(),
 				}
 				name, ok := tables[kind]
 				if !ok {

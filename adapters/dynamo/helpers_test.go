@@ -34,7 +34,7 @@ func clientFor(endpoint string) *dynamodb.Client {
 	})
 }
 
-// newTestTable creates a randomly named store (its three tables) with
+// newTestTable creates a randomly named store (its four tables) with
 // InitTable and deletes them when t ends. Tests never touch a table they did
 // not create.
 func newTestTable(t testing.TB, client *dynamodb.Client) string {

@@ -2,11 +2,12 @@
 // approval requests and break-glass events), the reference backend for
 // teams on AWS.
 //
-// Layout: one table per record type, each keyed by id alone, so the three
+// Layout: one table per record type, each keyed by id alone, so the
 // id spaces never meet and no read has to tell record types apart. The
-// store named T uses T for sessions, T-requests for approval requests and
-// T-breakglass for break-glass events; InitTable creates all three. Each
-// table has global secondary indexes for its listings, sorted by
+// store named T uses T for sessions, T-requests for approval requests,
+// T-breakglass for break-glass events and T-locks for locks (locks.go:
+// no index); InitTable creates all four. The other tables have global
+// secondary indexes for their listings, sorted by
 // created_sort (see createdSort): sessions by user, status and profile
 // (plus by server instance, sorted by status: an instance holds few
 // sessions, so that listing sorts them in memory), requests by requester,
@@ -83,7 +84,7 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
-// Store is a ports.Stores on three DynamoDB tables, safe for concurrent use.
+// Store is a ports.Stores on four DynamoDB tables, safe for concurrent use.
 type Store struct {
 	client        *dynamodb.Client
 	table         string // sessions

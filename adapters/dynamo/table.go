@@ -68,7 +68,7 @@ func ValidateTableName(table string) error {
 }
 
 // TableNames are the tables the store named table uses: sessions, approval
-// requests and break-glass events, in that order.
+// requests, break-glass events and locks, in that order.
 func TableNames(table string) []string {
 	names := make([]string, 0, len(tableSpecs))
 	for _, spec := range tableSpecs {
@@ -108,9 +108,10 @@ var tableSpecs = []tableSpec{
 		{indexStatus, attrStatus, attrCreatedSort},
 		{indexProfile, attrProfile, attrCreatedSort},
 	}, false},
+	{"locks", locksSuffix, nil, false}, // few items: listed by a Scan (locks.go)
 }
 
-// InitTable creates the store's three tables (on-demand billing), their
+// InitTable creates the store's four tables (on-demand billing), their
 // indexes and the sessions table's TTL attribute, one table after the
 // other, waiting until each is ACTIVE. It is idempotent: an existing table
 // with the right keys and indexes is fine (extra indexes are ignored); one

@@ -23,10 +23,13 @@ func errorResponse(err error) (status int, code, message string) {
 		ended   *gateway.SessionEndedError
 		store   *gateway.StoreError
 		source  *gateway.SourceError
+		locked  *gateway.LockedError
 	)
 	switch {
 	case errors.As(err, &denied):
 		return http.StatusForbidden, "AccessDenied", denied.Error()
+	case errors.As(err, &locked):
+		return http.StatusForbidden, "Locked", locked.Error()
 	case errors.As(err, &revoked):
 		return http.StatusForbidden, "SessionRevoked", revoked.Error()
 	case errors.As(err, &ended):

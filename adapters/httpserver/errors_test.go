@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 func TestErrorResponse(t *testing.T) {
@@ -35,6 +36,10 @@ func TestErrorResponse(t *testing.T) {
 		{"store", &gateway.StoreError{Err: errors.New("dial tcp: connection refused")},
 			http.StatusServiceUnavailable, "StoreUnavailable",
 			"session store unavailable and --on-store-error=deny: refusing (check the store, or retry)"},
+		{"locked", fmt.Errorf("issue: %w", &gateway.LockedError{Lock: ports.Lock{ID: "0f8e", Kind: ports.LockUser, Target: "alice",
+			Reason: "laptop stolen", CreatedBy: "bob", ExpiresAt: at}}),
+			http.StatusForbidden, "Locked",
+			"user alice is locked by bob until 2026-03-04T05:06:07Z: laptop stolen (lock 0f8e; it ends when it runs out or someone runs sentinel unlock 0f8e)"},
 		{"source", &gateway.SourceError{Profile: "prod", Err: errors.New(secretish)},
 			http.StatusBadGateway, "CredentialSourceFailed", ""},
 		{"source wrapped", fmt.Errorf("x: %w", &gateway.SourceError{Profile: "dev", Err: errors.New(secretish)}),

@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
 		store := memory.New(clock)
 		t.Cleanup(func() { _ = store.Close() })
-		return conformance.Backend{Store: store, Approvals: store, BreakGlass: store}
+		return conformance.Backend{Store: store, Approvals: store, BreakGlass: store, Locks: store}
 	}, conformance.Features{
 		Waived: "in-process only: a map has no second handle and no encoded bytes to corrupt",
 	})

@@ -22,6 +22,7 @@ type Store struct {
 	sessions map[string]ports.Session
 	requests map[string]ports.ApprovalRequest
 	events   map[string]ports.BreakGlassEvent
+	locks    map[string]ports.Lock
 }
 
 var _ ports.Stores = (*Store)(nil)
@@ -33,6 +34,7 @@ func New(clock ports.Clock) *Store {
 		sessions: make(map[string]ports.Session),
 		requests: make(map[string]ports.ApprovalRequest),
 		events:   make(map[string]ports.BreakGlassEvent),
+		locks:    make(map[string]ports.Lock),
 	}
 }
 

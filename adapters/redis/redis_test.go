@@ -19,9 +19,14 @@ func TestConformance(t *testing.T) {
 			Store:       store,
 			Approvals:   store,
 			BreakGlass:  store,
+			Locks:       store,
 			OpenAnother: func(t *testing.T) ports.SessionStore { return openStore(t, url, prefix, clock) },
 			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
+				if kind == conformance.KindLock {
+					putForeignLock(t, url, store, id)
+					return
+				}
 				// Alternate the two ways foreign data shows: another Redis
 				// type at the key, and a hash that is not our record.
 				putForeign(t, url, recordKeyOf(t, store, kind, id), corruptKinds[corruptions.Add(1)%2])

@@ -57,6 +57,10 @@ type CLI struct {
 	BreakGlassList  BreakGlassListCmd  `cmd:"" name:"breakglass-list" help:"List break-glass events (newest first)."`
 	BreakGlassShow  BreakGlassShowCmd  `cmd:"" name:"breakglass-show" help:"Show one break-glass event in full."`
 	BreakGlassClose BreakGlassCloseCmd `cmd:"" name:"breakglass-close" help:"Close a break-glass event early."`
+
+	Lock   LockCmd   `cmd:"" help:"Lock a user or profile out: running servers refuse, new sessions cannot start."`
+	Unlock UnlockCmd `cmd:"" help:"End a lock early."`
+	Locks  LocksCmd  `cmd:"" help:"List locks (default: in force, newest first)."`
 }
 
 // PolicyCmd groups the policy subcommands.

@@ -98,10 +98,12 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 	defer func() { _ = decisions.Close() }()
 	overrides, closeLookups := openOverrideLookups(ctx, o.store, env.Clock, o.policies.Current, o.profile, o.logger)
 	defer closeLookups()
+	locks, closeLocks := openLockLookup(ctx, o.store, env.Clock)
+	defer closeLocks()
 	gw := gateway.New(
 		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
 		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock, Logger: o.logger,
-			Approvals: overrides.approvals, BreakGlass: overrides.breakGlass},
+			Approvals: overrides.approvals, BreakGlass: overrides.breakGlass, Locks: locks},
 	)
 	requestID, err := session.NewID()
 	if err != nil {

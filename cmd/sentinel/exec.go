@@ -257,6 +257,12 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 			return fail(withNoTrackingHint(err))
 		}
 		closers = append(closers, func() { _ = store.Close() })
+		// A lock refuses the start, before any session is recorded.
+		stopLocks, err := guardLocks(ctx, cfg, &deps, lockLookupOn(store), env.Clock)
+		closers = append(closers, stopLocks)
+		if err != nil {
+			return fail(err)
+		}
 		overrides := lookupsOn(store, policies.Current)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
 		if n, err := store.ExpireLapsedSessions(ctx, env.Clock.Now()); err != nil {
@@ -311,6 +317,13 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		overrides, closeLookups := openOverrideLookups(ctx, g.Store, env.Clock, policies.Current, c.Profile, logger)
 		closers = append(closers, closeLookups)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
+		locks, closeLocks := openLockLookup(ctx, g.Store, env.Clock)
+		closers = append(closers, closeLocks)
+		stopLocks, err := guardLocks(ctx, cfg, &deps, locks, env.Clock)
+		closers = append(closers, stopLocks)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	gw := gateway.New(cfg, deps)
 

@@ -16,7 +16,11 @@ import (
 // BenchmarkIssue is the whole per-request pipeline on a cached credential:
 // policy, revocation check through a polling View, cap, touch, decision-log
 // line (encoded, written to io.Discard).
-func BenchmarkIssue(b *testing.B) {
+func BenchmarkIssue(b *testing.B) { benchIssue(b, nil) }
+
+// benchIssue runs BenchmarkIssue's pipeline; wire, when set, adds to its
+// dependencies (and may seed the store).
+func benchIssue(b *testing.B, wire func(*memory.Store, *gateway.Deps)) {
 	clock := ports.SystemClock{}
 	store := memory.New(clock)
 	pol := &staticPolicy{}
@@ -36,11 +40,12 @@ func BenchmarkIssue(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done, _ := view.Start(ctx, started)
 	defer func() { cancel(); <-done }()
-	gw := gateway.New(
-		gateway.Config{Profile: "prod", Identity: ports.Identity{Name: "alice", Source: "os"}, SessionID: sid},
-		gateway.Deps{Policy: pol, Source: &countingSource{clock: clock}, Log: jsonlog.New(io.Discard),
-			Clock: clock, Sessions: store, View: view, Tracker: tracker},
-	)
+	deps := gateway.Deps{Policy: pol, Source: &countingSource{clock: clock, ttl: time.Hour}, Log: jsonlog.New(io.Discard),
+		Clock: clock, Sessions: store, View: view, Tracker: tracker}
+	if wire != nil {
+		wire(store, &deps)
+	}
+	gw := gateway.New(gateway.Config{Profile: "prod", Identity: ports.Identity{Name: "alice", Source: "os"}, SessionID: sid}, deps)
 	if _, err := gw.Issue(ctx, "warm"); err != nil {
 		b.Fatal(err)
 	}

@@ -53,6 +53,9 @@ type Deps struct {
 	Log     ports.DecisionLog
 	Clock   ports.Clock
 	Logger  *slog.Logger
+
+	// Locks, when set, is checked first on every request (see locks.go).
+	Locks ports.LockLookup
 }
 
 // Gateway serves credentials for one profile and caller.
@@ -134,6 +137,14 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 }
 
 func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionRecord) (ports.Credentials, error) {
+	// 0. Locks: nothing lifts one, so they come before policy and overrides.
+	// A check that could not read the store is answered after the
+	// revocation check, so a revoke the server remembers still says so.
+	lockErr := g.checkLocks(ctx, now)
+	if locked := (*LockedError)(nil); errors.As(lockErr, &locked) {
+		rec.Reason = "locked"
+		return ports.Credentials{}, lockErr
+	}
 	// 1. Policy. A policy that cannot be loaded fails closed.
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
@@ -154,6 +165,9 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	// 3. Revocation.
 	if err := g.checkRevocation(ctx, now); err != nil {
 		return ports.Credentials{}, err
+	}
+	if lockErr != nil {
+		return ports.Credentials{}, lockErr
 	}
 
 	// 4. Duration cap: the configured duration, the rule's cap, and the
