@@ -62,12 +62,13 @@ func (f *feedServer) dial(ctx context.Context, key string) (net.Conn, error) {
 	case flavourAbstract:
 		addr = abstractName(key)
 	case flavourSocketFile:
+		// No server can listen in a missing or refused folder either.
 		dir, err := f.socketDir(false)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no socket folder %s: %w", dir, ports.ErrNoListener)
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", err, ports.ErrNoListener)
 		}
 		if addr, err = socketPath(dir, key); err != nil {
 			return nil, err
