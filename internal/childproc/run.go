@@ -38,7 +38,6 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-
 // prepare checks opts and builds the command; on a failure it returns the
 // exit code Run reports (see Run) and an error that says what to do.
 func prepare(ctx context.Context, opts Options) (cmd *exec.Cmd, log *slog.Logger, grace time.Duration, code int, err error) {
