@@ -33,7 +33,7 @@ import (
 //     the user); the peer is checked with LOCAL_PEERCRED. The listener
 //     removes its file on close, and a file left by a killed server is
 //     removed by the next one to listen there.
-//   - Windows: no feed; the server polls the store (docs/revocation.md).
+//   - Windows: no feed; the server polls the store (docs/stores.md).
 
 var (
 	_ ports.SessionFeed     = (*Store)(nil)

@@ -9,7 +9,7 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// hostFlavour: Windows has no bbolt feed (see docs/revocation.md). The
+// hostFlavour: Windows has no bbolt feed (see docs/stores.md). The
 // server reads its session from the store every --revocation-poll, and
 // server-revoke, finding no listener, waits out that bound.
 const hostFlavour = flavourNone
