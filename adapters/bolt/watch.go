@@ -108,7 +108,7 @@ type feedServer struct {
 	// flavour and dir are set only by tests: the zero values mean this OS's
 	// flavour and the default per-user folder for socket files.
 	flavour feedFlavour
-	dir     string
+	dir     string //nolint:unused // read by the socket-file flavour (watch_unix.go); none on Windows
 
 	mu      sync.Mutex
 	id      string
