@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -81,4 +82,38 @@ func prepare(ctx context.Context, opts Options) (cmd *exec.Cmd, log *slog.Logger
 		cmd.Env = []string{}
 	}
 	return cmd, log, grace, 0, nil
+}
+
+// startFailure turns a Start error into a shell-style code and an error that
+// says what to do.
+func startFailure(opts Options, err error) (int, error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, statErr := os.Stat(opts.Path); statErr == nil {
+			// execve says ENOENT for an existing file whose #! interpreter is missing.
+			return ExitNotFound, fmt.Errorf("command %q exists but its interpreter (the #! line) was not found: %w", opts.Path, ErrCommandNotFound)
+		}
+		return ExitNotFound, fmt.Errorf("command %q not found; check the path or install it: %w", opts.Path, ErrCommandNotFound)
+	case errors.Is(err, fs.ErrPermission):
+		return ExitNotExecutable, fmt.Errorf("command %q %s: %w", opts.Path, permissionHint, ErrNotExecutable)
+	case errors.Is(err, errBadFormat):
+		return ExitNotExecutable, fmt.Errorf("command %q %s: %w", opts.Path, badFormatHint, ErrNotExecutable)
+	default:
+		return 1, fmt.Errorf("start %q: %w", opts.Path, err)
+	}
+}
+
+// exitCode reports a finished child's status as a shell would: its own
+// code, or 128+N when signal N killed it.
+func exitCode(state *os.ProcessState) int {
+	if state == nil {
+		return 1
+	}
+	if sig, ok := killedBy(state); ok {
+		return 128 + sig
+	}
+	if code := state.ExitCode(); code >= 0 {
+		return code
+	}
+	return 1
 }

@@ -5,8 +5,6 @@ package childproc
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -128,35 +126,20 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	}
 }
 
-// startFailure turns a Start error into a shell-style code and an error that
-// says what to do.
-func startFailure(opts Options, err error) (int, error) {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if _, statErr := os.Stat(opts.Path); statErr == nil {
-			// execve says ENOENT for an existing file whose #! interpreter is missing.
-			return ExitNotFound, fmt.Errorf("command %q exists but its interpreter (the #! line) was not found: %w", opts.Path, ErrCommandNotFound)
-		}
-		return ExitNotFound, fmt.Errorf("command %q not found; check the path or install it: %w", opts.Path, ErrCommandNotFound)
-	case errors.Is(err, fs.ErrPermission):
-		return ExitNotExecutable, fmt.Errorf("command %q is not executable (permission denied); chmod +x it or check the mount: %w", opts.Path, ErrNotExecutable)
-	case errors.Is(err, syscall.ENOEXEC):
-		return ExitNotExecutable, fmt.Errorf("command %q is not a program this system can run (exec format error); add a #! line or use a binary built for this platform: %w", opts.Path, ErrNotExecutable)
-	default:
-		return 1, fmt.Errorf("start %q: %w", opts.Path, err)
-	}
-}
+// Start failures and signals, as this OS reports them (see startFailure and
+// exitCode in run.go).
+const (
+	permissionHint = "is not executable (permission denied); chmod +x it or check the mount"
+	badFormatHint  = "is not a program this system can run (exec format error); add a #! line or use a binary built for this platform"
+)
 
-// exitCode reports a finished child's status as a shell would.
-func exitCode(state *os.ProcessState) int {
-	if state == nil {
-		return 1
-	}
+// errBadFormat is the start error for a file this OS cannot run.
+var errBadFormat error = syscall.ENOEXEC
+
+// killedBy reports the signal that killed the child, if one did.
+func killedBy(state *os.ProcessState) (int, bool) {
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return int(ws.Signal()), true
 	}
-	if code := state.ExitCode(); code >= 0 {
-		return code
-	}
-	return 1
+	return 0, false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -148,28 +147,15 @@ func resumeThreads(pid int) error {
 	return nil
 }
 
-// startFailure turns a Start error into a shell-style code and an error that
-// says what to do.
-func startFailure(opts Options, err error) (int, error) {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ExitNotFound, fmt.Errorf("command %q not found; check the path or install it: %w", opts.Path, ErrCommandNotFound)
-	case errors.Is(err, fs.ErrPermission):
-		return ExitNotExecutable, fmt.Errorf("command %q cannot be run (access denied); check its permissions: %w", opts.Path, ErrNotExecutable)
-	case errors.Is(err, windows.ERROR_BAD_EXE_FORMAT):
-		return ExitNotExecutable, fmt.Errorf("command %q is not a program Windows can run; use a .exe built for this platform, or run a script through its interpreter: %w", opts.Path, ErrNotExecutable)
-	default:
-		return 1, fmt.Errorf("start %q: %w", opts.Path, err)
-	}
-}
+// Start failures as Windows reports them (see startFailure and exitCode in
+// run.go).
+const (
+	permissionHint = "cannot be run (access denied); check its permissions"
+	badFormatHint  = "is not a program Windows can run; use a .exe built for this platform, or run a script through its interpreter"
+)
 
-// exitCode is the child's own exit code.
-func exitCode(state *os.ProcessState) int {
-	if state == nil {
-		return 1
-	}
-	if code := state.ExitCode(); code >= 0 {
-		return code
-	}
-	return 1
-}
+// errBadFormat is the start error for a file Windows cannot run.
+var errBadFormat error = windows.ERROR_BAD_EXE_FORMAT
+
+// killedBy: Windows has no signals; a killed process has an exit code.
+func killedBy(*os.ProcessState) (int, bool) { return 0, false }
