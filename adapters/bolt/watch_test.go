@@ -172,28 +172,23 @@ func TestAnnounceForAnotherSessionIsRefused(t *testing.T) {
 func TestViewSeesAnAnnouncedRevokeBeforeAnnounceReturns(t *testing.T) {
 	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
 		server, revoker, sess := twoHandles(t, flavour)
-		view := session.NewView(server, server, ports.NewFakeClock(testStart), session.ViewConfig{Resync: time.Hour}, nil)
-		ctx, cancel := context.WithCancel(t.Context())
-		done, err := view.Start(ctx, sess)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cancel(); <-done })
-		deadline := time.Now().Add(5 * time.Second)
-		for !view.Trusted() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if !view.Trusted() {
-			t.Fatal("the view never trusted the feed")
-		}
-		revoked := revokeVia(t, revoker, sess.ID)
-		actx, acancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer acancel()
-		if err := revoker.Announce(actx, revoked); err != nil {
-			t.Fatalf("Announce: %v", err)
-		}
+		view := startView(t, server, sess, session.ViewConfig{Resync: time.Hour}, ports.NewFakeClock(testStart))
+		waitTrusted(t, view)
+		revokeAndAnnounce(t, revoker, sess.ID)
 		if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
 			t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
 		}
 	})
+}
+
+// revokeAndAnnounce revokes id through revoker and announces it; the
+// server's view must confirm within 5s.
+func revokeAndAnnounce(t *testing.T, revoker *Store, id string) {
+	t.Helper()
+	revoked := revokeVia(t, revoker, id)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := revoker.Announce(ctx, revoked); err != nil {
+		t.Fatalf("Announce: %v", err)
+	}
 }

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -56,19 +58,9 @@ func TestSocketFileLeftByAKilledServerIsReplaced(t *testing.T) {
 	if _, err := os.Lstat(sock); err != nil {
 		t.Fatalf("the stale socket file is not there: %v", err)
 	}
-	signals := follow(t, server, sess)
-	revoked := revokeVia(t, revoker, sess.ID)
-	announced := make(chan error, 1)
-	go func() { announced <- revoker.Announce(t.Context(), revoked) }()
-	if got := next(t, signals); got != ports.FeedChanged {
-		t.Fatalf("signal = %v, want FeedChanged", got)
-	}
-	if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-announced; err != nil {
-		t.Fatalf("Announce: %v", err)
-	}
+	view := startView(t, server, sess, session.ViewConfig{Resync: time.Hour}, ports.NewFakeClock(testStart))
+	waitTrusted(t, view)
+	revokeAndAnnounce(t, revoker, sess.ID)
 }
 
 // A live server's socket is never taken over, and its file goes when the
