@@ -32,7 +32,9 @@ import (
 //   - macOS: a socket file in a private per-user folder (mode 0700, owned by
 //     the user); the peer is checked with LOCAL_PEERCRED. The listener
 //     removes its file on close, and a file left by a killed server is
-//     removed by the next one to listen there.
+//     removed by the next one to listen there. A server whose file is
+//     removed under it (a cleaner of the temporary folder) ends its feed
+//     and reads the store on every request.
 //   - Windows: no feed; the server polls the store (docs/stores.md).
 
 var (

@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -48,7 +50,11 @@ func (f *feedServer) listen(key string) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		return listenSocketFile(path)
+		ln, err := listenSocketFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return watchSocketFile(ln, path)
 	default:
 		return nil, errNoFeed
 	}
@@ -182,4 +188,48 @@ func checkPeer(conn net.Conn) error {
 		return fmt.Errorf("the peer runs as uid %d, not %d", uid, os.Getuid())
 	}
 	return nil
+}
+
+// socketCheckEvery is how often a server checks that its socket file is
+// still there: well within the wait of a revoker that finds no listener.
+const socketCheckEvery = 50 * time.Millisecond
+
+// watchSocketFile closes ln once its file is gone or replaced (a cleaner of
+// the temporary folder, a person): revokers can no longer reach it, so the
+// feed ends (FeedLost) and the server reads the store on every request.
+func watchSocketFile(ln net.Listener, path string) (net.Listener, error) {
+	own, err := os.Lstat(path)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(socketCheckEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if now, err := os.Lstat(path); err != nil || !os.SameFile(own, now) {
+				_ = ln.Close()
+				return
+			}
+		}
+	}()
+	return &closeNotifyListener{Listener: ln, done: done}, nil
+}
+
+// closeNotifyListener stops the file watch when the feed closes it.
+type closeNotifyListener struct {
+	net.Listener
+	once sync.Once
+	done chan struct{}
+}
+
+func (l *closeNotifyListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }

@@ -142,3 +142,17 @@ func mustDo(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A socket file removed under a live server (a cleaner of the temporary
+// folder) leaves revokers unable to reach it: the feed ends, so the server
+// stops trusting its memory and reads the store on every request.
+func TestSocketFileRemovedUnderTheServerEndsTheFeed(t *testing.T) {
+	server, _, sess, sock := socketFileHandles(t, shortDir(t))
+	signals := follow(t, server, sess)
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, signals); got != ports.FeedLost {
+		t.Fatalf("after the socket file was removed, signal = %v, want FeedLost", got)
+	}
+}
