@@ -8,24 +8,34 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// The session feed for bbolt is a Linux abstract unix socket per running
-// server, named after the store file and the server instance. The revoker
-// writes "changed <id> <version>", the server re-reads the store and answers
-// "ack <version>". Abstract sockets need no file (nothing to clean up after
-// kill -9); both ends check that the peer runs as the same OS user. The feed
-// only ever speeds things up: a server that cannot listen polls the store.
+// The session feed for bbolt is a local unix socket per running server,
+// named after the store file's identity (device and inode, so a symlink, a
+// relative path or a hard link all meet on one name) and the server
+// instance. The revoker writes "changed <id> <version>", the server re-reads
+// the store and answers "ack <version>". Both ends check that the peer runs
+// as the same OS user. The feed only ever speeds things up: a server that
+// cannot listen polls the store, and a revoker that finds no listener waits
+// out that polling bound.
+//
+// How the two ends meet depends on the OS (the flavour, chosen in the
+// build-tagged files; tests on Linux run every flavour):
+//   - Linux: an abstract socket, which needs no file (nothing to clean up
+//     after kill -9); the peer is checked with SO_PEERCRED.
+//   - macOS: a socket file in a private per-user folder (mode 0700, owned by
+//     the user); the peer is checked with LOCAL_PEERCRED. The listener
+//     removes its file on close, and a file left by a killed server is
+//     removed by the next one to listen there. A server whose file is
+//     removed under it (a cleaner of the temporary folder) ends its feed
+//     and reads the store on every request.
+//   - Windows: no feed; the server polls the store (docs/stores.md).
 
 var (
 	_ ports.SessionFeed     = (*Store)(nil)
@@ -39,10 +49,55 @@ const (
 	maxPendingAnnouncers = 64
 )
 
-// feedName is the abstract socket of one server instance on this file.
-func (s *Store) feedName(instanceID string) string {
-	sum := sha256.Sum256([]byte(s.path))
-	return "@sentinel-bolt/" + hex.EncodeToString(sum[:12]) + "/" + instanceID
+// feedFlavour is how a server and its revokers meet.
+type feedFlavour int
+
+const (
+	// flavourHost is the zero value: this OS's own flavour (hostFlavour).
+	flavourHost feedFlavour = iota
+	// flavourNone: no feed; Follow fails (the server polls) and Announce
+	// finds no listener.
+	flavourNone
+	// flavourAbstract: a Linux abstract unix socket.
+	flavourAbstract
+	// flavourSocketFile: a unix socket file in a private per-user folder.
+	flavourSocketFile
+)
+
+func (f feedFlavour) String() string {
+	switch f {
+	case flavourNone:
+		return "none"
+	case flavourAbstract:
+		return "abstract"
+	case flavourSocketFile:
+		return "socket-file"
+	default:
+		return hostFlavour.String()
+	}
+}
+
+// errNoFeed: this platform (or this store's setting) has no session feed.
+var errNoFeed = errors.New("no session feed on this platform; the server reads the store every --revocation-poll instead")
+
+// feedKey names the meeting point of one server instance on this file: a
+// hash of the file's identity and the instance, short enough for a socket
+// path (macOS allows 103 bytes).
+func (s *Store) feedKey(instanceID string) (string, error) {
+	identity, err := fileIdentity(s.path)
+	if err != nil {
+		return "", fmt.Errorf("the identity of the store file %s: %w", s.path, err)
+	}
+	sum := sha256.Sum256([]byte(identity + "\x00" + instanceID))
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// kind resolves the zero value to this OS's flavour.
+func (f *feedServer) kind() feedFlavour {
+	if f.flavour == flavourHost {
+		return hostFlavour
+	}
+	return f.flavour
 }
 
 type pendingAck struct {
@@ -52,6 +107,11 @@ type pendingAck struct {
 
 // feedServer is the server side: one listener, the announcers waiting for an ack.
 type feedServer struct {
+	// flavour and dir are set only by tests: the zero values mean this OS's
+	// flavour and the default per-user folder for socket files.
+	flavour feedFlavour
+	dir     string //nolint:unused // read by the socket-file flavour (watch_unix.go); none on Windows
+
 	mu      sync.Mutex
 	id      string
 	pending []pendingAck
@@ -63,11 +123,18 @@ func (s *Store) Follow(ctx context.Context, sess ports.Session) (<-chan ports.Fe
 	if sess.ID == "" || sess.ServerInstanceID == "" {
 		return nil, fmt.Errorf("bolt: follow session: id and server instance are required: %w", ports.ErrInvalidArgument)
 	}
-	ln, err := net.Listen("unix", s.feedName(sess.ServerInstanceID))
+	f := &s.feed
+	if f.kind() == flavourNone {
+		return nil, fmt.Errorf("bolt: follow session %s: %w", sess.ID, errNoFeed)
+	}
+	key, err := s.feedKey(sess.ServerInstanceID)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: follow session %s: %w", sess.ID, err)
+	}
+	ln, err := f.listen(key)
 	if err != nil {
 		return nil, fmt.Errorf("bolt: follow session %s: listen: %w", sess.ID, err)
 	}
-	f := &s.feed
 	f.mu.Lock()
 	f.id = sess.ID
 	// Buffered so a signal is never lost while the reader is busy; repeats coalesce.
@@ -107,7 +174,7 @@ func (s *Store) Follow(ctx context.Context, sess ports.Session) (<-chan ports.Fe
 
 // serve reads one announcement and parks the connection until Ack.
 func (f *feedServer) serve(conn net.Conn) {
-	if !samePeerUser(conn) {
+	if err := checkPeer(conn); err != nil {
 		_ = conn.Close()
 		return
 	}
@@ -169,17 +236,21 @@ func (s *Store) Ack(_ context.Context, id string, version int64) error {
 // Announce tells the server following sess about the change and waits for it
 // to acknowledge sess.Version, until ctx ends.
 func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", s.feedName(sess.ServerInstanceID))
+	f := &s.feed
+	if f.kind() == flavourNone {
+		return fmt.Errorf("bolt: announce session %s: %w: %w", sess.ID, errNoFeed, ports.ErrNoListener)
+	}
+	key, err := s.feedKey(sess.ServerInstanceID)
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("bolt: announce session %s: %w", sess.ID, ports.ErrNoListener)
-		}
+		return fmt.Errorf("bolt: announce session %s: %w", sess.ID, err)
+	}
+	conn, err := f.dial(ctx, key)
+	if err != nil {
 		return fmt.Errorf("bolt: announce session %s: %w", sess.ID, err)
 	}
 	defer func() { _ = conn.Close() }()
-	if !samePeerUser(conn) {
-		return fmt.Errorf("bolt: announce session %s: the listener runs as another user; not trusting its answer", sess.ID)
+	if err := checkPeer(conn); err != nil {
+		return fmt.Errorf("bolt: announce session %s: not trusting the listener's answer: %w", sess.ID, err)
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline)
@@ -205,24 +276,4 @@ func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
 		return fmt.Errorf("bolt: announce session %s: acknowledged version %s, want %d", sess.ID, fields[1], sess.Version)
 	}
 	return nil
-}
-
-// samePeerUser reports whether the other end of a unix socket runs as our user.
-func samePeerUser(conn net.Conn) bool {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return false
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil || credErr != nil {
-		return false
-	}
-	return int(cred.Uid) == os.Getuid()
 }

@@ -14,21 +14,42 @@ import (
 
 const watchID = "0123456789abcdef0123456789abcdef"
 
+// eachFlavour runs the test once for every feed flavour this OS can run
+// (testedFlavours, per OS): on Linux both the abstract socket and the
+// socket file that macOS uses.
+func eachFlavour(t *testing.T, test func(t *testing.T, flavour feedFlavour)) {
+	t.Helper()
+	if len(testedFlavours) == 0 {
+		t.Skip("no session feed on this platform; TestWithoutAFeed covers the polling fallback")
+	}
+	for _, flavour := range testedFlavours {
+		t.Run(flavour.String(), func(t *testing.T) { test(t, flavour) })
+	}
+}
+
 // twoHandles opens a server's and a revoker's handle on one file, as two
 // sentinel processes would, with the session created and each instance unique.
-func twoHandles(t *testing.T) (server, revoker *Store, sess ports.Session) {
+func twoHandles(t *testing.T, flavour feedFlavour) (server, revoker *Store, sess ports.Session) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "s.db")
+	return handlesOn(t, flavour, path, path)
+}
+
+// handlesOn opens the server's handle through serverPath and the revoker's
+// through revokerPath (two names of one file, or the same name).
+func handlesOn(t *testing.T, flavour feedFlavour, serverPath, revokerPath string) (server, revoker *Store, sess ports.Session) {
+	t.Helper()
 	clock := ports.NewFakeClock(testStart)
 	var err error
-	if server, err = Open(path, clock, Options{NoSync: true}); err != nil {
+	if server, err = Open(serverPath, clock, Options{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
-	if revoker, err = Open(path, clock, Options{NoSync: true}); err != nil {
+	if revoker, err = Open(revokerPath, clock, Options{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
+	server.feed.flavour, revoker.feed.flavour = flavour, flavour
 	in := activeSession(watchID, "alice", testStart)
-	in.ServerInstanceID = strings.ReplaceAll(t.Name(), "/", "-") // abstract names are machine-wide
+	in.ServerInstanceID = strings.ReplaceAll(t.Name(), "/", "-") // feed names are machine-wide
 	return server, revoker, mustCreate(t, server, in)
 }
 
@@ -73,96 +94,101 @@ func revokeVia(t *testing.T, s *Store, id string) ports.Session {
 }
 
 func TestAnnounceWaitsForTheServersAck(t *testing.T) {
-	server, revoker, sess := twoHandles(t)
-	signals := follow(t, server, sess)
-	revoked := revokeVia(t, revoker, sess.ID)
-	announced := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		announced <- revoker.Announce(ctx, revoked)
-	}()
-	if got := next(t, signals); got != ports.FeedChanged {
-		t.Fatalf("signal = %v, want FeedChanged", got)
-	}
-	select {
-	case err := <-announced:
-		t.Fatalf("Announce returned before the server acknowledged: %v", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	// An ack for an older version does not release the revoker.
-	if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
-		t.Fatal(err)
-	}
-	if got := next(t, signals); got != ports.FeedChanged {
-		t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
-	}
-	if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-announced; err != nil {
-		t.Fatalf("Announce: %v", err)
-	}
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		signals := follow(t, server, sess)
+		revoked := revokeVia(t, revoker, sess.ID)
+		announced := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			announced <- revoker.Announce(ctx, revoked)
+		}()
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("signal = %v, want FeedChanged", got)
+		}
+		select {
+		case err := <-announced:
+			t.Fatalf("Announce returned before the server acknowledged: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		// An ack for an older version does not release the revoker.
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
+		}
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-announced; err != nil {
+			t.Fatalf("Announce: %v", err)
+		}
+	})
 }
 
 func TestAnnounceWithoutAListener(t *testing.T) {
-	_, revoker, sess := twoHandles(t)
-	start := time.Now()
-	err := revoker.Announce(t.Context(), sess)
-	if !errors.Is(err, ports.ErrNoListener) {
-		t.Fatalf("err = %v, want ErrNoListener", err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("took %v to find no listener", took)
-	}
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		_, revoker, sess := twoHandles(t, flavour)
+		start := time.Now()
+		err := revoker.Announce(t.Context(), sess)
+		if !errors.Is(err, ports.ErrNoListener) {
+			t.Fatalf("err = %v, want ErrNoListener", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("took %v to find no listener", took)
+		}
+	})
 }
 
 func TestAnnounceTimesOutWhenTheServerNeverAcks(t *testing.T) {
-	server, revoker, sess := twoHandles(t)
-	follow(t, server, sess)
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	err := revoker.Announce(ctx, sess)
-	if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
-		t.Fatalf("err = %v, want no acknowledgement", err)
-	}
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		follow(t, server, sess)
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		err := revoker.Announce(ctx, sess)
+		if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
+			t.Fatalf("err = %v, want no acknowledgement", err)
+		}
+	})
 }
 
 func TestAnnounceForAnotherSessionIsRefused(t *testing.T) {
-	server, revoker, sess := twoHandles(t)
-	follow(t, server, sess)
-	other := sess
-	other.ID = strings.Repeat("f", 32)
-	if err := revoker.Announce(t.Context(), other); err == nil || !strings.Contains(err.Error(), "not following") {
-		t.Fatalf("err = %v", err)
-	}
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		follow(t, server, sess)
+		other := sess
+		other.ID = strings.Repeat("f", 32)
+		if err := revoker.Announce(t.Context(), other); err == nil || !strings.Contains(err.Error(), "not following") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
 
 // The whole path: a view on the server side, a revoke and announce from the
 // other handle; once Announce returns, the very next check sees the revoke.
 func TestViewSeesAnAnnouncedRevokeBeforeAnnounceReturns(t *testing.T) {
-	server, revoker, sess := twoHandles(t)
-	view := session.NewView(server, server, ports.NewFakeClock(testStart), session.ViewConfig{Resync: time.Hour}, nil)
-	ctx, cancel := context.WithCancel(t.Context())
-	done, err := view.Start(ctx, sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(5 * time.Second)
-	for !view.Trusted() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !view.Trusted() {
-		t.Fatal("the view never trusted the feed")
-	}
-	revoked := revokeVia(t, revoker, sess.ID)
-	actx, acancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer acancel()
-	if err := revoker.Announce(actx, revoked); err != nil {
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		view := startView(t, server, sess, session.ViewConfig{Resync: time.Hour}, ports.NewFakeClock(testStart))
+		waitTrusted(t, view)
+		revokeAndAnnounce(t, revoker, sess.ID)
+		if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
+			t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
+		}
+	})
+}
+
+// revokeAndAnnounce revokes id through revoker and announces it; the
+// server's view must confirm within 5s.
+func revokeAndAnnounce(t *testing.T, revoker *Store, id string) {
+	t.Helper()
+	revoked := revokeVia(t, revoker, id)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := revoker.Announce(ctx, revoked); err != nil {
 		t.Fatalf("Announce: %v", err)
-	}
-	if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
-		t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
@@ -31,7 +30,8 @@ func Load(path string) (*policy.Policy, error) {
 }
 
 // Source serves the current policy, re-reading the file when its identity
-// (inode, size, mtime, ctime) changes. A stat per request costs about a
+// (size and mtime everywhere; inode and ctime where the OS gives them, see
+// sysStamp) changes. A stat per request costs about a
 // microsecond; a parse happens only on change.
 type Source struct {
 	path string
@@ -122,10 +122,7 @@ func statFile(path string) (stamp, error) {
 
 func stampOf(fi fs.FileInfo) stamp {
 	st := stamp{size: uint64(fi.Size()), mtime: fi.ModTime()}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.ino = sys.Ino
-		st.ctime = time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec)
-	}
+	st.ino, st.ctime = sysStamp(fi)
 	return st
 }
 
@@ -133,7 +130,7 @@ func checkMode(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("policy %s: not a regular file", path)
 	}
-	if fi.Mode().Perm()&0o002 != 0 {
+	if othersMayWrite(fi) {
 		return fmt.Errorf("policy %s (mode %#o): %w, so anyone on this machine could rewrite the rules; run: chmod o-w %s",
 			path, fi.Mode().Perm(), ErrUnsafePermissions, path)
 	}

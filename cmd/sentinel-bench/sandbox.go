@@ -199,7 +199,7 @@ func (sb *sandbox) startServerWith(ctx context.Context, extras serverExtras) (*s
 		"--", "sh", "-c", childScript, endpointFile)
 	cmd.Env = append(slices.Clip(sb.env), extras.env...)
 	cmd.Dir = sb.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so a kill can take the child too
+	ownProcessGroup(cmd) // so a kill can take the child too
 	s := &server{cmd: cmd, exited: make(chan struct{})}
 	stderr, err := cmd.StdoutPipe()
 	if err != nil {
@@ -282,7 +282,7 @@ func (s *server) stop() error {
 		select {
 		case <-s.exited:
 		case <-time.After(stopTimeout):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			killProcessGroup(s.cmd.Process)
 			<-s.exited
 			err = fmt.Errorf("sentinel did not stop within %s of SIGTERM; killed:\n%s", stopTimeout, s.stderr.String())
 		}

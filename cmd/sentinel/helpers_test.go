@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -191,7 +190,7 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	p.cmd.WaitDelay = 2 * time.Second // a leftover grandchild must not hold Wait on the pipes
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e2e.OwnProcessGroup(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		s.t.Fatalf("start sentinel %v: %v", args, err)
 	}
@@ -212,7 +211,7 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 
 // killGroup SIGKILLs the process group (sentinel and its child).
 func (p *process) killGroup() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	e2e.KillProcessGroup(p.cmd.Process)
 }
 
 func (p *process) exited() bool {

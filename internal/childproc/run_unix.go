@@ -5,48 +5,16 @@ package childproc
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 )
 
-// DefaultTermGrace is how long a child has to exit after SIGTERM before it
-// is killed.
-const DefaultTermGrace = 10 * time.Second
-
-// ioDrainDelay bounds how long Run waits, after the child exits, for
-// non-*os.File stdio copies; a grandchild left holding the pipe must not hang us.
-const ioDrainDelay = 2 * time.Second
-
 // forwardedSignals are relayed from this process to the child.
 var forwardedSignals = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
-}
-
-// Options describe the child to run.
-type Options struct {
-	// Path is the resolved program (see ResolveCommand); Args is its argv,
-	// Args[0] included.
-	Path string
-	Args []string
-	// Env is the child's whole environment (see ChildEnv).
-	Env []string
-	Dir string
-
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-
-	// TermGrace: after forwarding SIGTERM (or on ctx cancel), how long to
-	// wait before SIGKILL. Default 10s.
-	TermGrace time.Duration
-	Logger    *slog.Logger
 }
 
 // Run starts the child, relays signals to it until it exits, and returns its
@@ -70,44 +38,9 @@ type Options struct {
 // mean "exit immediately". The cost: a `kill -INT` sent to sentinel itself
 // while it is in the foreground is not relayed; SIGTERM always is.
 func Run(ctx context.Context, opts Options) (int, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	grace := opts.TermGrace
-	if grace <= 0 {
-		grace = DefaultTermGrace
-	}
-	if opts.Path == "" {
-		return 1, errors.New("childproc: Options.Path is empty; resolve the command with ResolveCommand first")
-	}
-	if err := ctx.Err(); err != nil {
-		return 1, fmt.Errorf("child %q not started: %w", opts.Path, err)
-	}
-	// Checked here because the fork's own chdir error reads like a missing command.
-	if opts.Dir != "" {
-		if info, err := os.Stat(opts.Dir); err != nil || !info.IsDir() {
-			return ExitNotExecutable, fmt.Errorf("cannot run %q in %q: not an existing directory: %w", opts.Path, opts.Dir, ErrNotExecutable)
-		}
-	}
-	args := opts.Args
-	if len(args) == 0 {
-		args = []string{opts.Path}
-	}
-
-	cmd := &exec.Cmd{
-		Path:      opts.Path,
-		Args:      args,
-		Env:       opts.Env,
-		Dir:       opts.Dir,
-		Stdin:     opts.Stdin,
-		Stdout:    opts.Stdout,
-		Stderr:    opts.Stderr,
-		WaitDelay: ioDrainDelay,
-	}
-	if cmd.Env == nil {
-		// exec.Cmd would pass our whole environment; the caller must choose.
-		cmd.Env = []string{}
+	cmd, log, grace, code, err := prepare(ctx, opts)
+	if err != nil {
+		return code, err
 	}
 
 	// Notify before Start: a signal between Start and Notify would kill us and
@@ -193,35 +126,20 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	}
 }
 
-// startFailure turns a Start error into a shell-style code and an error that
-// says what to do.
-func startFailure(opts Options, err error) (int, error) {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if _, statErr := os.Stat(opts.Path); statErr == nil {
-			// execve says ENOENT for an existing file whose #! interpreter is missing.
-			return ExitNotFound, fmt.Errorf("command %q exists but its interpreter (the #! line) was not found: %w", opts.Path, ErrCommandNotFound)
-		}
-		return ExitNotFound, fmt.Errorf("command %q not found; check the path or install it: %w", opts.Path, ErrCommandNotFound)
-	case errors.Is(err, fs.ErrPermission):
-		return ExitNotExecutable, fmt.Errorf("command %q is not executable (permission denied); chmod +x it or check the mount: %w", opts.Path, ErrNotExecutable)
-	case errors.Is(err, syscall.ENOEXEC):
-		return ExitNotExecutable, fmt.Errorf("command %q is not a program this system can run (exec format error); add a #! line or use a binary built for this platform: %w", opts.Path, ErrNotExecutable)
-	default:
-		return 1, fmt.Errorf("start %q: %w", opts.Path, err)
-	}
-}
+// Start failures and signals, as this OS reports them (see startFailure and
+// exitCode in run.go).
+const (
+	permissionHint = "is not executable (permission denied); chmod +x it or check the mount"
+	badFormatHint  = "is not a program this system can run (exec format error); add a #! line or use a binary built for this platform"
+)
 
-// exitCode reports a finished child's status as a shell would.
-func exitCode(state *os.ProcessState) int {
-	if state == nil {
-		return 1
-	}
+// errBadFormat is the start error for a file this OS cannot run.
+var errBadFormat error = syscall.ENOEXEC
+
+// killedBy reports the signal that killed the child, if one did.
+func killedBy(state *os.ProcessState) (int, bool) {
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return int(ws.Signal()), true
 	}
-	if code := state.ExitCode(); code >= 0 {
-		return code
-	}
-	return 1
+	return 0, false
 }

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -140,7 +139,7 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	p.cmd.WaitDelay = 2 * time.Second
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e2e.OwnProcessGroup(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		s.t.Fatalf("start sentinel %v: %v", args, err)
 	}
@@ -149,7 +148,7 @@ func (s *sandbox) start(extra map[string]string, args ...string) *process {
 		close(p.done)
 	}()
 	s.t.Cleanup(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		e2e.KillProcessGroup(p.cmd.Process)
 		select {
 		case <-p.done:
 		case <-time.After(10 * time.Second):
@@ -174,7 +173,7 @@ func (p *process) wait(timeout time.Duration) result {
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		e2e.KillProcessGroup(p.cmd.Process)
 		<-p.done
 		p.t.Fatalf("sentinel %v did not exit within %s\nstderr:\n%s", p.args, timeout, p.stderr.String())
 	}

@@ -5,9 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // boltLocker is another process holding the bbolt file's exclusive flock:
@@ -35,7 +36,7 @@ func (l *boltLocker) lock(t *testing.T) {
 		lockDropEnv+"="+l.drop,
 		"GORACE=atexit_sleep_ms=0") // the race runtime would hold the exit for a second
 	l.cmd.Stderr = os.Stderr
-	l.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e2e.OwnProcessGroup(l.cmd)
 	if err := l.cmd.Start(); err != nil {
 		t.Fatalf("start the lock holder: %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -228,7 +227,7 @@ func (s *sandbox) startWrapped(extra map[string]string, wrap []string, args ...s
 	p.cmd.Env = s.environ(extra)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e2e.OwnProcessGroup(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		s.t.Fatalf("start sentinel %v: %v", args, err)
 	}
@@ -250,7 +249,7 @@ func (s *sandbox) startWrapped(extra map[string]string, wrap []string, args ...s
 
 // killGroup SIGKILLs the process group (sentinel and its child).
 func (p *process) killGroup() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	e2e.KillProcessGroup(p.cmd.Process)
 }
 
 func (p *process) exited() bool {

@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // envRedisServerBin names the redis-server binary; PATH is searched otherwise.
@@ -54,7 +55,7 @@ func (r *redisServer) start(t *testing.T) {
 	t.Helper()
 	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(r.port),
 		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e2e.OwnProcessGroup(r.cmd)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}

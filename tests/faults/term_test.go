@@ -39,7 +39,7 @@ func TestChildIgnoringSIGTERM(t *testing.T) {
 	})
 
 	termAt := time.Now()
-	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	r := p.wait(10 * time.Second)

@@ -271,7 +271,7 @@ func (f *fleet) launch(i int) *server {
 		"--policy", filepath.Join(f.dir, "policy.yaml"), "--log-file", filepath.Join(f.dir, fmt.Sprintf("decisions-%d.jsonl", i)),
 		"--store", f.store, "--", "sh", "-c", childScript, endpoint)
 	cmd.Env, cmd.Dir = f.env, f.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a kill takes the child too
+	e2e.OwnProcessGroup(cmd) // a kill takes the child too
 	cmd.WaitDelay = 2 * time.Second
 	s := &server{index: i, cmd: cmd, url: endpoint, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &s.output, &s.output
@@ -280,7 +280,7 @@ func (f *fleet) launch(i int) *server {
 	}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	f.t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		e2e.KillProcessGroup(cmd.Process)
 		<-s.done
 	})
 	return s
