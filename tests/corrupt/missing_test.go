@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/redis/go-redis/v9"
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // The session record deleted behind the server's back (a Redis DEL, a
@@ -253,9 +254,7 @@ func TestARevokeByFullIDWorksWithTheRecordMissing(t *testing.T) {
 		}
 
 		// With no server to write it back, the missing path for certain.
-		if err := syscall.Kill(-q.proc.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		e2e.KillProcessGroup(q.proc.cmd.Process)
 		<-q.proc.done
 		remove(t, q.id)
 		r := q.revoke(t, "second revoke of a missing record")
