@@ -154,6 +154,15 @@ func (d *decoder) int(name string) int64 {
 
 func (d *decoder) duration(name string) time.Duration { return time.Duration(d.int(name)) }
 
+// optionalInt is int for a field that records written by an older sentinel
+// lack (see layout.optional): absent reads as 0.
+func (d *decoder) optionalInt(name string) int64 {
+	if _, ok := d.f[name]; !ok {
+		return 0
+	}
+	return d.int(name)
+}
+
 func (d *decoder) bool(name string) bool {
 	v := d.text(name)
 	if v != "0" && v != "1" && d.err == nil {

@@ -29,8 +29,13 @@ type layout struct {
 	// newKind derives them from the codec.
 	fields []string
 	ints   []string // canonical decimal integers
-	bools  []string // "0" or "1"
-	times  []string // newKind derives them from timesOf
+	// optional fields came after records were first written: a record
+	// without one (written by an older sentinel) reads as holding the zero
+	// value ("0" for an integer, "" otherwise), never as corrupt, so an
+	// upgrade mid-session leaves every session readable and revocable.
+	optional []string
+	bools    []string // "0" or "1"
+	times    []string // newKind derives them from timesOf
 	// statuses are the valid ones; a record stored in one of lapsing
 	// reads as expired once expires_at is at or before now.
 	statuses []string

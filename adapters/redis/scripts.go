@@ -60,6 +60,7 @@ local EXPIRED = '` + l.expired + `'
 local FIELDS = {` + luaList(l.fields) + `}
 local INTS = {` + luaSet(l.ints) + `}
 local BOOLS = {` + luaSet(l.bools) + `}
+local OPTIONAL = {` + luaSet(l.optional) + `}
 local TIMES = {` + luaSet(l.times) + `}
 local STATUSES = {` + luaSet(l.statuses) + `}
 local LAPSING = {` + luaSet(l.lapsing) + `}
@@ -93,6 +94,7 @@ local function load(key, id)
   local rec = {}
   for i, name in ipairs(FIELDS) do
     local v = got[i + 1]
+    if not v and OPTIONAL[name] then v = INTS[name] and '0' or '' end
     if not v then return nil, CORRUPT, 'field ' .. name .. ' is missing' end
     if (INTS[name] or (TIMES[name] and v ~= '')) and not isint(v) then
       return nil, CORRUPT, 'field ' .. name .. ' is not an integer'

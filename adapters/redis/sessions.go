@@ -34,6 +34,7 @@ var sessionKind = newKind(kind[ports.Session]{
 	layout: &layout{
 		name: "session", noun: "session", plural: "sessions",
 		ints:     []string{fieldRequests, fieldVersion, fieldPoll},
+		optional: []string{fieldRoleARNs, fieldAssumedRoleIDs, fieldPoll},
 		statuses: []string{string(ports.SessionActive), string(ports.SessionRevoked), string(ports.SessionExpired)},
 		lapsing:  []string{string(ports.SessionActive)},
 		expired:  string(ports.SessionExpired),
@@ -88,7 +89,7 @@ var sessionKind = newKind(kind[ports.Session]{
 			Version:          d.int(fieldVersion),
 			RoleARNs:         d.list(fieldRoleARNs),
 			AssumedRoleIDs:   d.list(fieldAssumedRoleIDs),
-			RevocationPoll:   d.duration(fieldPoll),
+			RevocationPoll:   time.Duration(d.optionalInt(fieldPoll)),
 		}
 	},
 	timesOf: func(s *ports.Session) map[string]*time.Time {
