@@ -62,7 +62,7 @@ func TestDocsRevocationExample(t *testing.T) {
 	if e2e.Race {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
-	// The doc starts "after go tool task quickstart": run it into this sandbox.
+	// The doc starts "after bash scripts/quickstart.sh": run it into this sandbox.
 	setup := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "scripts", "quickstart.sh"))
 	setup.Dir = repoRoot(t)
 	setup.Env = append(env, "SENTINEL_DEMO_DIR="+filepath.Join(dir, ".cache", "quickstart"), "SENTINEL_BIN_DIR="+filepath.Join(dir, "bin"))
