@@ -14,9 +14,6 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes, the same for every command.
 const (
 	exitOK    = 0
@@ -35,6 +32,7 @@ type Globals struct {
 // CLI is the whole command tree.
 type CLI struct {
 	Globals
+	ShowVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
 	Version        VersionCmd        `cmd:"" help:"Print the version."`
 	Policy         PolicyCmd         `cmd:"" help:"Validate and evaluate policy files."`
