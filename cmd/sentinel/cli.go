@@ -42,6 +42,7 @@ type CLI struct {
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
+	Completion     CompletionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
 
 	Request         RequestCmd         `cmd:"" help:"Ask a second person for access to a profile."`
 	Requests        RequestsCmd        `cmd:"" help:"List approval requests (newest first)."`
@@ -120,6 +121,9 @@ func run(args []string, env *Env) int {
 	// --help calls Exit(0) in the middle of parsing; note it instead of exiting.
 	helped := false
 	parser.Exit = func(int) { helped = true }
+	if done, code := completeLine(parser, env); done {
+		return code
+	}
 	kctx, err := parser.Parse(args)
 	if helped {
 		return exitOK
