@@ -43,6 +43,7 @@ type CLI struct {
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
 	Completion     CompletionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
+	Man            ManCmd            `cmd:"" help:"Print the man page (roff)."`
 
 	Request         RequestCmd         `cmd:"" help:"Ask a second person for access to a profile."`
 	Requests        RequestsCmd        `cmd:"" help:"List approval requests (newest first)."`
