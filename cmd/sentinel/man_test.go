@@ -29,21 +29,7 @@ func TestManPage(t *testing.T) {
 	}
 	want := out.String()
 	path := filepath.Join(repoRoot(t), "docs", "man", "sentinel.1")
-	if os.Getenv("SENTINEL_UPDATE_DOCS") != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
-		t.Fatal("docs/man/sentinel.1 is out of date with the CLI: run SENTINEL_UPDATE_DOCS=1 go test ./cmd/sentinel -run TestManPage")
-	}
+	checkGenerated(t, filepath.Join("docs", "man", "sentinel.1"), want, "TestManPage")
 
 	// Every command is in the page, with its examples, and the defaults are the user's own.
 	var cli CLI
