@@ -14,9 +14,6 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes, the same for every command.
 const (
 	exitOK    = 0
@@ -37,6 +34,7 @@ type Globals struct {
 // CLI is the whole command tree.
 type CLI struct {
 	Globals
+	ShowVersion versionFlag `name:"version" short:"v" help:"Print the version and exit."`
 
 	Version        VersionCmd        `cmd:"" help:"Print the version."`
 	Policy         PolicyCmd         `cmd:"" help:"Validate and evaluate policy files."`
@@ -46,6 +44,8 @@ type CLI struct {
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
+	Completion     CompletionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
+	Man            ManCmd            `cmd:"" help:"Print the man page (roff)."`
 
 	Request         RequestCmd         `cmd:"" help:"Ask a second person for access to a profile."`
 	Requests        RequestsCmd        `cmd:"" help:"List approval requests (newest first)."`
@@ -136,6 +136,9 @@ func run(args []string, env *Env) int {
 	// --help calls Exit(0) in the middle of parsing; note it instead of exiting.
 	helped := false
 	parser.Exit = func(int) { helped = true }
+	if done, code := completeLine(parser, env); done {
+		return code
+	}
 	kctx, err := parser.Parse(args)
 	if helped {
 		return exitOK

@@ -199,7 +199,8 @@ func TestCLIHelpAndVersionOpenNothing(t *testing.T) {
 		{[]string{"exec", "--help"}, "sentinel exec --server --profile prod", exitOK},
 		{[]string{"server-sessions", "--help"}, "--status", exitOK},
 		{[]string{"server-revoke", "--help"}, "--reason", exitOK},
-		{[]string{"version"}, "sentinel " + version, exitOK},
+		{[]string{"version"}, "sentinel " + currentVersion().Version + "\n", exitOK},
+		{[]string{"--version"}, "sentinel " + currentVersion().Version + "\n", exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -62,7 +62,7 @@ func TestDocsRevocationExample(t *testing.T) {
 	if e2e.Race {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
-	// The doc starts "after go tool task quickstart": run it into this sandbox.
+	// The doc starts "after bash scripts/quickstart.sh": run it into this sandbox.
 	setup := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "scripts", "quickstart.sh"))
 	setup.Dir = repoRoot(t)
 	setup.Env = append(env, "SENTINEL_DEMO_DIR="+filepath.Join(dir, ".cache", "quickstart"), "SENTINEL_BIN_DIR="+filepath.Join(dir, "bin"))
@@ -159,11 +159,15 @@ Errors go to stderr and say what to do next.
 	return b.String()
 }
 
-func TestDocsCommands(t *testing.T) {
-	t.Setenv("COLUMNS", "80") // kong wraps help to COLUMNS
-	path := filepath.Join(repoRoot(t), "docs", "commands.md")
-	want := commandsDoc(t)
+// checkGenerated fails t unless the checked-in file at rel (from the
+// repository root) is want; with SENTINEL_UPDATE_DOCS set it writes want first.
+func checkGenerated(t *testing.T, rel, want, test string) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), rel)
 	if os.Getenv("SENTINEL_UPDATE_DOCS") != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -173,8 +177,14 @@ func TestDocsCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(got) != want {
-		t.Fatalf("docs/commands.md is out of date with the CLI: run SENTINEL_UPDATE_DOCS=1 go test ./cmd/sentinel -run TestDocsCommands")
+		t.Fatalf("%s is out of date with the CLI: run SENTINEL_UPDATE_DOCS=1 go test ./cmd/sentinel -run %s", filepath.ToSlash(rel), test)
 	}
+}
+
+func TestDocsCommands(t *testing.T) {
+	t.Setenv("COLUMNS", "80") // kong wraps help to COLUMNS
+	want := commandsDoc(t)
+	checkGenerated(t, filepath.Join("docs", "commands.md"), want, "TestDocsCommands")
 	for _, example := range []string{"Example", "sentinel server-revoke", "sentinel exec --server"} {
 		if !strings.Contains(want, example) {
 			t.Errorf("docs/commands.md lacks %q", example)

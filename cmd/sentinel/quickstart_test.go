@@ -124,7 +124,10 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// The README's front door must match the Taskfile and go.mod, so it cannot drift.
+// The README's front door must match the Taskfile, tools/go.mod and go.mod,
+// so it cannot drift: the quick start is a plain script (no tool to build
+// first), the suite runs through task pinned in tools/go.mod, and go.mod
+// pins no tool, so the binary's dependency graph is only the binary's.
 func TestReadmeFrontDoor(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
@@ -140,7 +143,7 @@ func TestReadmeFrontDoor(t *testing.T) {
 	for _, line := range strings.Split(read("README.md"), "\n") {
 		readmeLines[strings.TrimSpace(line)] = true
 	}
-	for _, command := range []string{"go tool task quickstart", "go tool task test"} {
+	for _, command := range []string{"bash scripts/quickstart.sh", "go tool -modfile=tools/go.mod task test"} {
 		if !readmeLines[command] {
 			t.Errorf("README.md has no line with the command %q", command)
 		}
@@ -172,17 +175,49 @@ func TestReadmeFrontDoor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "scripts", "quickstart.sh")); err != nil {
 		t.Error(err)
 	}
+	if strings.Contains(read("scripts/quickstart.sh"), "go tool") {
+		t.Error("scripts/quickstart.sh runs a go tool: the quick start would download that tool's dependency graph")
+	}
 
-	// `go tool task` resolves only when go.mod pins task as a tool.
-	toolLine := regexp.MustCompile(`(?m)^\s*(tool\s+)?github\.com/go-task/task/v3/cmd/task\s*$`)
-	toolBlock := regexp.MustCompile(`(?ms)^tool\s*\((.*?)^\)`)
+	for file, tools := range map[string][]string{
+		"tools/go.mod":            {"github.com/go-task/task/v3/cmd/task", "github.com/golangci/golangci-lint/v2/cmd/golangci-lint", "gotest.tools/gotestsum"},
+		"tools/goreleaser/go.mod": {"github.com/goreleaser/goreleaser/v2"},
+	} {
+		pinned := toolLines(read(file))
+		for _, tool := range tools {
+			if !pinned[tool] {
+				t.Errorf("%s has no tool line for %s; `go tool -modfile=%s` would fail", file, tool, file)
+			}
+		}
+	}
 	goMod := read("go.mod")
-	pinned := false
-	for _, m := range toolBlock.FindAllStringSubmatch(goMod, -1) {
-		pinned = pinned || toolLine.MatchString(m[1])
+	if tools := toolLines(goMod); len(tools) != 0 {
+		t.Errorf("go.mod pins tools %v: move them to tools/go.mod, so the binary's dependency graph is only the binary's", tools)
 	}
-	pinned = pinned || regexp.MustCompile(`(?m)^tool\s+github\.com/go-task/task/v3/cmd/task\s*$`).MatchString(goMod)
-	if !pinned {
-		t.Error("go.mod has no tool line for github.com/go-task/task/v3/cmd/task; `go tool task` would fail")
+	for _, module := range []string{"github.com/go-task/task/v3", "github.com/golangci/golangci-lint/v2", "gotest.tools/gotestsum", "github.com/goreleaser/goreleaser/v2"} {
+		if strings.Contains(goMod, module+" ") {
+			t.Errorf("go.mod requires %s, a tool: it belongs in tools/", module)
+		}
 	}
+}
+
+// toolLines returns the packages of a go.mod file's tool directives.
+func toolLines(goMod string) map[string]bool {
+	tools := map[string]bool{}
+	inBlock := false
+	for _, line := range strings.Split(goMod, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case inBlock && f[0] == ")":
+			inBlock = false
+		case inBlock:
+			tools[f[0]] = true
+		case f[0] == "tool" && len(f) == 2 && f[1] == "(":
+			inBlock = true
+		case f[0] == "tool" && len(f) == 2:
+			tools[f[1]] = true
+		}
+	}
+	return tools
 }

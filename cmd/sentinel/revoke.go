@@ -17,7 +17,7 @@ import (
 
 // ServerSessionCmd shows one session.
 type ServerSessionCmd struct {
-	ID     string `arg:"" help:"Session id, or a unique prefix of at least 8 characters."`
+	ID     string `arg:"" help:"Session id, or a unique prefix of at least 8 characters." predictor:"session"`
 	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
 }
 
@@ -77,7 +77,7 @@ func writeSessionDetail(env *Env, s ports.Session) error {
 
 // ServerRevokeCmd revokes one session, or every active session of a user or profile.
 type ServerRevokeCmd struct {
-	ID      string `arg:"" optional:"" help:"Session id, or a unique prefix of at least 8 characters."`
+	ID      string `arg:"" optional:"" help:"Session id, or a unique prefix of at least 8 characters." predictor:"session"`
 	Reason  string `help:"Why; recorded with the revoke and shown to the refused caller." required:""`
 	User    string `help:"Revoke every active session of this user." placeholder:"USER"`
 	Profile string `help:"Revoke every active session for this profile." placeholder:"PROFILE"`
