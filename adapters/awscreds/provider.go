@@ -50,6 +50,13 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each STS call; DefaultTimeout when zero.
 	Timeout time.Duration
+	// MFAToken is the one-time code for the first MFA session (--mfa-token).
+	MFAToken string
+	// MFAPrompt asks for later codes when the profile has no mfa_process;
+	// TerminalPrompter when nil.
+	MFAPrompt MFAPrompter
+	// Clock tells when the MFA session expires; ports.SystemClock when nil.
+	Clock ports.Clock
 }
 
 func (o Options) timeout() time.Duration {
@@ -72,6 +79,8 @@ type Provider struct {
 	// source signs STS calls: the profile's own credentials, or its source_profile's.
 	source aws.Config
 	sts    *sts.Client
+	// mfa is the MFA session of a profile with mfa_serial; nil otherwise.
+	mfa *mfa
 }
 
 var _ ports.CredentialProvider = (*Provider)(nil)
@@ -93,6 +102,10 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 		return nil, files.explain(profile, err)
 	}
 	if err := checkSupported(shared); err != nil {
+		return nil, err
+	}
+	serial, holder, err := mfaSerialOf(shared)
+	if err != nil {
 		return nil, err
 	}
 
@@ -143,18 +156,17 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 	}
 	p.source = cfg
 	p.sts = sts.NewFromConfig(cfg)
+	if serial != "" && !p.noSession {
+		if p.mfa, err = newMFA(profile, serial, holder, files, opts); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
 // checkSupported refuses profile shapes Sentinel cannot serve yet, with a message saying why.
 func checkSupported(shared config.SharedConfig) error {
 	profile := shared.Profile
-	for s := &shared; s != nil; s = s.Source {
-		if s.MFASerial != "" {
-			return reject(ports.ErrInvalidArgument, "profile %q: mfa_serial (in profile %q) is not supported yet: use a profile without MFA",
-				profile, s.Profile)
-		}
-	}
 	if shared.RoleARN != "" {
 		switch {
 		case shared.WebIdentityTokenFile != "":
@@ -199,6 +211,9 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "credentials for profile %q asked of the provider for %q",
 			req.Profile, p.profile)
 	}
+	if p.mfa != nil {
+		return p.withMFA(ctx, req)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
@@ -210,7 +225,7 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 		return passThrough(source), nil
 	}
 	if p.roleARN != "" {
-		return p.assumeRole(ctx, req)
+		return p.assumeRole(ctx, p.sts, req)
 	}
 	if source.SessionToken != "" {
 		// Already temporary (SSO, credential_process, a session token in the
@@ -220,7 +235,31 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 	return p.getSessionToken(ctx, req)
 }
 
-func (p *Provider) assumeRole(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
+// withMFA serves a profile with mfa_serial: its MFA session itself for a
+// plain profile, or an AssumeRole signed with it. The code prompt is not
+// bound by the STS timeout; each STS call is.
+func (p *Provider) withMFA(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
+	if p.roleARN != "" && req.RoleSessionName == "" {
+		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "sts AssumeRole for profile %s: RoleSessionName is empty", p.profile)
+	}
+	seconds := int32(MFASessionDuration / time.Second)
+	if p.roleARN == "" {
+		// The session is what the caller gets: it lives as long as asked.
+		seconds = STSDurationSeconds(req.Duration, p.maxDuration, MaxSessionTokenDuration)
+	}
+	session, signed, err := p.mfa.credentials(ctx, p.sts, seconds)
+	if err != nil {
+		return ports.Credentials{}, err
+	}
+	if p.roleARN == "" {
+		return session, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	return p.assumeRole(ctx, signed, req)
+}
+
+func (p *Provider) assumeRole(ctx context.Context, client *sts.Client, req ports.CredentialRequest) (ports.Credentials, error) {
 	if req.RoleSessionName == "" {
 		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "sts AssumeRole for profile %s: RoleSessionName is empty", p.profile)
 	}
@@ -235,7 +274,7 @@ func (p *Provider) assumeRole(ctx context.Context, req ports.CredentialRequest) 
 	if p.externalID != "" {
 		in.ExternalId = aws.String(p.externalID)
 	}
-	out, err := p.sts.AssumeRole(ctx, in)
+	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
 		return ports.Credentials{}, p.wrap("sts AssumeRole", err)
 	}

@@ -578,8 +578,7 @@ func TestRefusedProfiles(t *testing.T) {
 		sentinel error
 		want     []string
 	}{
-		{"mfa", ports.ErrInvalidArgument, []string{`profile "mfa"`, "mfa_serial", "not supported yet"}},
-		{"mfasource", ports.ErrInvalidArgument, []string{`profile "mfasource"`, `mfa_serial (in profile "mfa")`, "not supported yet"}},
+		{"mfasource", ports.ErrInvalidArgument, []string{`profile "mfasource"`, `mfa_serial on "mfa", a role profile used as source_profile`, "not supported yet"}},
 		{"webid", ports.ErrInvalidArgument, []string{"web_identity_token_file", "not supported yet"}},
 		{"envsource", ports.ErrInvalidArgument, []string{"credential_source", "not supported yet"}},
 		{"nokeys", ports.ErrInvalidArgument, []string{`profile "nokeys" has no credentials`}},
