@@ -52,6 +52,8 @@ type stsIdentity struct {
 	client  *sts.Client
 	what    string
 	timeout time.Duration
+	// explain may turn an error into a clearer one (an SSO login to run); nil keeps it.
+	explain func(error) error
 }
 
 func (r *stsIdentity) Identity(ctx context.Context) (ports.Identity, error) {
@@ -59,6 +61,11 @@ func (r *stsIdentity) Identity(ctx context.Context) (ports.Identity, error) {
 	defer cancel()
 	out, err := r.client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		if r.explain != nil {
+			if clear := r.explain(err); clear != nil {
+				return ports.Identity{}, clear
+			}
+		}
 		return ports.Identity{}, wrapSTS("sts GetCallerIdentity"+r.what, r.timeout, err)
 	}
 	arn := aws.ToString(out.Arn)
@@ -72,7 +79,8 @@ func (r *stsIdentity) Identity(ctx context.Context) (ports.Identity, error) {
 // SourceIdentityResolver finds who the profile's SOURCE credentials belong to
 // (for a role profile: the source_profile's principal, not the role).
 func (p *Provider) SourceIdentityResolver() ports.IdentityResolver {
-	return &stsIdentity{client: p.sts, what: " for profile " + p.profile, timeout: p.timeout}
+	return &stsIdentity{client: p.sts, what: " for profile " + p.profile, timeout: p.timeout,
+		explain: func(err error) error { return explainSSO(p.profile, p.ssoLogin, err) }}
 }
 
 // NewSTSIdentityResolver resolves the Sentinel process's own caller identity

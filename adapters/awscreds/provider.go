@@ -79,6 +79,8 @@ type Provider struct {
 	// source signs STS calls: the profile's own credentials, or its source_profile's.
 	source aws.Config
 	sts    *sts.Client
+	// ssoLogin is the `aws sso login` command for an SSO source; empty otherwise.
+	ssoLogin string
 	// mfa is the MFA session of a profile with mfa_serial; nil otherwise.
 	mfa *mfa
 }
@@ -116,6 +118,7 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 		region:     pickRegion(opts.Region, shared.Region),
 		noSession:  opts.NoSession,
 		timeout:    opts.timeout(),
+		ssoLogin:   ssoLoginCommand(shared),
 	}
 	if shared.RoleDurationSeconds != nil {
 		p.maxDuration = *shared.RoleDurationSeconds
@@ -219,6 +222,9 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 
 	source, err := p.source.Credentials.Retrieve(ctx)
 	if err != nil {
+		if sso := explainSSO(p.profile, p.ssoLogin, err); sso != nil {
+			return ports.Credentials{}, sso
+		}
 		return ports.Credentials{}, p.wrap("retrieve source credentials", err)
 	}
 	if p.noSession {
