@@ -130,7 +130,7 @@ func TestMFAProcessGivesTheCode(t *testing.T) {
 	if err := os.WriteFile(codeFile, []byte("123456\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	appendFile(t, f.config, "\n[profile viaprocess]\nrole_arn = "+mfaRole+"\nsource_profile = base\nmfa_serial = "+aliceMFA+
+	appendFile(t, f.config, "\n[profile viaprocess]\nregion = us-east-1\nrole_arn = "+mfaRole+"\nsource_profile = base\nmfa_serial = "+aliceMFA+
 		"\nmfa_process = cat '"+codeFile+"'\n")
 	// No terminal: mfa_process alone must do.
 	p := newProvider(t, "viaprocess", Options{MFAPrompt: &scriptedPrompter{err: ErrNoTerminal}})

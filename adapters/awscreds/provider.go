@@ -28,9 +28,6 @@ import (
 // DefaultTimeout bounds one STS call when Options.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// DefaultRegion is used when neither the flag, the profile nor the environment names one.
-const DefaultRegion = "us-east-1"
-
 // STS duration limits.
 const (
 	MinSTSDuration          = 900 * time.Second
@@ -44,7 +41,7 @@ type Options struct {
 	// for offline use and AWS-compatible endpoints without STS. For a role
 	// profile these are its source_profile's credentials: the role is not assumed.
 	NoSession bool
-	// Region overrides the profile's region.
+	// Region (--region) beats AWS_REGION, AWS_DEFAULT_REGION and the profile's region.
 	Region string
 	// HTTPClient replaces the SDK's HTTP client (tests).
 	HTTPClient *http.Client
@@ -157,6 +154,9 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: load source profile %q: %w", profile, sourceProfile, err)
 	}
+	// An empty region would let the SDK take the source_profile's: the SDKs
+	// and the CLI never inherit it, so neither do we.
+	cfg.Region = p.region
 	p.source = cfg
 	p.sts = sts.NewFromConfig(cfg)
 	if serial != "" && !p.noSession {
@@ -193,18 +193,34 @@ func hasCredentials(s config.SharedConfig) bool {
 		s.SSOStartURL != "" || s.SSOAccountID != "" || s.LoginSession != ""
 }
 
-// pickRegion: the flag, else the profile, else AWS_REGION/AWS_DEFAULT_REGION, else DefaultRegion.
+// pickRegion resolves the region as aws-sdk-go-v2's LoadDefaultConfig and the
+// AWS CLI do: the flag, else AWS_REGION, else AWS_DEFAULT_REGION, else the
+// profile's own region key. A source_profile's region and [default]'s are not
+// used for a named profile. Empty when none is set.
 func pickRegion(flag, profile string) string {
-	for _, r := range []string{flag, profile, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")} {
+	for _, r := range []string{flag, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), profile} {
 		if r != "" {
 			return r
 		}
 	}
-	return DefaultRegion
+	return ""
 }
 
-// Region is the region STS calls are signed for.
+// Region is the region STS calls are signed for; empty when none is set.
 func (p *Provider) Region() string { return p.region }
+
+// needRegion refuses an STS call when no region is known, instead of assuming one.
+func needRegion(region, profile string) error {
+	if region != "" {
+		return nil
+	}
+	where := "the profile"
+	if profile != "" {
+		where = "[profile " + profile + "]"
+	}
+	return reject(ports.ErrInvalidArgument,
+		"no AWS region for STS: pass --region, set AWS_REGION, or add region to %s (a source_profile's region and [default]'s do not apply to a named profile)", where)
+}
 
 // Credentials issues credentials for the provider's profile. req.Profile must
 // be empty or the provider's profile. Errors never contain the secret key or
@@ -230,6 +246,11 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 	if p.noSession {
 		return passThrough(source), nil
 	}
+	if p.roleARN != "" || source.SessionToken == "" {
+		if err := needRegion(p.region, p.profile); err != nil {
+			return ports.Credentials{}, err
+		}
+	}
 	if p.roleARN != "" {
 		return p.assumeRole(ctx, p.sts, req)
 	}
@@ -247,6 +268,9 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 func (p *Provider) withMFA(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
 	if p.roleARN != "" && req.RoleSessionName == "" {
 		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "sts AssumeRole for profile %s: RoleSessionName is empty", p.profile)
+	}
+	if err := needRegion(p.region, p.profile); err != nil {
+		return ports.Credentials{}, err
 	}
 	seconds := int32(MFASessionDuration / time.Second)
 	if p.roleARN == "" {

@@ -12,6 +12,7 @@ import (
 
 const ssoConfig = `
 [profile ssonew]
+region = eu-west-1
 sso_session = corp
 sso_account_id = 111122223333
 sso_role_name = Dev
@@ -21,12 +22,14 @@ sso_start_url = https://corp.awsapps.com/start
 sso_region = eu-west-1
 
 [profile ssolegacy]
+region = eu-west-1
 sso_start_url = https://corp.awsapps.com/start
 sso_region = eu-west-1
 sso_account_id = 111122223333
 sso_role_name = Dev
 
 [profile ssorole]
+region = eu-west-1
 role_arn = arn:aws:iam::111122223333:role/Deploy
 source_profile = ssonew
 `

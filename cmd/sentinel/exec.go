@@ -138,8 +138,10 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 		return err
 	}
 	defer finish()
-	childVars["AWS_REGION"] = provider.Region()
-	childVars["AWS_DEFAULT_REGION"] = provider.Region()
+	if region := provider.Region(); region != "" { // else the child's SDK says none is set
+		childVars["AWS_REGION"] = region
+		childVars["AWS_DEFAULT_REGION"] = region
+	}
 	maps.Copy(childVars, configCopy.Vars(c.Profile))
 	if childVars["SENTINEL_SESSION_ID"] == "" {
 		delete(childVars, "SENTINEL_SESSION_ID") // untracked: no session to name
