@@ -36,7 +36,7 @@ type ExecCmd struct {
 	Duration       time.Duration `help:"Lifetime of the credential set in the child's environment without --server (cli mode), before policy caps it." default:"1h"`
 	Lazy           bool          `help:"Skip the startup credential fetch (server mode)."`
 	NoSession      bool          `help:"Pass the profile's source credentials through unchanged: no STS session (offline use, STS-less endpoints)."`
-	Region         string        `help:"AWS region for the child and for STS (default: the profile's region)." placeholder:"REGION"`
+	Region         string        `help:"AWS region for the child and for STS (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's own region)." placeholder:"REGION"`
 	MFAToken       string        `help:"One-time MFA code for a profile with mfa_serial (default: mfa_process, else a prompt on the terminal)." placeholder:"CODE"`
 	Policy         string        `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
 	LogFile        string        `help:"Decision log (JSON Lines)." env:"SENTINEL_LOG_FILE" default:"${default_log}" type:"path"`
