@@ -16,7 +16,7 @@ type TerminalPrompter struct{}
 func (TerminalPrompter) MFACode(ctx context.Context, message string) (string, error) {
 	in, out, err := openTerminal()
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrNoTerminal, err)
+		return "", fmt.Errorf("%w: %w", ErrNoTerminal, err)
 	}
 	closeAll := func() {
 		_ = in.Close()

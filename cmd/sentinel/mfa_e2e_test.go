@@ -14,6 +14,13 @@ const (
 	mfaRoleARN = "arn:aws:iam::123456789012:role/NeedsMFA"
 )
 
+// newMFASandbox is a sandbox and an STS whose device alice accepts code once
+// and whose role requires MFA.
+func newMFASandbox(t *testing.T, code string) (*sandbox, *fakests.Server) {
+	t.Helper()
+	return newSandbox(t), fakests.New(t, fakests.WithMFADevice(mfaSerial, code), fakests.WithMFARequired(mfaRoleARN))
+}
+
 // writeMFAProfile writes a role profile whose trust policy requires MFA; extra goes into its section.
 func writeMFAProfile(sb *sandbox, extra string) {
 	sb.writeAWS(
@@ -52,8 +59,7 @@ func checkMFASession(t *testing.T, sts *fakests.Server, code string) {
 
 func TestCredentialsWithMFATokenFlag(t *testing.T) {
 	t.Parallel()
-	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithMFADevice(mfaSerial, "123456"), fakests.WithMFARequired(mfaRoleARN))
+	sb, sts := newMFASandbox(t, "123456")
 	writeMFAProfile(sb, "")
 	r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL()},
 		"credentials", "--profile", "prod", "--mfa-token", "123456", "--identity-source", "os",
@@ -70,8 +76,7 @@ func TestCredentialsWithMFATokenFlag(t *testing.T) {
 
 func TestExecServerWithMFAProcess(t *testing.T) {
 	t.Parallel()
-	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithMFADevice(mfaSerial, "654321"), fakests.WithMFARequired(mfaRoleARN))
+	sb, sts := newMFASandbox(t, "654321")
 	writeMFAProfile(sb, "mfa_process = echo 654321\n")
 	out := filepath.Join(sb.dir, "child.json")
 	r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL(), childModeEnv: childRetrieve, childOutEnv: out},
@@ -88,8 +93,7 @@ func TestExecServerWithMFAProcess(t *testing.T) {
 
 func TestExecWithWrongMFATokenShowsSTSAnswer(t *testing.T) {
 	t.Parallel()
-	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithMFADevice(mfaSerial, "123456"), fakests.WithMFARequired(mfaRoleARN))
+	sb, sts := newMFASandbox(t, "123456")
 	writeMFAProfile(sb, "")
 	r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL()},
 		"exec", "--profile", "prod", "--mfa-token", "000000", "--identity-source", "os",

@@ -61,8 +61,7 @@ func mfaCredentialsCmd(t *testing.T, sb *sandbox, sts *fakests.Server) (*exec.Cm
 func TestMFAPromptOnTheTerminal(t *testing.T) {
 	t.Parallel()
 	master, slave := newPTY(t)
-	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithMFADevice(mfaSerial, "123456"), fakests.WithMFARequired(mfaRoleARN))
+	sb, sts := newMFASandbox(t, "123456")
 	writeMFAProfile(sb, "")
 	cmd, stdout, stderr := mfaCredentialsCmd(t, sb, sts)
 	cmd.ExtraFiles = []*os.File{slave} // fd 3
@@ -112,8 +111,7 @@ func TestMFAPromptOnTheTerminal(t *testing.T) {
 // Without a terminal (a new session with none) and without mfa_process, the error says what to do.
 func TestMFAWithoutTerminalSaysWhatToDo(t *testing.T) {
 	t.Parallel()
-	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithMFADevice(mfaSerial, "123456"), fakests.WithMFARequired(mfaRoleARN))
+	sb, sts := newMFASandbox(t, "123456")
 	writeMFAProfile(sb, "")
 	cmd, _, stderr := mfaCredentialsCmd(t, sb, sts)
 	err := cmd.Run()
