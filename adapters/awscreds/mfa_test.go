@@ -224,3 +224,22 @@ func TestPromptLineReadsOneLineAndStopsOnCancel(t *testing.T) {
 		t.Fatalf("cancelled prompt: err %v aborted %v", err, aborted)
 	}
 }
+
+func TestMFATokenForAProfileWithoutMFAIsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		profile string
+		opts    Options
+	}{
+		{"prod", Options{MFAToken: "123456"}},
+		{"mfa", Options{MFAToken: "123456", NoSession: true}},
+	} {
+		fake, _ := setup(t)
+		_, err := NewProvider(context.Background(), tt.profile, tt.opts)
+		if !errors.Is(err, ports.ErrInvalidArgument) || !strings.Contains(err.Error(), "drop --mfa-token") {
+			t.Fatalf("%s: err = %v, want a clear refusal", tt.profile, err)
+		}
+		if n := len(fake.Calls()); n != 0 {
+			t.Fatalf("STS got %d calls", n)
+		}
+	}
+}

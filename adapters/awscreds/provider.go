@@ -159,6 +159,9 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 	cfg.Region = p.region
 	p.source = cfg
 	p.sts = sts.NewFromConfig(cfg)
+	if opts.MFAToken != "" && (serial == "" || p.noSession) {
+		return nil, reject(ports.ErrInvalidArgument, "--mfa-token: profile %q asks for no MFA code (no mfa_serial, or --no-session): drop --mfa-token", profile)
+	}
 	if serial != "" && !p.noSession {
 		if p.mfa, err = newMFA(profile, serial, holder, files, opts); err != nil {
 			return nil, err

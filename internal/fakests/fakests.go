@@ -4,7 +4,8 @@
 // shapes. Point an SDK at it with AWS_ENDPOINT_URL_STS=URL().
 //
 // It checks what real STS checks before answering (signature present, required
-// parameters, duration bounds, session-name pattern) but does not verify
+// parameters, duration bounds, session-name pattern, MFA one-time codes and
+// roles whose trust policy requires MFA) but does not verify
 // signatures: it only reads the access key id from the Authorization header.
 package fakests
 
