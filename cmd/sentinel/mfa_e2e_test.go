@@ -102,3 +102,20 @@ func TestExecWithWrongMFATokenShowsSTSAnswer(t *testing.T) {
 		t.Fatalf("want exit 1 with STS's AccessDenied, got %s", r)
 	}
 }
+
+func TestExecWithMFATokenFlag(t *testing.T) {
+	t.Parallel()
+	sb, sts := newMFASandbox(t, "123456")
+	writeMFAProfile(sb, "")
+	out := filepath.Join(sb.dir, "child.json")
+	r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL(), childModeEnv: childRetrieve, childOutEnv: out},
+		"exec", "--profile", "prod", "--mfa-token", "123456", "--identity-source", "os",
+		"--policy", sb.policy, "--log-file", sb.decisions, "--", childCommand(t))
+	if r.code != 0 {
+		t.Fatalf("sentinel exec: %s", r)
+	}
+	if got := readChildResult(t, out); got.AccessKeyID == "" {
+		t.Fatalf("child got no credentials: %+v", got)
+	}
+	checkMFASession(t, sts, "123456")
+}
