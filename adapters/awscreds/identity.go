@@ -52,13 +52,26 @@ type stsIdentity struct {
 	client  *sts.Client
 	what    string
 	timeout time.Duration
+	// region signs the call; empty refuses it with a clear error.
+	region  string
+	profile string
+	// explain may turn an error into a clearer one (an SSO login to run); nil keeps it.
+	explain func(error) error
 }
 
 func (r *stsIdentity) Identity(ctx context.Context) (ports.Identity, error) {
+	if err := needRegion(r.region, r.profile); err != nil {
+		return ports.Identity{}, fmt.Errorf("sts GetCallerIdentity%s: %w", r.what, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	out, err := r.client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		if r.explain != nil {
+			if clear := r.explain(err); clear != nil {
+				return ports.Identity{}, clear
+			}
+		}
 		return ports.Identity{}, wrapSTS("sts GetCallerIdentity"+r.what, r.timeout, err)
 	}
 	arn := aws.ToString(out.Arn)
@@ -72,7 +85,8 @@ func (r *stsIdentity) Identity(ctx context.Context) (ports.Identity, error) {
 // SourceIdentityResolver finds who the profile's SOURCE credentials belong to
 // (for a role profile: the source_profile's principal, not the role).
 func (p *Provider) SourceIdentityResolver() ports.IdentityResolver {
-	return &stsIdentity{client: p.sts, what: " for profile " + p.profile, timeout: p.timeout}
+	return &stsIdentity{client: p.sts, what: " for profile " + p.profile, timeout: p.timeout, region: p.region, profile: p.profile,
+		explain: func(err error) error { return explainSSO(p.profile, p.ssoLogin, err) }}
 }
 
 // NewSTSIdentityResolver resolves the Sentinel process's own caller identity
@@ -104,14 +118,14 @@ func NewSTSIdentityResolver(ctx context.Context, awsProfile string, opts Options
 		}
 		return nil, files.explain(named, err)
 	}
-	if cfg.Region == "" {
-		cfg.Region = DefaultRegion
+	what, named := "", awsProfile
+	if named == "" {
+		named = os.Getenv("AWS_PROFILE")
 	}
-	what := ""
 	if awsProfile != "" {
 		what = " for profile " + awsProfile
 	}
-	return &stsIdentity{client: sts.NewFromConfig(cfg), what: what, timeout: opts.timeout()}, nil
+	return &stsIdentity{client: sts.NewFromConfig(cfg), what: what, timeout: opts.timeout(), region: cfg.Region, profile: named}, nil
 }
 
 type osIdentity struct{}

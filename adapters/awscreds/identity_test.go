@@ -125,7 +125,7 @@ func TestSTSIdentityResolverUsesTheStandardChain(t *testing.T) {
 		wantKey    string
 		wantRegion string
 	}{
-		{"environment keys", "", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVIRONMENT00009", "AWS_SECRET_ACCESS_KEY": "envSecretMustNotLeak"}, "AKIAENVIRONMENT00009", DefaultRegion},
+		{"environment keys", "", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVIRONMENT00009", "AWS_SECRET_ACCESS_KEY": "envSecretMustNotLeak", "AWS_DEFAULT_REGION": "us-east-2"}, "AKIAENVIRONMENT00009", "us-east-2"},
 		{"AWS_PROFILE", "", map[string]string{"AWS_PROFILE": "plain"}, plainKeyID, "ap-south-1"},
 		{"explicit profile beats environment keys", "plain", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVIRONMENT00009", "AWS_SECRET_ACCESS_KEY": "envSecretMustNotLeak"}, plainKeyID, "ap-south-1"},
 		{"environment region", "", map[string]string{"AWS_PROFILE": "plain", "AWS_REGION": "eu-north-1"}, plainKeyID, "eu-north-1"},

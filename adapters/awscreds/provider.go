@@ -28,9 +28,6 @@ import (
 // DefaultTimeout bounds one STS call when Options.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// DefaultRegion is used when neither the flag, the profile nor the environment names one.
-const DefaultRegion = "us-east-1"
-
 // STS duration limits.
 const (
 	MinSTSDuration          = 900 * time.Second
@@ -44,12 +41,19 @@ type Options struct {
 	// for offline use and AWS-compatible endpoints without STS. For a role
 	// profile these are its source_profile's credentials: the role is not assumed.
 	NoSession bool
-	// Region overrides the profile's region.
+	// Region (--region) beats AWS_REGION, AWS_DEFAULT_REGION and the profile's region.
 	Region string
 	// HTTPClient replaces the SDK's HTTP client (tests).
 	HTTPClient *http.Client
 	// Timeout bounds each STS call; DefaultTimeout when zero.
 	Timeout time.Duration
+	// MFAToken is the one-time code for the first MFA session (--mfa-token).
+	MFAToken string
+	// MFAPrompt asks for later codes when the profile has no mfa_process;
+	// TerminalPrompter when nil.
+	MFAPrompt MFAPrompter
+	// Clock tells when the MFA session expires; ports.SystemClock when nil.
+	Clock ports.Clock
 }
 
 func (o Options) timeout() time.Duration {
@@ -72,6 +76,10 @@ type Provider struct {
 	// source signs STS calls: the profile's own credentials, or its source_profile's.
 	source aws.Config
 	sts    *sts.Client
+	// ssoLogin is the `aws sso login` command for an SSO source; empty otherwise.
+	ssoLogin string
+	// mfa is the MFA session of a profile with mfa_serial; nil otherwise.
+	mfa *mfa
 }
 
 var _ ports.CredentialProvider = (*Provider)(nil)
@@ -95,6 +103,10 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 	if err := checkSupported(shared); err != nil {
 		return nil, err
 	}
+	serial, holder, err := mfaSerialOf(shared)
+	if err != nil {
+		return nil, err
+	}
 
 	p := &Provider{
 		profile:    profile,
@@ -103,6 +115,7 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 		region:     pickRegion(opts.Region, shared.Region),
 		noSession:  opts.NoSession,
 		timeout:    opts.timeout(),
+		ssoLogin:   ssoLoginCommand(shared),
 	}
 	if shared.RoleDurationSeconds != nil {
 		p.maxDuration = *shared.RoleDurationSeconds
@@ -141,20 +154,25 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: load source profile %q: %w", profile, sourceProfile, err)
 	}
+	// An empty region would let the SDK take the source_profile's: the SDKs
+	// and the CLI never inherit it, so neither do we.
+	cfg.Region = p.region
 	p.source = cfg
 	p.sts = sts.NewFromConfig(cfg)
+	if opts.MFAToken != "" && (serial == "" || p.noSession) {
+		return nil, reject(ports.ErrInvalidArgument, "--mfa-token: profile %q asks for no MFA code (no mfa_serial, or --no-session): drop --mfa-token", profile)
+	}
+	if serial != "" && !p.noSession {
+		if p.mfa, err = newMFA(profile, serial, holder, files, opts); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
 // checkSupported refuses profile shapes Sentinel cannot serve yet, with a message saying why.
 func checkSupported(shared config.SharedConfig) error {
 	profile := shared.Profile
-	for s := &shared; s != nil; s = s.Source {
-		if s.MFASerial != "" {
-			return reject(ports.ErrInvalidArgument, "profile %q: mfa_serial (in profile %q) is not supported yet: use a profile without MFA",
-				profile, s.Profile)
-		}
-	}
 	if shared.RoleARN != "" {
 		switch {
 		case shared.WebIdentityTokenFile != "":
@@ -178,18 +196,34 @@ func hasCredentials(s config.SharedConfig) bool {
 		s.SSOStartURL != "" || s.SSOAccountID != "" || s.LoginSession != ""
 }
 
-// pickRegion: the flag, else the profile, else AWS_REGION/AWS_DEFAULT_REGION, else DefaultRegion.
+// pickRegion resolves the region as aws-sdk-go-v2's LoadDefaultConfig and the
+// AWS CLI do: the flag, else AWS_REGION, else AWS_DEFAULT_REGION, else the
+// profile's own region key. A source_profile's region and [default]'s are not
+// used for a named profile. Empty when none is set.
 func pickRegion(flag, profile string) string {
-	for _, r := range []string{flag, profile, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")} {
+	for _, r := range []string{flag, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), profile} {
 		if r != "" {
 			return r
 		}
 	}
-	return DefaultRegion
+	return ""
 }
 
-// Region is the region STS calls are signed for.
+// Region is the region STS calls are signed for; empty when none is set.
 func (p *Provider) Region() string { return p.region }
+
+// needRegion refuses an STS call when no region is known, instead of assuming one.
+func needRegion(region, profile string) error {
+	if region != "" {
+		return nil
+	}
+	where := "the profile"
+	if profile != "" {
+		where = "[profile " + profile + "]"
+	}
+	return reject(ports.ErrInvalidArgument,
+		"no AWS region for STS: pass --region, set AWS_REGION, or add region to %s (a source_profile's region and [default]'s do not apply to a named profile)", where)
+}
 
 // Credentials issues credentials for the provider's profile. req.Profile must
 // be empty or the provider's profile. Errors never contain the secret key or
@@ -199,18 +233,29 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "credentials for profile %q asked of the provider for %q",
 			req.Profile, p.profile)
 	}
+	if p.mfa != nil {
+		return p.withMFA(ctx, req)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
 	source, err := p.source.Credentials.Retrieve(ctx)
 	if err != nil {
+		if sso := explainSSO(p.profile, p.ssoLogin, err); sso != nil {
+			return ports.Credentials{}, sso
+		}
 		return ports.Credentials{}, p.wrap("retrieve source credentials", err)
 	}
 	if p.noSession {
 		return passThrough(source), nil
 	}
+	if p.roleARN != "" || source.SessionToken == "" {
+		if err := needRegion(p.region, p.profile); err != nil {
+			return ports.Credentials{}, err
+		}
+	}
 	if p.roleARN != "" {
-		return p.assumeRole(ctx, req)
+		return p.assumeRole(ctx, p.sts, req)
 	}
 	if source.SessionToken != "" {
 		// Already temporary (SSO, credential_process, a session token in the
@@ -220,7 +265,34 @@ func (p *Provider) Credentials(ctx context.Context, req ports.CredentialRequest)
 	return p.getSessionToken(ctx, req)
 }
 
-func (p *Provider) assumeRole(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
+// withMFA serves a profile with mfa_serial: its MFA session itself for a
+// plain profile, or an AssumeRole signed with it. The code prompt is not
+// bound by the STS timeout; each STS call is.
+func (p *Provider) withMFA(ctx context.Context, req ports.CredentialRequest) (ports.Credentials, error) {
+	if p.roleARN != "" && req.RoleSessionName == "" {
+		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "sts AssumeRole for profile %s: RoleSessionName is empty", p.profile)
+	}
+	if err := needRegion(p.region, p.profile); err != nil {
+		return ports.Credentials{}, err
+	}
+	seconds := int32(MFASessionDuration / time.Second)
+	if p.roleARN == "" {
+		// The session is what the caller gets: it lives as long as asked.
+		seconds = STSDurationSeconds(req.Duration, p.maxDuration, MaxSessionTokenDuration)
+	}
+	session, signed, err := p.mfa.credentials(ctx, p.sts, seconds)
+	if err != nil {
+		return ports.Credentials{}, err
+	}
+	if p.roleARN == "" {
+		return session, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	return p.assumeRole(ctx, signed, req)
+}
+
+func (p *Provider) assumeRole(ctx context.Context, client *sts.Client, req ports.CredentialRequest) (ports.Credentials, error) {
 	if req.RoleSessionName == "" {
 		return ports.Credentials{}, reject(ports.ErrInvalidArgument, "sts AssumeRole for profile %s: RoleSessionName is empty", p.profile)
 	}
@@ -235,7 +307,7 @@ func (p *Provider) assumeRole(ctx context.Context, req ports.CredentialRequest) 
 	if p.externalID != "" {
 		in.ExternalId = aws.String(p.externalID)
 	}
-	out, err := p.sts.AssumeRole(ctx, in)
+	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
 		return ports.Credentials{}, p.wrap("sts AssumeRole", err)
 	}

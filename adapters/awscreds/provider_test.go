@@ -56,20 +56,24 @@ source_profile = base
 region = eu-west-1
 
 [profile capped]
+region = us-east-1
 role_arn = arn:aws:iam::111122223333:role/Capped
 source_profile = base
 duration_seconds = 1200
 
 [profile external]
+region = us-east-1
 role_arn = arn:aws:iam::111122223333:role/Partner
 source_profile = base
 external_id = partner-7
 
 [profile self]
+region = us-east-1
 role_arn = arn:aws:iam::111122223333:role/Self
 source_profile = self
 
 [profile chained]
+region = us-east-1
 role_arn = arn:aws:iam::444455556666:role/Second
 source_profile = prod
 
@@ -77,9 +81,11 @@ source_profile = prod
 region = ap-south-1
 
 [profile plaincapped]
+region = us-east-1
 duration_seconds = 2000
 
 [profile mfa]
+region = us-east-1
 role_arn = arn:aws:iam::111122223333:role/Mfa
 source_profile = base
 mfa_serial = arn:aws:iam::111122223333:mfa/alice
@@ -214,8 +220,8 @@ func TestAssumeRoleSendsWhatWeAsk(t *testing.T) {
 		{"30m is asked as is", "prod", prodRole, 30 * time.Minute, "1800", "eu-west-1"},
 		{"partial seconds round up", "prod", prodRole, 1000*time.Second + time.Millisecond, "1001", "eu-west-1"},
 		{"above 12h is capped at AssumeRole's ceiling", "prod", prodRole, 13 * time.Hour, "43200", "eu-west-1"},
-		{"duration_seconds caps a longer request", "capped", "arn:aws:iam::111122223333:role/Capped", 30 * time.Minute, "1200", DefaultRegion},
-		{"duration_seconds leaves a shorter request", "capped", "arn:aws:iam::111122223333:role/Capped", 16 * time.Minute, "960", DefaultRegion},
+		{"duration_seconds caps a longer request", "capped", "arn:aws:iam::111122223333:role/Capped", 30 * time.Minute, "1200", "us-east-1"},
+		{"duration_seconds leaves a shorter request", "capped", "arn:aws:iam::111122223333:role/Capped", 16 * time.Minute, "960", "us-east-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -578,8 +584,7 @@ func TestRefusedProfiles(t *testing.T) {
 		sentinel error
 		want     []string
 	}{
-		{"mfa", ports.ErrInvalidArgument, []string{`profile "mfa"`, "mfa_serial", "not supported yet"}},
-		{"mfasource", ports.ErrInvalidArgument, []string{`profile "mfasource"`, `mfa_serial (in profile "mfa")`, "not supported yet"}},
+		{"mfasource", ports.ErrInvalidArgument, []string{`profile "mfasource"`, `mfa_serial on "mfa", a role profile used as source_profile`, "not supported yet"}},
 		{"webid", ports.ErrInvalidArgument, []string{"web_identity_token_file", "not supported yet"}},
 		{"envsource", ports.ErrInvalidArgument, []string{"credential_source", "not supported yet"}},
 		{"nokeys", ports.ErrInvalidArgument, []string{`profile "nokeys" has no credentials`}},
@@ -607,7 +612,22 @@ func TestRefusedProfiles(t *testing.T) {
 	}
 }
 
+// The region resolves as in aws-sdk-go-v2 and the AWS CLI: --region, then
+// AWS_REGION, then AWS_DEFAULT_REGION, then the profile's own region; never a
+// source_profile's nor [default]'s. With none, STS is not called and the error says what to set.
 func TestRegionPrecedence(t *testing.T) {
+	const extra = `
+[default]
+region = me-south-1
+
+[profile inherits]
+role_arn = arn:aws:iam::111122223333:role/Inherits
+source_profile = plain
+
+[profile barekeys]
+aws_access_key_id = AKIABAREEXAMPLE00005
+aws_secret_access_key = bareSecretMustNotLeak/0123456789abcdefXY
+`
 	tests := []struct {
 		name          string
 		profile       string
@@ -616,28 +636,60 @@ func TestRegionPrecedence(t *testing.T) {
 		defaultRegion string
 		want          string
 	}{
-		{"flag beats profile", "prod", "ca-central-1", "sa-east-1", "", "ca-central-1"},
-		{"profile beats environment", "prod", "", "sa-east-1", "af-south-1", "eu-west-1"},
-		{"AWS_REGION", "capped", "", "sa-east-1", "af-south-1", "sa-east-1"},
-		{"AWS_DEFAULT_REGION", "capped", "", "", "af-south-1", "af-south-1"},
-		{"fallback", "capped", "", "", "", DefaultRegion},
+		{"flag beats everything", "prod", "ca-central-1", "sa-east-1", "af-south-1", "ca-central-1"},
+		{"AWS_REGION beats the profile", "prod", "", "sa-east-1", "af-south-1", "sa-east-1"},
+		{"AWS_DEFAULT_REGION beats the profile", "prod", "", "", "af-south-1", "af-south-1"},
+		{"the profile's own region", "prod", "", "", "", "eu-west-1"},
+		{"AWS_REGION for a profile without region", "inherits", "", "sa-east-1", "", "sa-east-1"},
+		{"source_profile's region is not inherited", "inherits", "", "", "", ""},
+		{"[default]'s region does not apply to a named profile", "barekeys", "", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, _ := setup(t)
+			fake, f := setup(t)
+			appendFile(t, f.config, extra)
 			t.Setenv("AWS_REGION", tt.awsRegion)
 			t.Setenv("AWS_DEFAULT_REGION", tt.defaultRegion)
 			p := newProvider(t, tt.profile, Options{Region: tt.flag})
 			if p.Region() != tt.want {
 				t.Errorf("Region() = %q, want %q", p.Region(), tt.want)
 			}
-			if _, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1"}); err != nil {
-				t.Fatal(err)
+			_, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1"})
+			_, idErr := p.SourceIdentityResolver().Identity(context.Background())
+			if tt.want == "" {
+				for _, e := range []error{err, idErr} {
+					if !errors.Is(e, ports.ErrInvalidArgument) || !strings.Contains(fmt.Sprint(e), "no AWS region") ||
+						!strings.Contains(fmt.Sprint(e), "--region") || !strings.Contains(fmt.Sprint(e), "[profile "+tt.profile+"]") {
+						t.Errorf("err = %v, want a clear no-region error", e)
+					}
+				}
+				if n := len(fake.Calls()); n != 0 {
+					t.Fatalf("STS got %d calls without a region", n)
+				}
+				return
 			}
-			if got := fake.Calls()[0].Region; got != tt.want {
-				t.Errorf("signed for %q, want %q", got, tt.want)
+			if err != nil || idErr != nil {
+				t.Fatal(err, idErr)
+			}
+			for _, c := range fake.Calls() {
+				if c.Region != tt.want {
+					t.Errorf("%s signed for %q, want %q", c.Action, c.Region, tt.want)
+				}
 			}
 		})
+	}
+}
+
+// Passing the source credentials through needs no region.
+func TestNoSessionNeedsNoRegion(t *testing.T) {
+	fake, f := setup(t)
+	appendFile(t, f.config, "\n[profile keysonly]\naws_access_key_id = AKIAKEYSONLYEXAMPLE6\naws_secret_access_key = keysOnlySecret\n")
+	p := newProvider(t, "keysonly", Options{NoSession: true})
+	if p.Region() != "" {
+		t.Fatalf("Region() = %q", p.Region())
+	}
+	if _, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour}); err != nil || len(fake.Calls()) != 0 {
+		t.Fatal(err, fake.Calls())
 	}
 }
 

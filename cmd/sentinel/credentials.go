@@ -21,7 +21,8 @@ type CredentialsCmd struct {
 	Profile   string        `help:"AWS profile to serve. Name it in credential_process: there AWS_PROFILE may be the gated profile itself." env:"AWS_PROFILE" placeholder:"NAME"`
 	Duration  time.Duration `help:"Lifetime of the credential, before policy caps it." default:"1h"`
 	NoSession bool          `help:"Pass the profile's source credentials through unchanged (no STS session)."`
-	Region    string        `help:"AWS region for STS." placeholder:"REGION"`
+	Region    string        `help:"AWS region for STS (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's own region)." placeholder:"REGION"`
+	MFAToken  string        `help:"One-time MFA code for a profile with mfa_serial (default: mfa_process, else a prompt on the terminal)." placeholder:"CODE"`
 	Policy    string        `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
 	LogFile   string        `help:"Decision log (JSON Lines)." env:"SENTINEL_LOG_FILE" default:"${default_log}" type:"path"`
 }
@@ -55,7 +56,7 @@ func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region})
+	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region, MFAToken: c.MFAToken, Clock: env.Clock})
 	if err != nil {
 		return err
 	}

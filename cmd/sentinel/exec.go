@@ -36,7 +36,8 @@ type ExecCmd struct {
 	Duration       time.Duration `help:"Lifetime of the credential set in the child's environment without --server (cli mode), before policy caps it." default:"1h"`
 	Lazy           bool          `help:"Skip the startup credential fetch (server mode)."`
 	NoSession      bool          `help:"Pass the profile's source credentials through unchanged: no STS session (offline use, STS-less endpoints)."`
-	Region         string        `help:"AWS region for the child and for STS (default: the profile's region)." placeholder:"REGION"`
+	Region         string        `help:"AWS region for the child and for STS (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's own region)." placeholder:"REGION"`
+	MFAToken       string        `help:"One-time MFA code for a profile with mfa_serial (default: mfa_process, else a prompt on the terminal)." placeholder:"CODE"`
 	Policy         string        `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
 	LogFile        string        `help:"Decision log (JSON Lines)." env:"SENTINEL_LOG_FILE" default:"${default_log}" type:"path"`
 	Tracking       bool          `help:"Track the server session in the store so it can be listed and revoked." default:"true" negatable:""`
@@ -103,7 +104,7 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	if err != nil {
 		return err
 	}
-	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region})
+	provider, err := awscreds.NewProvider(ctx, c.Profile, awscreds.Options{NoSession: c.NoSession, Region: c.Region, MFAToken: c.MFAToken, Clock: env.Clock})
 	if err != nil {
 		return err
 	}
@@ -137,8 +138,10 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 		return err
 	}
 	defer finish()
-	childVars["AWS_REGION"] = provider.Region()
-	childVars["AWS_DEFAULT_REGION"] = provider.Region()
+	if region := provider.Region(); region != "" { // else the child's SDK says none is set
+		childVars["AWS_REGION"] = region
+		childVars["AWS_DEFAULT_REGION"] = region
+	}
 	maps.Copy(childVars, configCopy.Vars(c.Profile))
 	if childVars["SENTINEL_SESSION_ID"] == "" {
 		delete(childVars, "SENTINEL_SESSION_ID") // untracked: no session to name
@@ -382,7 +385,7 @@ func resolveIdentity(ctx context.Context, g *Globals, sts func() (ports.Identity
 	}
 	id, err := r.Identity(ctx)
 	if err != nil {
-		if g.IdentitySource != "os" {
+		if g.IdentitySource != "os" && !errors.Is(err, awscreds.ErrSSOLogin) {
 			return id, fmt.Errorf("%w (offline? use --identity-source os)", err)
 		}
 		return id, err

@@ -4,7 +4,8 @@
 // shapes. Point an SDK at it with AWS_ENDPOINT_URL_STS=URL().
 //
 // It checks what real STS checks before answering (signature present, required
-// parameters, duration bounds, session-name pattern) but does not verify
+// parameters, duration bounds, session-name pattern, MFA one-time codes and
+// roles whose trust policy requires MFA) but does not verify
 // signatures: it only reads the access key id from the Authorization header.
 package fakests
 
@@ -104,6 +105,27 @@ func WithUser(accessKeyID, arn string) Option {
 	return func(s *Server) { s.principals[accessKeyID] = arn }
 }
 
+// WithMFADevice registers the MFA device serial with its current one-time
+// code. GetSessionToken and AssumeRole naming serial must send that code; a
+// code is accepted once, as at AWS.
+func WithMFADevice(serial, code string) Option {
+	return func(s *Server) { s.mfaCodes[serial] = code }
+}
+
+// WithMFARequired makes roleARN's trust policy require MFA: AssumeRole is
+// refused unless it is signed with an MFA session (GetSessionToken with a
+// valid code) or carries a valid SerialNumber and TokenCode itself.
+func WithMFARequired(roleARN string) Option {
+	return func(s *Server) { s.mfaRoles[roleARN] = true }
+}
+
+// SetMFACode makes code the device's current one-time code (the next 30-second window).
+func (s *Server) SetMFACode(serial, code string) {
+	s.mu.Lock()
+	s.mfaCodes[serial] = code
+	s.mu.Unlock()
+}
+
 // Server is a running fake STS. It is closed by the test's cleanup.
 type Server struct {
 	srv   *httptest.Server
@@ -116,6 +138,10 @@ type Server struct {
 	principals map[string]string // access key id -> principal ARN
 	assumedIDs map[string]string // assumed-role ARN -> AssumedRoleId
 	calls      []Call
+	mfaCodes   map[string]string // MFA serial -> current one-time code
+	usedCodes  map[string]bool   // serial + "\x00" + code, each accepted once
+	mfaRoles   map[string]bool   // role ARNs whose trust policy requires MFA
+	mfaKeys    map[string]bool   // access key ids of MFA sessions
 }
 
 // New starts a fake STS on 127.0.0.1 and registers its shutdown with t.Cleanup.
@@ -127,6 +153,10 @@ func New(t testing.TB, opts ...Option) *Server {
 		failures:   map[string]Failure{},
 		principals: map[string]string{},
 		assumedIDs: map[string]string{},
+		mfaCodes:   map[string]string{},
+		usedCodes:  map[string]bool{},
+		mfaRoles:   map[string]bool{},
+		mfaKeys:    map[string]bool{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -297,9 +327,20 @@ func (s *Server) assumeRole(call *Call, requestID string) (any, *stsError) {
 	if stsErr != nil {
 		return nil, stsErr
 	}
+	withMFA, stsErr := s.checkMFA(p)
+	if stsErr != nil {
+		return nil, stsErr
+	}
 	s.mu.Lock()
 	caller := s.principalLocked(call.AccessKeyID)
+	withMFA = withMFA || s.mfaKeys[call.AccessKeyID]
+	needMFA := s.mfaRoles[roleARN]
 	s.mu.Unlock()
+	if needMFA && !withMFA {
+		// The trust policy's aws:MultiFactorAuthPresent condition does not match.
+		return nil, &stsError{http.StatusForbidden, "AccessDenied",
+			fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller, roleARN)}
+	}
 	if strings.Contains(caller, ":assumed-role/") && seconds > roleChainingMaxSeconds {
 		// Role chaining: STS caps a role assumed with role credentials at one hour.
 		return nil, &stsError{http.StatusBadRequest, "ValidationError",
@@ -335,16 +376,63 @@ func (s *Server) getSessionToken(call *Call, requestID string) (any, *stsError) 
 	if stsErr != nil {
 		return nil, stsErr
 	}
+	withMFA, stsErr := s.checkMFA(call.Params)
+	if stsErr != nil {
+		return nil, stsErr
+	}
 	creds := s.issue(seconds)
 	call.Issued = &creds
 	s.mu.Lock()
 	s.principals[creds.AccessKeyID] = s.principalLocked(call.AccessKeyID)
+	s.mfaKeys[creds.AccessKeyID] = withMFA
 	s.mu.Unlock()
 	return getSessionTokenResponse{
 		Xmlns:    xmlNamespace,
 		Result:   getSessionTokenResult{Credentials: xmlCredentials(creds)},
 		Metadata: responseMetadata{RequestID: requestID},
 	}, nil
+}
+
+// Real STS messages for a refused MFA code and an unknown device.
+const (
+	InvalidMFACodeMessage   = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+	UnknownMFADeviceMessage = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+)
+
+var (
+	serialPattern    = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
+	tokenCodePattern = regexp.MustCompile(`^\d{6}$`)
+)
+
+// checkMFA validates SerialNumber and TokenCode when the request names a
+// device: withMFA is true when the code was the device's current, unused code.
+func (s *Server) checkMFA(p map[string]string) (withMFA bool, _ *stsError) {
+	serial, hasSerial := p["SerialNumber"]
+	code, hasCode := p["TokenCode"]
+	if !hasSerial {
+		if hasCode {
+			return false, &stsError{http.StatusForbidden, "AccessDenied", InvalidMFACodeMessage}
+		}
+		return false, nil
+	}
+	if !serialPattern.MatchString(serial) {
+		return false, validationError("serialNumber", serial, `Member must satisfy regular expression pattern: [\w+=/:,.@-]*`)
+	}
+	if hasCode && !tokenCodePattern.MatchString(code) {
+		return false, validationError("tokenCode", code, `Member must satisfy regular expression pattern: [\d]*`)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current, known := s.mfaCodes[serial]
+	if !known {
+		return false, &stsError{http.StatusForbidden, "AccessDenied", UnknownMFADeviceMessage}
+	}
+	used := serial + "\x00" + code
+	if !hasCode || code != current || s.usedCodes[used] {
+		return false, &stsError{http.StatusForbidden, "AccessDenied", InvalidMFACodeMessage}
+	}
+	s.usedCodes[used] = true
+	return true, nil
 }
 
 func (s *Server) getCallerIdentity(call *Call, requestID string) any {

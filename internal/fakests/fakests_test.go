@@ -235,3 +235,58 @@ func TestFailureAndDelayControls(t *testing.T) {
 		t.Fatalf("client gave up after %s, sooner than its timeout", time.Since(start))
 	}
 }
+
+func TestMFACodesAreCheckedLikeSTS(t *testing.T) {
+	const serial = "arn:aws:iam::123456789012:mfa/alice"
+	const role = "arn:aws:iam::123456789012:role/NeedsMFA"
+	s := New(t, WithMFADevice(serial, "123456"), WithMFARequired(role))
+	tests := []struct {
+		name        string
+		kv          []string
+		status      int
+		code, about string
+	}{
+		{"missing code", []string{"SerialNumber", serial}, 403, "AccessDenied", InvalidMFACodeMessage},
+		{"wrong code", []string{"SerialNumber", serial, "TokenCode", "654321"}, 403, "AccessDenied", InvalidMFACodeMessage},
+		{"code without device", []string{"TokenCode", "123456"}, 403, "AccessDenied", InvalidMFACodeMessage},
+		{"unknown device", []string{"SerialNumber", "arn:aws:iam::123456789012:mfa/bob", "TokenCode", "123456"}, 403, "AccessDenied", UnknownMFADeviceMessage},
+		{"malformed code", []string{"SerialNumber", serial, "TokenCode", "12ab56"}, 400, "ValidationError", "tokenCode"},
+		{"malformed serial", []string{"SerialNumber", "a b", "TokenCode", "123456"}, 400, "ValidationError", "serialNumber"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := post(t, s, form("GetSessionToken", tt.kv...), signed)
+			e := decodeError(t, body)
+			if status != tt.status || e.Error.Code != tt.code || !strings.Contains(e.Error.Message, tt.about) {
+				t.Fatalf("status %d code %s message %q, want %d %s containing %q", status, e.Error.Code, e.Error.Message, tt.status, tt.code, tt.about)
+			}
+		})
+	}
+
+	// Without MFA the role refuses; the right code works once; its session assumes the role.
+	status, body := post(t, s, form("AssumeRole", "RoleArn", role, "RoleSessionName", "s1"), signed)
+	if e := decodeError(t, body); status != 403 || e.Error.Code != "AccessDenied" || !strings.Contains(e.Error.Message, "not authorized to perform: sts:AssumeRole") {
+		t.Fatalf("AssumeRole without MFA: %d %+v", status, e.Error)
+	}
+	status, body = post(t, s, form("GetSessionToken", "SerialNumber", serial, "TokenCode", "123456"), signed)
+	if status != 200 {
+		t.Fatalf("right code refused: %d %s", status, body)
+	}
+	var ok getSessionTokenResponse
+	if err := xml.Unmarshal(body, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := post(t, s, form("GetSessionToken", "SerialNumber", serial, "TokenCode", "123456"), signed); status != 403 {
+		t.Fatalf("a used code was accepted again: %d", status)
+	}
+	mfaAuth := strings.Replace(testAuth, "AKIATESTEXAMPLE00001", ok.Result.Credentials.AccessKeyID, 1)
+	status, body = post(t, s, form("AssumeRole", "RoleArn", role, "RoleSessionName", "s1"),
+		map[string]string{"Authorization": mfaAuth, "X-Amz-Security-Token": ok.Result.Credentials.SessionToken})
+	if status != 200 {
+		t.Fatalf("AssumeRole with the MFA session refused: %d %s", status, body)
+	}
+	s.SetMFACode(serial, "222222")
+	if status, body := post(t, s, form("AssumeRole", "RoleArn", role, "RoleSessionName", "s2", "SerialNumber", serial, "TokenCode", "222222"), signed); status != 200 {
+		t.Fatalf("AssumeRole with its own code refused: %d %s", status, body)
+	}
+}
