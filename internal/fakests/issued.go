@@ -1,7 +1,13 @@
 package fakests
 
 import (
+	"context"
 	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
 	"time"
 )
 
@@ -26,3 +32,39 @@ func (s *Server) IssuedBy(accessKeyID, secretAccessKey, sessionToken string) (ac
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// AssumeRole asks the fake, over HTTP, for credentials of roleARN lasting
+// seconds (signed as AKIATESTEXAMPLE00001), for tests of other stand-ins that
+// need credentials the fake really issued.
+func (s *Server) AssumeRole(t testing.TB, roleARN string, seconds int) Credentials {
+	t.Helper()
+	return s.issueForTest(t, url.Values{"Action": {"AssumeRole"}, "RoleArn": {roleARN},
+		"RoleSessionName": {"test-session"}, "DurationSeconds": {strconv.Itoa(seconds)}})
+}
+
+// GetSessionToken is AssumeRole's twin for GetSessionToken credentials.
+func (s *Server) GetSessionToken(t testing.TB) Credentials {
+	t.Helper()
+	return s.issueForTest(t, url.Values{"Action": {"GetSessionToken"}})
+}
+
+func (s *Server) issueForTest(t testing.TB, form url.Values) Credentials {
+	t.Helper()
+	form.Set("Version", APIVersion)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIATESTEXAMPLE00001/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	calls := s.Calls()
+	if resp.StatusCode != http.StatusOK || len(calls) == 0 || calls[len(calls)-1].Issued == nil {
+		t.Fatalf("fakests %s: HTTP %d", form.Get("Action"), resp.StatusCode)
+	}
+	return *calls[len(calls)-1].Issued
+}
