@@ -188,4 +188,3 @@ func TestDestination(t *testing.T) {
 		t.Errorf("no region: %q", got)
 	}
 }
-

@@ -163,4 +163,3 @@ func (s *roleOnlySource) asked() time.Duration {
 	defer s.mu.Unlock()
 	return s.duration
 }
-
