@@ -40,6 +40,7 @@ type CLI struct {
 	Policy         PolicyCmd         `cmd:"" help:"Validate and evaluate policy files."`
 	Exec           ExecCmd           `cmd:"" help:"Run a command with policy-gated AWS credentials."`
 	Credentials    CredentialsCmd    `cmd:"" help:"credential_process helper: print credentials as JSON for the AWS SDKs."`
+	Login          LoginCmd          `cmd:"" help:"Open the AWS console with policy-gated role credentials (a sign-in URL)."`
 	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions (default: active, newest first)."`
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`

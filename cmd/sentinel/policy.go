@@ -48,7 +48,7 @@ type PolicyEvalCmd struct {
 	Policy   string `help:"Policy file." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
 	Profile  string `help:"AWS profile asked for." required:""`
 	User     string `help:"Caller: a name, or a full principal ARN (arn:...)." required:""`
-	Mode     string `help:"Request mode." enum:"server,cli,credential_process" default:"server"`
+	Mode     string `help:"Request mode." enum:"server,cli,credential_process,console" default:"server"`
 	At       string `help:"Evaluate at this instant (RFC 3339) instead of now." placeholder:"RFC3339"`
 	Tracking bool   `help:"Whether session tracking is on (matters for require_server_session)." default:"true" negatable:""`
 	Output   string `help:"Output format: text or json." enum:"text,json" default:"text"`

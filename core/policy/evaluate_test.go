@@ -234,6 +234,7 @@ func TestEffects(t *testing.T) {
 		{EffectRequireServer, ModeCLI, true, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
 		{EffectRequireServer, ModeCredentialProcess, false, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
 		{EffectRequireServer, ModeCredentialProcess, true, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
+		{EffectRequireServer, ModeConsole, false, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
 
 		{EffectRequireServerSession, ModeServer, true, EffectAllow, flags{}, "because"},
 		{EffectRequireServerSession, ModeServer, false, EffectDeny, flags{tracking: true}, "because (denied: requires session tracking)"},
@@ -241,6 +242,10 @@ func TestEffects(t *testing.T) {
 		{EffectRequireServerSession, ModeCLI, true, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
 		{EffectRequireServerSession, ModeCredentialProcess, false, EffectDeny, flags{serverMode: true, tracking: true}, "because (denied: requires server mode and session tracking)"},
 		{EffectRequireServerSession, ModeCredentialProcess, true, EffectDeny, flags{serverMode: true}, "because (denied: requires server mode)"},
+		{EffectRequireServerSession, ModeConsole, false, EffectDeny, flags{serverMode: true, tracking: true}, "because (denied: requires server mode and session tracking)"},
+		{EffectAllow, ModeConsole, false, EffectAllow, flags{}, "because"},
+		{EffectDeny, ModeConsole, false, EffectDeny, flags{}, "because"},
+		{EffectRequireApproval, ModeConsole, false, EffectDeny, flags{approval: true}, "because (denied: requires approval)"},
 	}
 	for _, tt := range tests {
 		name := string(tt.effect) + "/" + string(tt.mode)

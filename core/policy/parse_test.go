@@ -264,14 +264,14 @@ func TestStarterPolicyParsesCleanly(t *testing.T) {
 }
 
 func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{ModeServer, ModeCLI, ModeCredentialProcess} {
+	for _, m := range []Mode{ModeServer, ModeCLI, ModeCredentialProcess, ModeConsole} {
 		if got, err := ParseMode(string(m)); err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %q, %v", m, got, err)
 		}
 	}
 	for _, bad := range []string{"", "Server", "credential-process", "daemon"} {
 		_, err := ParseMode(bad)
-		if err == nil || !strings.Contains(err.Error(), "use one of server, cli, credential_process") {
+		if err == nil || !strings.Contains(err.Error(), "use one of server, cli, credential_process, console") {
 			t.Errorf("ParseMode(%q) error = %v, want the list of valid modes", bad, err)
 		}
 	}

@@ -44,9 +44,13 @@ const (
 	ModeServer            Mode = "server"
 	ModeCLI               Mode = "cli"
 	ModeCredentialProcess Mode = "credential_process"
+	// ModeConsole is sentinel login: the credentials become an AWS console
+	// sign-in URL. A console session cannot be revoked by Sentinel, so
+	// require_server and require_server_session deny it, as they deny cli.
+	ModeConsole Mode = "console"
 )
 
-var allModes = []Mode{ModeServer, ModeCLI, ModeCredentialProcess}
+var allModes = []Mode{ModeServer, ModeCLI, ModeCredentialProcess, ModeConsole}
 
 // ParseMode returns the Mode named s, which must be spelled exactly.
 func ParseMode(s string) (Mode, error) {
