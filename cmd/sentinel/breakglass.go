@@ -13,6 +13,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -70,26 +71,19 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	now := env.Clock.Now()
-	history, err := breakglass.History(ctx, store, who.Name, c.Profile, breakglass.HistorySince(rule, now))
-	if err != nil {
-		return err
+	opened, err := breakglass.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Open(ctx, breakglass.Opening{
+		ID: id, Invoker: who, Profile: c.Profile, ReasonCode: c.ReasonCode, Justification: c.Justification, Duration: c.Duration, Rule: rule,
+	})
+	if _, ok := errors.AsType[workflow.NotRecordedError](err); ok {
+		return notRecorded(err, g.Store)
 	}
-	e, warnings, err := breakglass.Invoke(id, who, c.Profile, c.ReasonCode, c.Justification, c.Duration, rule, history, now)
 	if err != nil {
 		return ruleError(err)
 	}
-	if e, err = store.CreateBreakGlass(ctx, e); err != nil {
-		if errors.Is(err, ports.ErrAlreadyExists) {
-			// Another invocation won the race the history could not see.
-			return fmt.Errorf("%s already has an active break-glass for %s: close it first (sentinel breakglass-list --invoker %s --status active)", who.Name, c.Profile, who.Name)
-		}
-		return fmt.Errorf("could not record the break-glass in %s: %w", redactedStore(g.Store), err)
-	}
-	for _, w := range warnings {
+	e := opened.Event
+	for _, w := range opened.Warnings {
 		warn(env, w)
 	}
-	notify(notifier, env, ports.EventBreakGlassInvoked, who, nil, &e)
 	if c.Output == "json" {
 		return writeJSON(env.Stdout, e)
 	}
@@ -292,13 +286,10 @@ func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger) erro
 		return err
 	}
 	rule, _ := pol.BreakGlassRuleFor(who, found.Profile)
-	e, err := breakglass.UpdateWithRetry(ctx, store, found.ID, func(cur ports.BreakGlassEvent) (ports.BreakGlassEvent, error) {
-		return breakglass.Close(cur, who, rule, c.Reason, env.Clock.Now())
-	})
+	e, err := breakglass.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Close(ctx, found.ID, who, rule, c.Reason)
 	if err != nil {
 		return ruleError(err)
 	}
-	notify(notifier, env, ports.EventBreakGlassClosed, who, nil, &e)
 	if c.Output == "json" {
 		return writeJSON(env.Stdout, e)
 	}

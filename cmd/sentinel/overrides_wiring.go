@@ -19,10 +19,6 @@ import (
 // What the request and break-glass commands share: the policy, the
 // notifier, the store lookups the server uses, and newest-first listings.
 
-// notifyBudget bounds the wait for webhook deliveries after an action; each
-// webhook's own timeout (at most policy.MaxWebhookTimeout) bounds it first.
-const notifyBudget = policy.MaxWebhookTimeout + 5*time.Second
-
 // overrideCommand is what every request and break-glass command takes
 // besides the globals: the policy file, where their rules live.
 type overrideCommand struct {
@@ -52,13 +48,6 @@ func newNotifier(pol *policy.Policy, env *Env, logger *slog.Logger) (ports.Notif
 type silentNotifier struct{}
 
 func (silentNotifier) Notify(context.Context, ports.Notification) {}
-
-// notify delivers one event, bounded in time; failures are the notifier's to log.
-func notify(n ports.Notifier, env *Env, event string, actor ports.Identity, r *ports.ApprovalRequest, e *ports.BreakGlassEvent) {
-	ctx, cancel := context.WithTimeout(context.Background(), notifyBudget)
-	defer cancel()
-	n.Notify(ctx, ports.Notification{Type: event, Time: env.Clock.Now(), Actor: actor.Name, Request: r, BreakGlass: e})
-}
 
 // overrideLookups are the gateway's approval and break-glass lookups.
 type overrideLookups struct {

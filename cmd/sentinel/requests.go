@@ -18,6 +18,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -79,7 +80,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	}
 	rule, ok := pol.ApprovalRuleFor(c.Profile)
 	if !ok {
-		return fmt.Errorf("no approval rule covers profile %s, so a request for it could never be approved (the policy's approvals section names who approves which profiles)", c.Profile)
+		return refusal(approval.NoRule(c.Profile))
 	}
 	notifier, err := newNotifier(pol, env, logger)
 	if err != nil {
@@ -94,11 +95,13 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	r, warnings, err := approval.NewRequest(id, who, c.Profile, c.Justification, c.Duration, env.Clock.Now())
+	draft, err := approval.NewDraft(approval.Submission{
+		ID: id, Requester: who, Profile: c.Profile, Justification: c.Justification, Duration: c.Duration, Rule: rule,
+	}, env.Clock.Now())
 	if err != nil {
 		return ruleError(err)
 	}
-	for _, w := range warnings {
+	for _, w := range draft.Warnings {
 		warn(env, w)
 	}
 	store, err := createStore(ctx, g.Store, env.Clock)
@@ -106,26 +109,11 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	if r, err = store.CreateRequest(ctx, r); err != nil {
-		return fmt.Errorf("could not record the request in %s: %w", redactedStore(g.Store), err)
+	submitted, err := approval.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Submit(ctx, draft)
+	if err != nil {
+		return notRecorded(err, g.Store)
 	}
-	notify(notifier, env, ports.EventRequestCreated, who, &r, nil)
-
-	auto := false
-	if _, ok := approval.AutoApprove(r, who, rule, env.Clock.Now()); ok {
-		approved, err := approval.UpdateWithRetry(ctx, store, r.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
-			next, ok := approval.AutoApprove(cur, who, rule, env.Clock.Now())
-			if !ok {
-				return cur, fmt.Errorf("request %s no longer qualifies for auto-approval (it is %s)", cur.ID, cur.Status)
-			}
-			return next, nil
-		})
-		if err != nil {
-			return fmt.Errorf("request %s was created but not auto-approved: %w", r.ID, err)
-		}
-		r, auto = approved, true
-		notify(notifier, env, ports.EventRequestApproved, ports.Identity{Name: r.Approver}, &r, nil)
-	}
+	r, auto := submitted.Request, submitted.AutoApproved
 
 	if c.Output == "json" {
 		if c.Wait && !auto {
@@ -318,10 +306,7 @@ Example:
 
 // Run approves the request and prints its id.
 func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
-	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, ports.EventRequestApproved,
-		func(r ports.ApprovalRequest, who ports.Identity, rule *policy.ApprovalRule, now time.Time) (ports.ApprovalRequest, error) {
-			return approval.Approve(r, who, rule, c.Comment, now)
-		},
+	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, approval.Decision{Approve: true, Comment: c.Comment},
 		func(r ports.ApprovalRequest) string {
 			return fmt.Sprintf("approved request %s: %s may use %s until %s (%s)", r.ID, r.Requester, r.Profile, rfc3339(r.ExpiresAt), policy.FormatDuration(r.Duration))
 		})
@@ -345,20 +330,17 @@ Example:
 
 // Run denies the request and prints its id.
 func (c *DenyCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
-	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, ports.EventRequestDenied,
-		func(r ports.ApprovalRequest, who ports.Identity, rule *policy.ApprovalRule, now time.Time) (ports.ApprovalRequest, error) {
-			return approval.Deny(r, who, rule, c.Comment, now)
-		},
+	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, approval.Decision{Comment: c.Comment},
 		func(r ports.ApprovalRequest) string {
 			return fmt.Sprintf("denied request %s of %s for %s", r.ID, r.Requester, r.Profile)
 		})
 }
 
 // decide is approve and deny: the policy's rule for the request's profile,
-// the caller's identity, the rules' verdict under retry, a notification.
-func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, output, event string,
-	verdict func(ports.ApprovalRequest, ports.Identity, *policy.ApprovalRule, time.Time) (ports.ApprovalRequest, error),
-	done func(ports.ApprovalRequest) string,
+// the caller's identity, then approval.Workflows.Decide (d's verdict and
+// comment; decide fills in the request, the caller and the rule).
+func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, output string,
+	d approval.Decision, done func(ports.ApprovalRequest) string,
 ) error {
 	if err := requestRecords.checkID(id); err != nil {
 		return err
@@ -386,13 +368,11 @@ func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, ou
 		return err
 	}
 	rule, _ := pol.ApprovalRuleFor(found.Profile)
-	r, err := approval.UpdateWithRetry(ctx, store, found.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
-		return verdict(cur, who, rule, env.Clock.Now())
-	})
+	d.ID, d.Who, d.Rule = found.ID, who, rule
+	r, err := approval.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Decide(ctx, d)
 	if err != nil {
 		return ruleError(err)
 	}
-	notify(notifier, env, event, who, &r, nil)
 	if output == "json" {
 		return writeJSON(env.Stdout, r)
 	}
@@ -443,9 +423,7 @@ func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger) error 
 		return err
 	}
 	rule, _ := pol.ApprovalRuleFor(found.Profile)
-	r, err := approval.UpdateWithRetry(ctx, store, found.ID, func(cur ports.ApprovalRequest) (ports.ApprovalRequest, error) {
-		return approval.Cancel(cur, who, rule, env.Clock.Now())
-	})
+	r, err := approval.Workflows{Store: store, Clock: env.Clock}.Cancel(ctx, found.ID, who, rule)
 	if err != nil {
 		return ruleError(err)
 	}
@@ -464,6 +442,15 @@ func ruleError(err error) error {
 		return usageError{refusal(err).Error()}
 	case errors.Is(err, policy.ErrForbidden), errors.Is(err, ports.ErrInvalidTransition), errors.Is(err, ports.ErrAlreadyExists):
 		return refusal(err)
+	}
+	return err
+}
+
+// notRecorded presents a workflow's error: a record the store did not take
+// names the store; anything else is the workflow's own message.
+func notRecorded(err error, storeURL string) error {
+	if nr, ok := errors.AsType[workflow.NotRecordedError](err); ok {
+		return fmt.Errorf("could not record the %s in %s: %w", nr.What, redactedStore(storeURL), nr.Err)
 	}
 	return err
 }
