@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -331,7 +332,7 @@ func (g *Gateway) sessionHandle() (string, error) {
 	g.handleOnce.Do(func() {
 		g.handle = g.cfg.SessionID
 		if g.handle == "" {
-			g.handle, g.handleErr = session.NewID()
+			g.handle, g.handleErr = record.NewID()
 		}
 	})
 	return g.handle, g.handleErr

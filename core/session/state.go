@@ -1,3 +1,8 @@
+// Package session holds the pure rules for server sessions: the state
+// machine, the one optimistic-locking retry loop, the revocation verdict,
+// duration capping, STS names, the Tracker that keeps a running server's
+// session record alive, the View that answers revocation checks from memory,
+// and bulk revocation over the session store.
 package session
 
 import (
