@@ -156,12 +156,12 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
 
 	// 2. Overrides: looked up only when one could lift the denial.
-	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
-	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
-	if !result.Allowed {
+	gt := gateOf(d)
+	result := applyOverrides(gt, g.overrides(ctx, gt, now), now)
+	if !result.allowed {
 		return ports.Credentials{}, Denial(d, g.cfg.Profile)
 	}
-	rec.Override = result.Applied.Label()
+	rec.Override = result.applied.label()
 
 	// 3. Revocation.
 	if err := g.checkRevocation(ctx, now); err != nil {
@@ -173,10 +173,10 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 
 	// 4. Duration cap: the configured duration, the rule's cap, and the
 	// approval or break-glass window that allowed the request.
-	windowLeft := result.Applied.ExpiresAt.Sub(now)
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.WindowApplies())
+	windowLeft := result.applied.expiresAt.Sub(now)
+	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.windowApplies())
 	if capped <= 0 {
-		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.Applied.Kind + " window has ended)"}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.applied.kind + " window has ended)"}
 	}
 	rec.ServedDuration = capped.String()
 
@@ -207,36 +207,6 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 		g.deps.Tracker.Touch(1)
 	}
 	return served, nil
-}
-
-// overrides gathers the approval and break-glass grants that apply now.
-// A lookup that fails never grants access.
-func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Time) []session.Override {
-	if !session.Overridable(gate) {
-		return nil
-	}
-	// Only here, off the allow path, is a timer worth its cost.
-	ctx, cancel := context.WithTimeout(ctx, StoreBudget)
-	defer cancel()
-	who := g.cfg.Identity
-	var found []session.Override
-	if g.deps.Approvals != nil {
-		a, err := g.deps.Approvals.ActiveApproval(ctx, who, g.cfg.Profile, now)
-		if err == nil {
-			found = append(found, session.Override{Kind: session.OverrideApproval, ID: a.ID, ExpiresAt: a.ExpiresAt})
-		} else if !errors.Is(err, ports.ErrNotFound) {
-			g.deps.Logger.Warn("approval lookup failed; not applying it", "error", err)
-		}
-	}
-	if g.deps.BreakGlass != nil {
-		bg, err := g.deps.BreakGlass.ActiveBreakGlass(ctx, who, g.cfg.Profile, now)
-		if err == nil {
-			found = append(found, session.Override{Kind: session.OverrideBreakGlass, ID: bg.ID, ExpiresAt: bg.ExpiresAt})
-		} else if !errors.Is(err, ports.ErrNotFound) {
-			g.deps.Logger.Warn("break-glass lookup failed; not applying it", "error", err)
-		}
-	}
-	return found
 }
 
 // remembered refuses a session the tracker has seen end (revoked, expired),
