@@ -1,5 +1,6 @@
 // Package gateway runs the per-request pipeline of the credential server:
-// policy, overrides, revocation, duration cap, credentials, touch, decision
+// policy, overrides (overrides.go), revocation, duration cap (duration.go),
+// credentials under the session's STS names (names.go), touch, decision
 // log. It is pure in the hexagonal sense: all I/O goes through ports.
 package gateway
 
@@ -101,7 +102,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Duration <= 0 {
-		cfg.Duration = session.DefaultServerDuration
+		cfg.Duration = DefaultServerDuration
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = policy.ModeServer
@@ -174,7 +175,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	// 4. Duration cap: the configured duration, the rule's cap, and the
 	// approval or break-glass window that allowed the request.
 	windowLeft := result.applied.expiresAt.Sub(now)
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.windowApplies())
+	capped := CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.windowApplies())
 	if capped <= 0 {
 		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.applied.kind + " window has ended)"}
 	}
@@ -294,7 +295,7 @@ func usable(c ports.Credentials, now time.Time, d time.Duration) bool {
 	if left < min(d, cacheFloor) {
 		return false
 	}
-	return c.Origin.PassThrough || left <= session.STSDuration(d)+clockSkew
+	return c.Origin.PassThrough || left <= STSDuration(d)+clockSkew
 }
 
 // sessionHandle is the id this gateway's AssumeRoles carry.
@@ -324,8 +325,8 @@ func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duratio
 	fresh, err := g.deps.Source.Credentials(ctx, ports.CredentialRequest{
 		Profile:         g.cfg.Profile,
 		Duration:        d,
-		SourceIdentity:  session.SourceIdentity(g.cfg.Identity.Name, handle),
-		RoleSessionName: session.RoleSessionName(g.cfg.Identity.Name, handle),
+		SourceIdentity:  SourceIdentity(g.cfg.Identity.Name, handle),
+		RoleSessionName: RoleSessionName(g.cfg.Identity.Name, handle),
 	})
 	if err != nil {
 		// Never cached: the next request tries the source again.
@@ -410,7 +411,7 @@ func (g *Gateway) Prefetch(ctx context.Context) error {
 	if !d.Allowed() {
 		return Denial(d, g.cfg.Profile)
 	}
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, 0, false)
+	capped := CapDuration(g.cfg.Duration, d.MaxServerDuration, 0, false)
 	creds, err := g.credentials(ctx, now, capped)
 	if err != nil {
 		return err

@@ -101,7 +101,7 @@ func (c *countingSource) Credentials(_ context.Context, req ports.CredentialRequ
 	case c.ttl > 0:
 		creds.Expires = c.clock.Now().Add(c.ttl)
 	default:
-		creds.Expires = c.clock.Now().Add(session.STSDuration(req.Duration))
+		creds.Expires = c.clock.Now().Add(gateway.STSDuration(req.Duration))
 	}
 	creds.Origin = ports.CredentialOrigin{RoleARN: testRoleARN, AssumedRoleID: "AROAEXAMPLEROLEID0001:" + req.RoleSessionName, SourceIdentity: req.SourceIdentity}
 	return creds, nil
