@@ -14,7 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/internal/fakests"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -61,7 +61,7 @@ func newGatewayRig(t *testing.T, profile, doc string, configured time.Duration, 
 		t.Fatal(err)
 	}
 	store := memory.New(clock)
-	sid, err := session.NewID()
+	sid, err := record.NewID()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -60,11 +61,11 @@ func inProcessServer(b *testing.B) (*gateway.Gateway, *httpserver.Server, string
 	b.Cleanup(func() { _ = decisions.Close() })
 
 	id := ports.Identity{Name: "bench", Source: "os"}
-	sid, err := session.NewID()
+	sid, err := record.NewID()
 	if err != nil {
 		b.Fatal(err)
 	}
-	instance, err := session.NewID()
+	instance, err := record.NewID()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -62,7 +62,7 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if rule == nil {
 		return fmt.Errorf("no break-glass rule lets %s invoke break-glass for %s (the policy's breakglass section lists who may)", who.Name, c.Profile)
 	}
-	id, err := session.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		return err
 	}

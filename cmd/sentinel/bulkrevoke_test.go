@@ -17,6 +17,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/adapters/bolt"
 	"github.com/sentinel-gw/sentinel/adapters/dynamo"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -145,7 +146,7 @@ func seedActive(t testing.TB, store ports.SessionStore, user, profile string, n 
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 16)
 	for i := range n {
-		id, err := session.NewID()
+		id, err := record.NewID()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +211,7 @@ func TestServerRevokeBulkOnRealStores(t *testing.T) {
 						return
 					case <-time.After(5 * time.Millisecond):
 					}
-					id, err := session.NewID()
+					id, err := record.NewID()
 					if err == nil {
 						_, err = bs.store.CreateSession(context.Background(), activeAt(id, "victim", "demo", time.Now().UTC()))
 					}

@@ -12,7 +12,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -106,7 +106,7 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock, Logger: o.logger,
 			Approvals: overrides.approvals, BreakGlass: overrides.breakGlass, Locks: locks},
 	)
-	requestID, err := session.NewID()
+	requestID, err := record.NewID()
 	if err != nil {
 		return ports.Credentials{}, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/childproc"
 	"github.com/sentinel-gw/sentinel/internal/storeurl"
@@ -273,11 +274,11 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		} else if n > 0 {
 			logger.Info("expired lapsed sessions of servers that died", "count", n)
 		}
-		sid, err := session.NewID()
+		sid, err := record.NewID()
 		if err != nil {
 			return fail(err)
 		}
-		instance, err := session.NewID()
+		instance, err := record.NewID()
 		if err != nil {
 			return fail(err)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/lock"
-	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -65,7 +65,7 @@ func (c *LockCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	id, err := session.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		return err
 	}

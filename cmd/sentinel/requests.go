@@ -17,7 +17,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/core/session"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -91,7 +91,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	id, err := session.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
 	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -29,7 +30,7 @@ func benchIssue(b *testing.B, wire func(*memory.Store, *gateway.Deps)) {
 		b.Fatal(err)
 	}
 	pol.p = p
-	sid, _ := session.NewID()
+	sid, _ := record.NewID()
 	tracker := session.NewTracker(store, clock, session.TrackerConfig{}, nil)
 	started, err := tracker.Start(context.Background(), ports.Session{ID: sid, User: "alice", Profile: "prod", ServerInstanceID: "i"})
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package gateway runs the per-request pipeline of the credential server:
-// policy, overrides, revocation, duration cap, credentials, touch, decision
+// policy, overrides (overrides.go), revocation, duration cap (duration.go),
+// credentials under the session's STS names (names.go), touch, decision
 // log. It is pure in the hexagonal sense: all I/O goes through ports.
 package gateway
 
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -100,7 +102,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Duration <= 0 {
-		cfg.Duration = session.DefaultServerDuration
+		cfg.Duration = DefaultServerDuration
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = policy.ModeServer
@@ -155,12 +157,12 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
 
 	// 2. Overrides: looked up only when one could lift the denial.
-	gate := session.Gate{RuleEffect: string(d.RuleEffect), Allowed: d.Effect == policy.EffectAllow}
-	result := session.ApplyOverrides(gate, g.overrides(ctx, gate, now), now)
-	if !result.Allowed {
+	gt := gateOf(d)
+	result := applyOverrides(gt, g.overrides(ctx, gt, now), now)
+	if !result.allowed {
 		return ports.Credentials{}, Denial(d, g.cfg.Profile)
 	}
-	rec.Override = result.Applied.Label()
+	rec.Override = result.applied.label()
 
 	// 3. Revocation.
 	if err := g.checkRevocation(ctx, now); err != nil {
@@ -172,10 +174,10 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 
 	// 4. Duration cap: the configured duration, the rule's cap, and the
 	// approval or break-glass window that allowed the request.
-	windowLeft := result.Applied.ExpiresAt.Sub(now)
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.WindowApplies())
+	windowLeft := result.applied.expiresAt.Sub(now)
+	capped := CapDuration(g.cfg.Duration, d.MaxServerDuration, windowLeft, result.windowApplies())
 	if capped <= 0 {
-		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.Applied.Kind + " window has ended)"}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Rule: d.Rule, Reason: "no time left to serve (the " + result.applied.kind + " window has ended)"}
 	}
 	rec.ServedDuration = capped.String()
 
@@ -206,36 +208,6 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 		g.deps.Tracker.Touch(1)
 	}
 	return served, nil
-}
-
-// overrides gathers the approval and break-glass grants that apply now.
-// A lookup that fails never grants access.
-func (g *Gateway) overrides(ctx context.Context, gate session.Gate, now time.Time) []session.Override {
-	if !session.Overridable(gate) {
-		return nil
-	}
-	// Only here, off the allow path, is a timer worth its cost.
-	ctx, cancel := context.WithTimeout(ctx, StoreBudget)
-	defer cancel()
-	who := g.cfg.Identity
-	var found []session.Override
-	if g.deps.Approvals != nil {
-		a, err := g.deps.Approvals.ActiveApproval(ctx, who, g.cfg.Profile, now)
-		if err == nil {
-			found = append(found, session.Override{Kind: session.OverrideApproval, ID: a.ID, ExpiresAt: a.ExpiresAt})
-		} else if !errors.Is(err, ports.ErrNotFound) {
-			g.deps.Logger.Warn("approval lookup failed; not applying it", "error", err)
-		}
-	}
-	if g.deps.BreakGlass != nil {
-		bg, err := g.deps.BreakGlass.ActiveBreakGlass(ctx, who, g.cfg.Profile, now)
-		if err == nil {
-			found = append(found, session.Override{Kind: session.OverrideBreakGlass, ID: bg.ID, ExpiresAt: bg.ExpiresAt})
-		} else if !errors.Is(err, ports.ErrNotFound) {
-			g.deps.Logger.Warn("break-glass lookup failed; not applying it", "error", err)
-		}
-	}
-	return found
 }
 
 // remembered refuses a session the tracker has seen end (revoked, expired),
@@ -323,7 +295,7 @@ func usable(c ports.Credentials, now time.Time, d time.Duration) bool {
 	if left < min(d, cacheFloor) {
 		return false
 	}
-	return c.Origin.PassThrough || left <= session.STSDuration(d)+clockSkew
+	return c.Origin.PassThrough || left <= STSDuration(d)+clockSkew
 }
 
 // sessionHandle is the id this gateway's AssumeRoles carry.
@@ -331,7 +303,7 @@ func (g *Gateway) sessionHandle() (string, error) {
 	g.handleOnce.Do(func() {
 		g.handle = g.cfg.SessionID
 		if g.handle == "" {
-			g.handle, g.handleErr = session.NewID()
+			g.handle, g.handleErr = record.NewID()
 		}
 	})
 	return g.handle, g.handleErr
@@ -353,8 +325,8 @@ func (g *Gateway) credentials(ctx context.Context, now time.Time, d time.Duratio
 	fresh, err := g.deps.Source.Credentials(ctx, ports.CredentialRequest{
 		Profile:         g.cfg.Profile,
 		Duration:        d,
-		SourceIdentity:  session.SourceIdentity(g.cfg.Identity.Name, handle),
-		RoleSessionName: session.RoleSessionName(g.cfg.Identity.Name, handle),
+		SourceIdentity:  SourceIdentity(g.cfg.Identity.Name, handle),
+		RoleSessionName: RoleSessionName(g.cfg.Identity.Name, handle),
 	})
 	if err != nil {
 		// Never cached: the next request tries the source again.
@@ -439,7 +411,7 @@ func (g *Gateway) Prefetch(ctx context.Context) error {
 	if !d.Allowed() {
 		return Denial(d, g.cfg.Profile)
 	}
-	capped := session.CapDuration(g.cfg.Duration, d.MaxServerDuration, 0, false)
+	capped := CapDuration(g.cfg.Duration, d.MaxServerDuration, 0, false)
 	creds, err := g.credentials(ctx, now, capped)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -100,7 +101,7 @@ func (c *countingSource) Credentials(_ context.Context, req ports.CredentialRequ
 	case c.ttl > 0:
 		creds.Expires = c.clock.Now().Add(c.ttl)
 	default:
-		creds.Expires = c.clock.Now().Add(session.STSDuration(req.Duration))
+		creds.Expires = c.clock.Now().Add(gateway.STSDuration(req.Duration))
 	}
 	creds.Origin = ports.CredentialOrigin{RoleARN: testRoleARN, AssumedRoleID: "AROAEXAMPLEROLEID0001:" + req.RoleSessionName, SourceIdentity: req.SourceIdentity}
 	return creds, nil
@@ -165,7 +166,7 @@ func newRig(t *testing.T, doc string, opts ...rigOption) *rig {
 	clock := ports.NewFakeClock(t0)
 	r := &rig{clock: clock, policy: &staticPolicy{}, source: &countingSource{clock: clock}, log: &memoryLog{}, store: memory.New(clock)}
 	r.policy.set(t, doc)
-	sid, _ := session.NewID()
+	sid, _ := record.NewID()
 	r.sid = sid
 	r.tracker = session.NewTracker(r.store, clock, session.TrackerConfig{HeartbeatInterval: time.Hour, Lease: 3 * time.Hour, TouchFlushInterval: time.Hour}, nil)
 	if _, err := r.tracker.Start(context.Background(), ports.Session{ID: sid, User: "alice", Profile: "prod", Status: ports.SessionActive, StartedAt: t0}); err != nil {

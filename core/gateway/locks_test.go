@@ -12,6 +12,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/lock"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -43,7 +44,7 @@ func withLocks(r **lockStore) rigOption {
 
 func (r *rig) lock(t *testing.T, kind ports.LockKind, target string, ttl time.Duration) ports.Lock {
 	t.Helper()
-	id, _ := session.NewID()
+	id, _ := record.NewID()
 	l := ports.Lock{ID: id, Kind: kind, Target: target, Reason: "laptop stolen", CreatedBy: "secops", CreatedAt: r.clock.Now()}
 	if ttl > 0 {
 		l.ExpiresAt = r.clock.Now().Add(ttl)
@@ -245,7 +246,7 @@ func BenchmarkIssueWithLocks(b *testing.B) {
 	benchIssue(b, func(store *memory.Store, d *gateway.Deps) {
 		now := time.Now()
 		for i := range 50 {
-			id, _ := session.NewID()
+			id, _ := record.NewID()
 			kind, target := ports.LockUser, fmt.Sprintf("user-%d", i)
 			if i%2 == 1 {
 				kind, target = ports.LockProfile, fmt.Sprintf("profile-%d", i)

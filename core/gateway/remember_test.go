@@ -12,6 +12,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -126,7 +127,7 @@ func startServer(t *testing.T, onStoreError session.StoreErrorPolicy, source por
 	s := &server{clock: clock, store: &wipeableStore{clock: clock, Store: memory.New(clock)},
 		feed: &testFeed{ch: make(chan ports.FeedSignal, 1)}, logs: &lockedLog{}}
 	logger := slog.New(slog.NewTextHandler(s.logs, nil))
-	s.sid, _ = session.NewID()
+	s.sid, _ = record.NewID()
 	s.tracker = session.NewTracker(s.store, clock, session.TrackerConfig{HeartbeatInterval: time.Hour, Lease: 3 * time.Hour, TouchFlushInterval: time.Hour}, logger)
 	started, err := s.tracker.Start(context.Background(), ports.Session{ID: s.sid, User: "alice", Profile: "prod", Status: ports.SessionActive, StartedAt: t0})
 	if err != nil {

@@ -1,8 +1,10 @@
-// Package record holds the checks every stored record shares: its id, and
-// the length of the text a person writes into it.
+// Package record holds what every stored record shares: minting and checking
+// its id, and the length of the text a person writes into it.
 package record
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"unicode/utf8"
 
@@ -11,6 +13,17 @@ import (
 
 // IDLen is 128 bits as lowercase hex.
 const IDLen = 32
+
+// NewID returns a fresh 128-bit random id as 32 lowercase hex characters:
+// the one id minter for sessions, approval requests, break-glass events,
+// server instances and credential requests.
+func NewID() (string, error) {
+	var b [IDLen / 2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
 
 // ValidateID accepts exactly 32 lowercase hex characters; noun names the
 // record in the error ("session", "request", "break-glass").

@@ -1,3 +1,10 @@
+// Package session holds the pure rules for server sessions: the state
+// machine, the one optimistic-locking retry loop, the revocation verdict,
+// the AWS handles recorded on a session, the Tracker that keeps a running
+// server's session record alive, the View that answers revocation checks
+// from memory, and bulk revocation over the session store. Id minting is in
+// core/record; overrides, duration capping and STS names are the request
+// pipeline's, in core/gateway.
 package session
 
 import (

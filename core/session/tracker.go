@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -98,12 +99,12 @@ func (t *Tracker) Start(ctx context.Context, s ports.Session) (ports.Session, er
 		return ports.Session{}, fmt.Errorf("start session tracking: already started for session %s", t.id)
 	}
 	if s.ID == "" {
-		id, err := NewID()
+		id, err := record.NewID()
 		if err != nil {
 			return ports.Session{}, fmt.Errorf("start session tracking: %w", err)
 		}
 		s.ID = id
-	} else if err := ValidateID(s.ID); err != nil {
+	} else if err := record.ValidateID("session", s.ID); err != nil {
 		return ports.Session{}, fmt.Errorf("start session tracking: %w", err)
 	}
 

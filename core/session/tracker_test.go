@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -112,7 +113,7 @@ func TestTrackerStartRejectsBadIDAndFillsEmptyOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ValidateID(got.ID) != nil || tr.ID() != got.ID {
+	if record.ValidateID("session", got.ID) != nil || tr.ID() != got.ID {
 		t.Fatalf("generated id %q (tracker says %q)", got.ID, tr.ID())
 	}
 	if err := tr.Stop(context.Background()); err != nil {

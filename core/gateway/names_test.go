@@ -1,4 +1,4 @@
-package session
+package gateway
 
 import (
 	"math/rand/v2"

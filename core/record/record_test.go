@@ -1,4 +1,4 @@
-package session
+package record
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ func TestNewIDIsValidAndUnique(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewID: %v", err)
 		}
-		if err := ValidateID(id); err != nil {
+		if err := ValidateID("session", id); err != nil {
 			t.Fatalf("NewID gave %q, which ValidateID refuses: %v", id, err)
 		}
 		if seen[id] {
@@ -46,7 +46,7 @@ func TestValidateID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateID(tt.id)
+			err := ValidateID("break-glass", tt.id)
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("ValidateID(%q) = %v, want nil", tt.id, err)
@@ -58,6 +58,9 @@ func TestValidateID(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "32 lowercase hex") {
 				t.Errorf("error %q does not say what an id looks like", err)
+			}
+			if !strings.HasPrefix(err.Error(), "break-glass id ") {
+				t.Errorf("error %q does not name the record", err)
 			}
 		})
 	}
