@@ -1,10 +1,7 @@
 package faults
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
@@ -33,7 +31,6 @@ const (
 // Bounds for waiting, generous for a loaded 2-core machine.
 const (
 	commandTimeout = 30 * time.Second
-	pollInterval   = 20 * time.Millisecond
 )
 
 // allowAllPolicy allows every request in every mode.
@@ -145,16 +142,12 @@ func (s *sandbox) writeAWS(config, credentials string) {
 }
 
 func (s *sandbox) environ(extra map[string]string) []string {
-	merged := maps.Clone(s.env)
+	base := s.env
 	if s.store != "" {
-		merged["SENTINEL_STORE"] = s.store
+		base = maps.Clone(s.env)
+		base["SENTINEL_STORE"] = s.store
 	}
-	maps.Copy(merged, extra)
-	out := make([]string, 0, len(merged))
-	for k, v := range merged {
-		out = append(out, k+"="+v)
-	}
-	return out
+	return testkit.Environ(base, extra)
 }
 
 // process is a running sentinel in its own process group, so it and its
@@ -362,7 +355,7 @@ func (s *sandbox) startLoadServer(o serverOptions) *loadServer {
 	args = append(args, "--", selfBinary(s.t))
 	ls.proc = s.startWrapped(env, o.wrap, args...)
 	s.t.Cleanup(func() { _ = os.WriteFile(ls.stopFile, nil, 0o600) })
-	eventually(s.t, commandTimeout, o.name+": the session id on stderr", func() bool {
+	testkit.Eventually(s.t, commandTimeout, o.name+": the session id on stderr", func() bool {
 		if ls.proc.exited() {
 			s.t.Fatalf("%s: sentinel exited at startup: %s", o.name, ls.proc.wait(time.Second))
 		}
@@ -379,7 +372,7 @@ func (s *sandbox) startLoadServer(o serverOptions) *loadServer {
 func (ls *loadServer) waitServed(t *testing.T, since time.Time, status, n int, timeout time.Duration) request {
 	t.Helper()
 	var last request
-	eventually(t, timeout, fmt.Sprintf("%s: %d request(s) answered %d", ls.name, n, status), func() bool {
+	testkit.Eventually(t, timeout, fmt.Sprintf("%s: %d request(s) answered %d", ls.name, n, status), func() bool {
 		if ls.proc.exited() {
 			t.Fatalf("%s: sentinel exited: %s", ls.name, ls.proc.wait(time.Second))
 		}
@@ -407,48 +400,7 @@ func (ls *loadServer) askStop(t *testing.T) {
 
 func (ls *loadServer) requests(t *testing.T) []request {
 	t.Helper()
-	return readJSONLines[request](t, ls.records)
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// readJSONLines decodes every complete line of a JSON Lines file; a missing file is empty.
-func readJSONLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A line still being written (no newline yet) is left for the next read.
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	} else {
-		data = nil
-	}
-	var out []T
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s: bad JSON line %q: %v", path, sc.Bytes(), err)
-		}
-		out = append(out, v)
-	}
-	return out
+	return testkit.ReadJSONLines[request](t, ls.records)
 }
 
 // phase is the requests that started in [from, to).

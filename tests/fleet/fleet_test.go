@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
@@ -224,7 +225,7 @@ type server struct {
 	url       string
 	token     string
 	sessionID string
-	output    lockedBuffer
+	output    testkit.LockedBuffer
 	done      chan struct{}
 	// served counts the 200s this test got from it.
 	served int
@@ -449,24 +450,6 @@ func (f *fleet) checkStore(servers []*server, revoked map[string]string) {
 				s.index, s.sessionID, got.RequestCount, s.served)
 		}
 	}
-}
-
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func randomHex(t *testing.T, n int) string {
