@@ -97,6 +97,11 @@ type Backend struct {
 	//
 	// Deprecated: set PutCorruptRecord, which reaches every record type.
 	PutCorrupt func(t *testing.T, id string)
+	// BreakFeed cuts the feed that Store follows for session s, so that the
+	// feed must report FeedLost; the function it returns opens the way
+	// again, so that the feed can follow anew. Nil when unsupported
+	// (Features.FeedGaps).
+	BreakFeed func(t *testing.T, s ports.Session) (heal func())
 }
 
 // Kind names a record type for Backend.PutCorruptRecord.
@@ -125,6 +130,17 @@ type Features struct {
 	// CorruptInjection: Backend.PutCorruptRecord (or, for sessions only, the
 	// older PutCorrupt) can write foreign data for an id.
 	CorruptInjection bool
+	// Feed is how a revoker learns that the running server has read a
+	// change (FeedPush or FeedPoll); the Feed group's tests need it and
+	// Backend.OpenAnother.
+	Feed FeedMode
+	// FeedGaps: Backend.BreakFeed can cut a push feed, which then reports
+	// FeedLost, and FeedResumed once the way is open again.
+	FeedGaps bool
+	// Waivers says, per feature ("Feed", "FeedGaps", ...), why this backend
+	// legitimately lacks it: e.g. a store that polls has no feed to lose.
+	// A waiver skips that feature's tests with its reason even under CI.
+	Waivers map[string]string
 	// Waived is why this backend legitimately lacks every feature left false
 	// above, e.g. "in-process only: no second handle or raw bytes exist".
 	// When set, those tests skip with this reason even under CI. Only the
@@ -153,6 +169,18 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("BreakGlass", s.testBreakGlass)
 	t.Run("ReadAck", s.testReadAck)
 	t.Run("Locks", s.testLocks)
+	t.Run("Feed", s.testFeed)
+}
+
+// RunFeed runs only the Feed group, for a backend that has more than one
+// way to feed (bbolt's socket flavours) and runs Run with one of them.
+func RunFeed(t *testing.T, factory Factory, features Features) {
+	t.Helper()
+	if factory == nil {
+		t.Fatal("conformance: nil factory")
+	}
+	s := suite{factory: factory, features: features, ci: os.Getenv("CI") != ""}
+	t.Run("Feed", s.testFeed)
 }
 
 type suite struct {
@@ -234,7 +262,11 @@ func storeGate(field string, have, ci bool) (skip, fail string) {
 // require skips (or, under CI, fails) t when the backend lacks the feature.
 func (s suite) require(t *testing.T, name string, have bool) {
 	t.Helper()
-	skip, fail := gate(name, have, s.features.Waived, s.ci)
+	waived := s.features.Waivers[name]
+	if waived == "" {
+		waived = s.features.Waived
+	}
+	skip, fail := gate(name, have, waived, s.ci)
 	if fail != "" {
 		t.Fatal(fail)
 	}
