@@ -262,17 +262,22 @@ func storeGate(field string, have, ci bool) (skip, fail string) {
 // require skips (or, under CI, fails) t when the backend lacks the feature.
 func (s suite) require(t *testing.T, name string, have bool) {
 	t.Helper()
-	waived := s.features.Waivers[name]
-	if waived == "" {
-		waived = s.features.Waived
-	}
-	skip, fail := gate(name, have, waived, s.ci)
+	skip, fail := gate(name, have, s.features.waiver(name), s.ci)
 	if fail != "" {
 		t.Fatal(fail)
 	}
 	if skip != "" {
 		t.Skip(skip)
 	}
+}
+
+// waiver is why the backend lacks feature name: its own entry in Waivers,
+// else the backend-wide Waived, else "".
+func (f Features) waiver(name string) string {
+	if w := f.Waivers[name]; w != "" {
+		return w
+	}
+	return f.Waived
 }
 
 // gate decides what a test needing feature name does: run (both empty), skip

@@ -241,7 +241,9 @@ func (s suite) testFeedWithoutAListener(t *testing.T) {
 
 // A server that follows but never acknowledges leaves the revoker with an
 // error wrapping context.DeadlineExceeded when its context ends, never a
-// confirmation and never ErrNoListener.
+// confirmation and never ErrNoListener. A store round trip that the
+// deadline cuts short may instead say ErrUnavailable (Redis on a loaded
+// machine): either way the revoker is told it is not confirmed.
 func (s suite) testFeedTimesOut(t *testing.T) {
 	t.Parallel()
 	f := s.openFeed(t)
@@ -250,8 +252,9 @@ func (s suite) testFeedTimesOut(t *testing.T) {
 	}
 	ended := f.revoke(t)
 	err := <-f.announce(t, ended, 300*time.Millisecond)
-	if err == nil || errors.Is(err, ports.ErrNoListener) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Announce with no acknowledgement = %v, want an error wrapping context.DeadlineExceeded", err)
+	if err == nil || errors.Is(err, ports.ErrNoListener) ||
+		!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ports.ErrUnavailable)) {
+		t.Fatalf("Announce with no acknowledgement = %v, want an error wrapping context.DeadlineExceeded (or ErrUnavailable)", err)
 	}
 }
 

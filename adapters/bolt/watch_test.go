@@ -115,3 +115,36 @@ func revokeAndAnnounce(t *testing.T, revoker *Store, id string) {
 		t.Fatalf("Announce: %v", err)
 	}
 }
+
+// bbolt's listener answers a short ack by asking again (another
+// FeedChanged), so a server whose re-read raced the write catches up; the
+// conformance Feed group only pins that a short ack does not release the
+// revoker.
+func TestAShortAckIsAskedAgain(t *testing.T) {
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		signals := follow(t, server, sess)
+		revoked := revokeVia(t, revoker, sess.ID)
+		announced := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			announced <- revoker.Announce(ctx, revoked)
+		}()
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("signal = %v, want FeedChanged", got)
+		}
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
+		}
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-announced; err != nil {
+			t.Fatalf("Announce: %v", err)
+		}
+	})
+}
