@@ -58,6 +58,12 @@
 //     fail; ExpireLapsedX skips it or fails with ErrCorrupt.
 //   - TouchSession moves UpdatedAt later; whether to the clock's now or to
 //     the touch's time is the backend's choice.
+//   - A revoker's Announce (Features.Feed) returns nil only once the
+//     session's server has acknowledged the announced version or a later
+//     one (the feed's Ack, or in poll mode the record's AckRead); with no
+//     acknowledgement it fails when its context ends; a push feed says
+//     ErrNoListener at once when nobody follows, starts with FeedResumed,
+//     and reports a cut as FeedLost, then FeedResumed once it follows anew.
 package conformance
 
 import (
