@@ -12,10 +12,13 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
 // PollInterval is how often Eventually checks its condition.
@@ -107,4 +110,36 @@ func Environ(base, extra map[string]string) []string {
 		out = append(out, k+"="+merged[k])
 	}
 	return out
+}
+
+// HomeEnv is the environment of a process that must see nothing of the
+// machine's user: HOME, the XDG folders and TMPDIR made fresh under dir,
+// PATH kept, no EC2 metadata lookups, and, in a race build, no second of
+// sleep at every exit. Callers add their own AWS files and store.
+func HomeEnv(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	mkdir := func(rel string) string {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := map[string]string{
+		"PATH":                      os.Getenv("PATH"),
+		"HOME":                      mkdir("home"),
+		"XDG_DATA_HOME":             mkdir("xdg/data"),
+		"XDG_CONFIG_HOME":           mkdir("xdg/config"),
+		"XDG_STATE_HOME":            mkdir("xdg/state"),
+		"XDG_CACHE_HOME":            mkdir("xdg/cache"),
+		"TMPDIR":                    mkdir("tmp"),
+		"SHELL":                     "/bin/sh",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+	if e2e.Race {
+		// The race runtime sleeps 1 s at exit by default; every process
+		// (sentinel and every child) would pay it.
+		env["GORACE"] = "atexit_sleep_ms=0"
+	}
+	return env
 }

@@ -81,3 +81,21 @@ func TestLockedBuffer(t *testing.T) {
 		t.Fatalf("got %d bytes, want 100", len(got))
 	}
 }
+
+func TestHomeEnvMakesPrivateFolders(t *testing.T) {
+	dir := t.TempDir()
+	env := HomeEnv(t, dir)
+	for _, name := range []string{"HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "TMPDIR"} {
+		p := env[name]
+		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Errorf("%s = %q, want a folder under %s", name, p, dir)
+			continue
+		}
+		if info, err := os.Stat(p); err != nil || !info.IsDir() || info.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v, %v; want a 0700 folder", name, info, err)
+		}
+	}
+	if env["PATH"] != os.Getenv("PATH") || env["AWS_EC2_METADATA_DISABLED"] != "true" {
+		t.Errorf("PATH or AWS_EC2_METADATA_DISABLED not set as expected: %v", env)
+	}
+}

@@ -285,8 +285,8 @@ func redisStore(overwrite func(ctx context.Context, c *redis.Client, key string)
 		}
 		client := redis.NewClient(opts)
 		t.Cleanup(func() {
-			deletePrefix(t, client, prefix)
 			_ = client.Close()
+			testkit.DeleteRedisPrefix(t, base, prefix)
 		})
 		return base + "?prefix=" + prefix, func(t *testing.T, id string) {
 			t.Helper()
@@ -299,26 +299,6 @@ func redisStore(overwrite func(ctx context.Context, c *redis.Client, key string)
 			if err := overwrite(ctx, client, key); err != nil {
 				t.Fatalf("overwrite %s: %v", key, err)
 			}
-		}
-	}
-}
-
-// deletePrefix removes the keys of prefix, found with SCAN; never FLUSHDB.
-func deletePrefix(t *testing.T, client *redis.Client, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan the keys of %s: %v", prefix, err)
-		return
-	}
-	if len(keys) > 0 {
-		if err := client.Del(ctx, keys...).Err(); err != nil {
-			t.Errorf("delete the keys of %s: %v", prefix, err)
 		}
 	}
 }

@@ -37,31 +37,11 @@ type sandbox struct {
 func newSandbox(t *testing.T, store string) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
-	mkdir := func(rel string) string {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	s := &sandbox{t: t, dir: dir, policy: filepath.Join(dir, "policy.yaml")}
-	s.env = map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"HOME":                        mkdir("home"),
-		"XDG_DATA_HOME":               mkdir("xdg/data"),
-		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
-		"XDG_STATE_HOME":              mkdir("xdg/state"),
-		"TMPDIR":                      mkdir("tmp"),
-		"SHELL":                       "/bin/sh",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"SENTINEL_STORE":              store,
-	}
-	if e2e.Race {
-		// The race runtime sleeps 1 s at exit by default; every process would pay it.
-		s.env["GORACE"] = "atexit_sleep_ms=0"
-	}
+	s.env = testkit.HomeEnv(t, dir)
+	s.env["AWS_CONFIG_FILE"] = filepath.Join(dir, "aws-config")
+	s.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "aws-credentials")
+	s.env["SENTINEL_STORE"] = store
 	s.write(s.env["AWS_CONFIG_FILE"], fmt.Sprintf("[profile %s]\nregion = us-east-1\n", profile))
 	s.write(s.env["AWS_SHARED_CREDENTIALS_FILE"],
 		fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", profile, exampleKeyID, exampleSecret))

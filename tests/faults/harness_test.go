@@ -87,13 +87,6 @@ type sandbox struct {
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
-	mkdir := func(rel string) string {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	s := &sandbox{
 		t:              t,
 		dir:            dir,
@@ -102,24 +95,10 @@ func newSandbox(t *testing.T) *sandbox {
 		policy:         filepath.Join(dir, "policy.yaml"),
 		decisions:      filepath.Join(dir, "decisions.jsonl"),
 	}
-	s.env = map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"HOME":                        mkdir("home"),
-		"XDG_DATA_HOME":               mkdir("xdg/data"),
-		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
-		"XDG_STATE_HOME":              mkdir("xdg/state"),
-		"XDG_CACHE_HOME":              mkdir("xdg/cache"),
-		"TMPDIR":                      mkdir("tmp"),
-		"SHELL":                       "/bin/sh",
-		"AWS_CONFIG_FILE":             s.awsConfig,
-		"AWS_SHARED_CREDENTIALS_FILE": s.awsCredentials,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"SENTINEL_IDENTITY_SOURCE":    "os",
-	}
-	if e2e.Race {
-		// The race runtime sleeps 1 s at exit by default; every process would pay it.
-		s.env["GORACE"] = "atexit_sleep_ms=0"
-	}
+	s.env = testkit.HomeEnv(t, dir)
+	s.env["AWS_CONFIG_FILE"] = s.awsConfig
+	s.env["AWS_SHARED_CREDENTIALS_FILE"] = s.awsCredentials
+	s.env["SENTINEL_IDENTITY_SOURCE"] = "os"
 	s.write(s.policy, allowAllPolicy)
 	// "dev" serves the example keys unchanged; "dynlocal" signs DynamoDB Local calls.
 	s.writeAWS("[profile dev]\nregion = us-east-1\n\n[profile dynlocal]\nregion = us-east-1\n",
