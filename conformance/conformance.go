@@ -58,6 +58,12 @@
 //     fail; ExpireLapsedX skips it or fails with ErrCorrupt.
 //   - TouchSession moves UpdatedAt later; whether to the clock's now or to
 //     the touch's time is the backend's choice.
+//   - A revoker's Announce (Features.Feed) returns nil only once the
+//     session's server has acknowledged the announced version or a later
+//     one (the feed's Ack, or in poll mode the record's AckRead); with no
+//     acknowledgement it fails when its context ends; a push feed says
+//     ErrNoListener at once when nobody follows, starts with FeedResumed,
+//     and reports a cut as FeedLost, then FeedResumed once it follows anew.
 package conformance
 
 import (
@@ -97,6 +103,11 @@ type Backend struct {
 	//
 	// Deprecated: set PutCorruptRecord, which reaches every record type.
 	PutCorrupt func(t *testing.T, id string)
+	// BreakFeed cuts the feed that Store follows for session s, so that the
+	// feed must report FeedLost; the function it returns opens the way
+	// again, so that the feed can follow anew. Nil when unsupported
+	// (Features.FeedGaps).
+	BreakFeed func(t *testing.T, s ports.Session) (heal func())
 }
 
 // Kind names a record type for Backend.PutCorruptRecord.
@@ -125,6 +136,17 @@ type Features struct {
 	// CorruptInjection: Backend.PutCorruptRecord (or, for sessions only, the
 	// older PutCorrupt) can write foreign data for an id.
 	CorruptInjection bool
+	// Feed is how a revoker learns that the running server has read a
+	// change (FeedPush or FeedPoll); the Feed group's tests need it and
+	// Backend.OpenAnother.
+	Feed FeedMode
+	// FeedGaps: Backend.BreakFeed can cut a push feed, which then reports
+	// FeedLost, and FeedResumed once the way is open again.
+	FeedGaps bool
+	// Waivers says, per feature ("Feed", "FeedGaps", ...), why this backend
+	// legitimately lacks it: e.g. a store that polls has no feed to lose.
+	// A waiver skips that feature's tests with its reason even under CI.
+	Waivers map[string]string
 	// Waived is why this backend legitimately lacks every feature left false
 	// above, e.g. "in-process only: no second handle or raw bytes exist".
 	// When set, those tests skip with this reason even under CI. Only the
@@ -153,6 +175,18 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("BreakGlass", s.testBreakGlass)
 	t.Run("ReadAck", s.testReadAck)
 	t.Run("Locks", s.testLocks)
+	t.Run("Feed", s.testFeed)
+}
+
+// RunFeed runs only the Feed group, for a backend that has more than one
+// way to feed (bbolt's socket flavours) and runs Run with one of them.
+func RunFeed(t *testing.T, factory Factory, features Features) {
+	t.Helper()
+	if factory == nil {
+		t.Fatal("conformance: nil factory")
+	}
+	s := suite{factory: factory, features: features, ci: os.Getenv("CI") != ""}
+	t.Run("Feed", s.testFeed)
 }
 
 type suite struct {
@@ -234,13 +268,22 @@ func storeGate(field string, have, ci bool) (skip, fail string) {
 // require skips (or, under CI, fails) t when the backend lacks the feature.
 func (s suite) require(t *testing.T, name string, have bool) {
 	t.Helper()
-	skip, fail := gate(name, have, s.features.Waived, s.ci)
+	skip, fail := gate(name, have, s.features.waiver(name), s.ci)
 	if fail != "" {
 		t.Fatal(fail)
 	}
 	if skip != "" {
 		t.Skip(skip)
 	}
+}
+
+// waiver is why the backend lacks feature name: its own entry in Waivers,
+// else the backend-wide Waived, else "".
+func (f Features) waiver(name string) string {
+	if w := f.Waivers[name]; w != "" {
+		return w
+	}
+	return f.Waived
 }
 
 // gate decides what a test needing feature name does: run (both empty), skip

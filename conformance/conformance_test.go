@@ -34,6 +34,25 @@ func TestGate(t *testing.T) {
 	}
 }
 
+// TestWaiverIsPerFeature pins that a feature's own waiver wins, the
+// backend-wide one covers the rest, and a feature without either has none.
+func TestWaiverIsPerFeature(t *testing.T) {
+	f := Features{Waivers: map[string]string{"FeedGaps": "no feed to lose"}}
+	if got := f.waiver("FeedGaps"); got != "no feed to lose" {
+		t.Errorf("waiver(FeedGaps) = %q", got)
+	}
+	if got := f.waiver("Feed"); got != "" {
+		t.Errorf("waiver(Feed) without a waiver = %q, want none", got)
+	}
+	f.Waived = "in-process only"
+	if got := f.waiver("Feed"); got != "in-process only" {
+		t.Errorf("waiver(Feed) under Waived = %q", got)
+	}
+	if got := f.waiver("FeedGaps"); got != "no feed to lose" {
+		t.Errorf("waiver(FeedGaps) under Waived = %q, want its own", got)
+	}
+}
+
 // TestStoreGate pins that a missing store skips locally and fails under CI,
 // with no waiver.
 func TestStoreGate(t *testing.T) {

@@ -10,15 +10,56 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
+	conformance.Run(t, backendWith(flavourHost), featuresWith(flavourHost))
+}
+
+// TestFeedFlavours runs the conformance suite's Feed group on every other
+// feed flavour this OS can run (on Linux the socket file macOS uses);
+// TestConformance runs it on the host's own.
+func TestFeedFlavours(t *testing.T) {
+	for _, flavour := range testedFlavours {
+		if flavour == hostFlavour {
+			continue
+		}
+		t.Run(flavour.String(), func(t *testing.T) {
+			conformance.RunFeed(t, backendWith(flavour), featuresWith(flavour))
+		})
+	}
+}
+
+// featuresWith is what the store guarantees when its feed is flavour.
+func featuresWith(flavour feedFlavour) conformance.Features {
+	f := conformance.Features{
+		SharedHandles: true, CorruptInjection: true, Feed: conformance.FeedPush,
+		Waivers: map[string]string{
+			"FeedGaps": "a local socket has no standing connection to lose: each announce dials anew " +
+				"(a socket file removed under the server ends its feed: TestSocketFileRemovedUnderTheServerEndsTheFeed)",
+		},
+	}
+	if (flavour == flavourHost && hostFlavour == flavourNone) || flavour == flavourNone {
+		f.Feed = conformance.FeedNone
+		f.Waivers["Feed"] = "no session feed on this platform: the server polls the store (TestWithoutAFeed)"
+	}
+	return f
+}
+
+// backendWith opens stores whose session feed is flavour.
+func backendWith(flavour feedFlavour) conformance.Factory {
+	return func(t *testing.T, clock ports.Clock) conformance.Backend {
 		path := filepath.Join(t.TempDir(), "sessions.db")
-		store := openForTest(t, path, clock)
+		open := func(t *testing.T) *Store {
+			t.Helper()
+			s := openForTest(t, path, clock)
+			s.feed.flavour = flavour
+			return s
+		}
+		store := open(t)
 		return conformance.Backend{
 			Store:       store,
 			Approvals:   store,
 			BreakGlass:  store,
 			Locks:       store,
-			OpenAnother: func(t *testing.T) ports.SessionStore { return openForTest(t, path, clock) },
+			OpenAnother: func(t *testing.T) ports.SessionStore { return open(t) },
 			PutCorruptRecord: func(t *testing.T, kind conformance.Kind, id string) {
 				t.Helper()
 				bucket, ok := corruptBuckets[kind]
@@ -30,7 +71,7 @@ func TestConformance(t *testing.T) {
 				}
 			},
 		}
-	}, conformance.Features{SharedHandles: true, CorruptInjection: true})
+	}
 }
 
 // corruptBuckets is where each kind of record lives.

@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,68 +92,6 @@ func revokeVia(t *testing.T, s *Store, id string) ports.Session {
 	return got
 }
 
-func TestAnnounceWaitsForTheServersAck(t *testing.T) {
-	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
-		server, revoker, sess := twoHandles(t, flavour)
-		signals := follow(t, server, sess)
-		revoked := revokeVia(t, revoker, sess.ID)
-		announced := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			announced <- revoker.Announce(ctx, revoked)
-		}()
-		if got := next(t, signals); got != ports.FeedChanged {
-			t.Fatalf("signal = %v, want FeedChanged", got)
-		}
-		select {
-		case err := <-announced:
-			t.Fatalf("Announce returned before the server acknowledged: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		// An ack for an older version does not release the revoker.
-		if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
-			t.Fatal(err)
-		}
-		if got := next(t, signals); got != ports.FeedChanged {
-			t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
-		}
-		if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-announced; err != nil {
-			t.Fatalf("Announce: %v", err)
-		}
-	})
-}
-
-func TestAnnounceWithoutAListener(t *testing.T) {
-	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
-		_, revoker, sess := twoHandles(t, flavour)
-		start := time.Now()
-		err := revoker.Announce(t.Context(), sess)
-		if !errors.Is(err, ports.ErrNoListener) {
-			t.Fatalf("err = %v, want ErrNoListener", err)
-		}
-		if took := time.Since(start); took > time.Second {
-			t.Fatalf("took %v to find no listener", took)
-		}
-	})
-}
-
-func TestAnnounceTimesOutWhenTheServerNeverAcks(t *testing.T) {
-	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
-		server, revoker, sess := twoHandles(t, flavour)
-		follow(t, server, sess)
-		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-		defer cancel()
-		err := revoker.Announce(ctx, sess)
-		if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
-			t.Fatalf("err = %v, want no acknowledgement", err)
-		}
-	})
-}
-
 func TestAnnounceForAnotherSessionIsRefused(t *testing.T) {
 	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
 		server, revoker, sess := twoHandles(t, flavour)
@@ -163,20 +100,6 @@ func TestAnnounceForAnotherSessionIsRefused(t *testing.T) {
 		other.ID = strings.Repeat("f", 32)
 		if err := revoker.Announce(t.Context(), other); err == nil || !strings.Contains(err.Error(), "not following") {
 			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
-// The whole path: a view on the server side, a revoke and announce from the
-// other handle; once Announce returns, the very next check sees the revoke.
-func TestViewSeesAnAnnouncedRevokeBeforeAnnounceReturns(t *testing.T) {
-	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
-		server, revoker, sess := twoHandles(t, flavour)
-		view := startView(t, server, sess, session.ViewConfig{Resync: time.Hour}, ports.NewFakeClock(testStart))
-		waitTrusted(t, view)
-		revokeAndAnnounce(t, revoker, sess.ID)
-		if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
-			t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
 		}
 	})
 }
@@ -191,4 +114,37 @@ func revokeAndAnnounce(t *testing.T, revoker *Store, id string) {
 	if err := revoker.Announce(ctx, revoked); err != nil {
 		t.Fatalf("Announce: %v", err)
 	}
+}
+
+// bbolt's listener answers a short ack by asking again (another
+// FeedChanged), so a server whose re-read raced the write catches up; the
+// conformance Feed group only pins that a short ack does not release the
+// revoker.
+func TestAShortAckIsAskedAgain(t *testing.T) {
+	eachFlavour(t, func(t *testing.T, flavour feedFlavour) {
+		server, revoker, sess := twoHandles(t, flavour)
+		signals := follow(t, server, sess)
+		revoked := revokeVia(t, revoker, sess.ID)
+		announced := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			announced <- revoker.Announce(ctx, revoked)
+		}()
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("signal = %v, want FeedChanged", got)
+		}
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, signals); got != ports.FeedChanged {
+			t.Fatalf("after a short ack, signal = %v, want another FeedChanged", got)
+		}
+		if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-announced; err != nil {
+			t.Fatalf("Announce: %v", err)
+		}
+	})
 }

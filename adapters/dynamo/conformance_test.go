@@ -33,5 +33,11 @@ func TestConformance(t *testing.T) {
 				putForeign(t, client, name, id)
 			},
 		}
-	}, conformance.Features{SharedHandles: true, CorruptInjection: true})
+	}, conformance.Features{
+		SharedHandles: true, CorruptInjection: true,
+		// No change feed: the server polls the record and confirms through
+		// it (ports.ReadAcknowledger).
+		Feed:    conformance.FeedPoll,
+		Waivers: map[string]string{"FeedGaps": "poll mode: the server reads the table on its poll bound, there is no feed to lose"},
+	})
 }

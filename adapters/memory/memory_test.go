@@ -18,5 +18,9 @@ func TestConformance(t *testing.T) {
 		return conformance.Backend{Store: store, Approvals: store, BreakGlass: store, Locks: store}
 	}, conformance.Features{
 		Waived: "in-process only: a map has no second handle and no encoded bytes to corrupt",
+		Waivers: map[string]string{
+			"Feed":     "in-process only: no feed and no second process to announce to",
+			"FeedGaps": "in-process only: no feed",
+		},
 	})
 }

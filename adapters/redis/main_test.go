@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -47,34 +47,8 @@ func newPrefix(t testing.TB, url string) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
 	h := hex.EncodeToString(b)
 	prefix := "sentinel-test-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-	t.Cleanup(func() { deletePrefix(t, url, prefix) })
+	t.Cleanup(func() { testkit.DeleteRedisPrefix(t, url, prefix) })
 	return prefix
-}
-
-// deletePrefix removes the keys of prefix, found with SCAN MATCH; never FLUSHDB.
-func deletePrefix(t testing.TB, url, prefix string) {
-	t.Helper()
-	client := rawClient(t, url)
-	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan the keys of %s: %v", prefix, err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
-			t.Errorf("delete the keys of %s: %v", prefix, err)
-			return
-		}
-		keys = keys[n:]
-	}
 }
 
 // rawClient is a plain client on the test server, for writing foreign data

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sentinel-gw/sentinel/conformance"
+	"github.com/sentinel-gw/sentinel/internal/tcpproxy"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -14,7 +15,16 @@ func TestConformance(t *testing.T) {
 	var corruptions atomic.Int64
 	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
 		prefix := newPrefix(t, url)
-		store := openStore(t, url, prefix, clock)
+		// The server's handle goes through a proxy, so that BreakFeed can
+		// cut its subscription and no other test's.
+		opts := optionsFor(t, url, prefix)
+		proxy := tcpproxy.New(t, opts.Addr)
+		opts.Addr = proxy.Addr()
+		store, err := Open(t.Context(), opts, clock)
+		if err != nil {
+			t.Fatalf("Open(prefix %s) through a proxy: %v", prefix, err)
+		}
+		t.Cleanup(func() { _ = store.Close() })
 		return conformance.Backend{
 			Store:       store,
 			Approvals:   store,
@@ -31,8 +41,17 @@ func TestConformance(t *testing.T) {
 				// type at the key, and a hash that is not our record.
 				putForeign(t, url, recordKeyOf(t, store, kind, id), corruptKinds[corruptions.Add(1)%2])
 			},
+			// Redis drops the subscription while the server's socket stays
+			// open: the feed hears nothing and must notice by itself.
+			BreakFeed: func(t *testing.T, s ports.Session) func() {
+				t.Helper()
+				if n := proxy.Silence(tcpproxy.Contains("subscribe", store.feedChannel(s.ServerInstanceID))); n != 1 {
+					t.Fatalf("BreakFeed: silenced %d subscriptions, want the server's 1", n)
+				}
+				return func() { proxy.Silence(nil) }
+			},
 		}
-	}, conformance.Features{SharedHandles: true, CorruptInjection: true})
+	}, conformance.Features{SharedHandles: true, CorruptInjection: true, Feed: conformance.FeedPush, FeedGaps: true})
 }
 
 // recordKeyOf is where the record of kind and id lives in store.

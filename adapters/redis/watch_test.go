@@ -69,48 +69,6 @@ func revokeIn(t *testing.T, s *Store, id string) ports.Session {
 	return got
 }
 
-func TestFeedAnnounceWaitsForTheServersAck(t *testing.T) {
-	server, revoker, sess := feedPair(t)
-	signals := followFeed(t, server, sess)
-	revoked := revokeIn(t, revoker, sess.ID)
-	announced := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		announced <- revoker.Announce(ctx, revoked)
-	}()
-	// The write script's event and the announcement both ask for a re-read.
-	if got := nextSignal(t, signals); got != ports.FeedChanged {
-		t.Fatalf("signal = %v, want FeedChanged", got)
-	}
-	select {
-	case err := <-announced:
-		t.Fatalf("Announce returned before any ack: %v", err)
-	case <-time.After(100 * time.Millisecond):
-	}
-	if err := server.Ack(t.Context(), sess.ID, revoked.Version-1); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-announced:
-		t.Fatalf("an ack of an older version released the revoker: %v", err)
-	case <-time.After(100 * time.Millisecond):
-	}
-	if err := server.Ack(t.Context(), sess.ID, revoked.Version); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-announced; err != nil {
-		t.Fatalf("Announce: %v", err)
-	}
-}
-
-func TestFeedAnnounceWithoutAListener(t *testing.T) {
-	_, revoker, sess := feedPair(t)
-	if err := revoker.Announce(t.Context(), sess); !errors.Is(err, ports.ErrNoListener) {
-		t.Fatalf("err = %v, want ErrNoListener", err)
-	}
-}
-
 // A dropped subscription is a gap: FeedLost, then FeedResumed once go-redis
 // has re-subscribed.
 func TestFeedReportsALostSubscription(t *testing.T) {
@@ -144,34 +102,6 @@ func TestFeedReportsALostSubscription(t *testing.T) {
 	}
 	if got := nextSignal(t, signals); got != ports.FeedResumed {
 		t.Fatalf("after reconnecting, signal = %v, want FeedResumed", got)
-	}
-}
-
-// The whole path: once Announce returns, the server's view refuses.
-func TestFeedViewSeesAnAnnouncedRevoke(t *testing.T) {
-	server, revoker, sess := feedPair(t)
-	view := session.NewView(server, server, ports.NewFakeClock(testStart), session.ViewConfig{Resync: time.Hour}, nil)
-	ctx, cancel := context.WithCancel(t.Context())
-	done, err := view.Start(ctx, sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for !view.Trusted() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !view.Trusted() {
-		t.Fatal("the view never trusted the feed")
-	}
-	revoked := revokeIn(t, revoker, sess.ID)
-	actx, acancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer acancel()
-	if err := revoker.Announce(actx, revoked); err != nil {
-		t.Fatalf("Announce: %v", err)
-	}
-	if got, err := view.Current(t.Context()); err != nil || got.Status != ports.SessionRevoked {
-		t.Fatalf("right after Announce returned, Current = %v, %v", got.Status, err)
 	}
 }
 

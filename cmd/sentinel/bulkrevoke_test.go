@@ -13,13 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/adapters/bolt"
 	"github.com/sentinel-gw/sentinel/adapters/dynamo"
 	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -56,7 +56,7 @@ func newRedisBulkStore(t testing.TB) bulkStore {
 	t.Helper()
 	base := testenv.Redis(t)
 	prefix := "bulk-" + randomName(t)
-	t.Cleanup(func() { deleteRedisKeys(t, base, prefix) })
+	t.Cleanup(func() { testkit.DeleteRedisPrefix(t, base, prefix) })
 	url := base + "?prefix=" + prefix
 	return bulkStore{url: url, store: openForTest(t, url)}
 }
@@ -104,36 +104,6 @@ func openForTest(t testing.TB, url string) ports.Stores {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	return store
-}
-
-// deleteRedisKeys removes this test's keys; never FLUSHDB a shared server.
-func deleteRedisKeys(t testing.TB, url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Errorf("redis URL: %v", err)
-		return
-	}
-	client := redis.NewClient(opts)
-	defer func() { _ = client.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s keys: %v", prefix, err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
-			t.Errorf("delete %s keys: %v", prefix, err)
-			return
-		}
-		keys = keys[n:]
-	}
 }
 
 // seedActive creates n active sessions of user on profile, leased for an

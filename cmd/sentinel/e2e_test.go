@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/fakests"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -115,7 +116,7 @@ func TestExecServerAssumeRole(t *testing.T) {
 	}
 
 	var served []ports.DecisionRecord
-	for _, d := range readJSONLines[ports.DecisionRecord](t, sb.decisions) {
+	for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, sb.decisions) {
 		if d.Effect == "allow" {
 			served = append(served, d)
 		}
@@ -165,9 +166,9 @@ func TestExecServerRevokeFromAnotherProcess(t *testing.T) {
 	began := time.Now()
 	sess := sb.waitActiveSession(p, "dev")
 	t.Logf("session listed after %s", time.Since(began))
-	eventually(t, 15*time.Second, "20 served requests", func() bool {
+	testkit.Eventually(t, 15*time.Second, "20 served requests", func() bool {
 		n := 0
-		for _, r := range readJSONLines[requestRecord](t, requests) {
+		for _, r := range testkit.ReadJSONLines[requestRecord](t, requests) {
 			if r.OK {
 				n++
 			}
@@ -191,7 +192,7 @@ func TestExecServerRevokeFromAnotherProcess(t *testing.T) {
 
 	me := osUserName(t)
 	var ok, refused, startedAfter int
-	for _, rec := range readJSONLines[requestRecord](t, requests) {
+	for _, rec := range testkit.ReadJSONLines[requestRecord](t, requests) {
 		after := rec.Start > revoked.UnixNano()
 		if after {
 			startedAfter++
@@ -313,7 +314,7 @@ rules:
 		t.Errorf("child result %+v: want a refusal saying policy denied: rule no-dev", child)
 	}
 	var denied bool
-	for _, d := range readJSONLines[ports.DecisionRecord](t, sb.decisions) {
+	for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, sb.decisions) {
 		if d.Effect == "allow" {
 			t.Errorf("decision log has an allow: %+v", d)
 		}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,10 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
@@ -59,13 +56,6 @@ type sandbox struct {
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
-	mkdir := func(rel string) string {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	s := &sandbox{
 		t:              t,
 		dir:            dir,
@@ -74,24 +64,9 @@ func newSandbox(t *testing.T) *sandbox {
 		policy:         filepath.Join(dir, "policy.yaml"),
 		decisions:      filepath.Join(dir, "decisions.jsonl"),
 	}
-	s.env = map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"HOME":                        mkdir("home"),
-		"XDG_DATA_HOME":               mkdir("xdg/data"),
-		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
-		"XDG_STATE_HOME":              mkdir("xdg/state"),
-		"XDG_CACHE_HOME":              mkdir("xdg/cache"),
-		"TMPDIR":                      mkdir("tmp"),
-		"SHELL":                       "/bin/sh",
-		"AWS_CONFIG_FILE":             s.awsConfig,
-		"AWS_SHARED_CREDENTIALS_FILE": s.awsCredentials,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	}
-	if e2e.Race {
-		// The race runtime sleeps 1 s at exit by default; every sentinel
-		// process and every child would pay it.
-		s.env["GORACE"] = "atexit_sleep_ms=0"
-	}
+	s.env = testkit.HomeEnv(t, dir)
+	s.env["AWS_CONFIG_FILE"] = s.awsConfig
+	s.env["AWS_SHARED_CREDENTIALS_FILE"] = s.awsCredentials
 	s.writeAWS("", "")
 	return s
 }
@@ -129,36 +104,7 @@ func (s *sandbox) offlineFlags() []string {
 }
 
 func (s *sandbox) environ(extra map[string]string) []string {
-	merged := make(map[string]string, len(s.env)+len(extra))
-	for k, v := range s.env {
-		merged[k] = v
-	}
-	for k, v := range extra {
-		merged[k] = v
-	}
-	out := make([]string, 0, len(merged))
-	for k, v := range merged {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// lockedBuffer can be read while the process still writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return testkit.Environ(s.env, extra)
 }
 
 // process is a running sentinel, in its own process group so that it and
@@ -167,8 +113,8 @@ type process struct {
 	t      *testing.T
 	args   []string
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testkit.LockedBuffer
+	stderr testkit.LockedBuffer
 	done   chan struct{}
 }
 
@@ -284,7 +230,7 @@ func (s *sandbox) session(id string) ports.Session {
 func (s *sandbox) waitActiveSession(p *process, profile string) ports.Session {
 	s.t.Helper()
 	var found ports.Session
-	eventually(s.t, 20*time.Second, "an active session for profile "+profile, func() bool {
+	testkit.Eventually(s.t, 20*time.Second, "an active session for profile "+profile, func() bool {
 		if p.exited() {
 			s.t.Fatalf("sentinel exited before its session was listed: %s", p.wait(time.Second))
 		}
@@ -313,51 +259,6 @@ func sessionFromStderr(t *testing.T, stderr string) string {
 		t.Fatalf("no session id on sentinel's stderr:\n%s", stderr)
 	}
 	return m[1]
-}
-
-// eventually polls cond every pollInterval until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// readJSONLines decodes every complete line of a JSON Lines file; a missing file is empty.
-func readJSONLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A line still being written (no newline yet) is left for the next read.
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	} else {
-		data = nil
-	}
-	var out []T
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var v T
-		if err := json.Unmarshal(line, &v); err != nil {
-			t.Fatalf("%s: bad JSON line %q: %v", path, line, err)
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 func readChildResult(t *testing.T, path string) retrieveResult {

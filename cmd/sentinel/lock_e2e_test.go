@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -45,9 +46,9 @@ func TestLockEndToEnd(t *testing.T) {
 	p := sb.start(map[string]string{childModeEnv: childLoop, childOutEnv: requests, childAfterDenialEnv: "50", childMaxEnv: "20s", childArmEnv: arm},
 		append(append([]string{"exec", "--server", "--profile", "dev"}, sb.offlineFlags()...), "--", childCommand(t))...)
 	sb.waitActiveSession(p, "dev")
-	eventually(t, 15*time.Second, "20 served requests", func() bool {
+	testkit.Eventually(t, 15*time.Second, "20 served requests", func() bool {
 		n := 0
-		for _, r := range readJSONLines[requestRecord](t, requests) {
+		for _, r := range testkit.ReadJSONLines[requestRecord](t, requests) {
 			if r.OK {
 				n++
 			}
@@ -63,7 +64,7 @@ func TestLockEndToEnd(t *testing.T) {
 		t.Fatalf("sentinel exec (the loop child exits 0): %s", r)
 	}
 	var ok, refused, startedAfter int
-	for _, rec := range readJSONLines[requestRecord](t, requests) {
+	for _, rec := range testkit.ReadJSONLines[requestRecord](t, requests) {
 		after := rec.Start > locked.UnixNano()
 		if after {
 			startedAfter++

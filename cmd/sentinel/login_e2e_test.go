@@ -9,6 +9,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/internal/fakesignin"
 	"github.com/sentinel-gw/sentinel/internal/fakests"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -119,7 +120,7 @@ func TestLoginPrintsCappedSigninURL(t *testing.T) {
 		assumes[0].Issued.AccessKeyID != w.fed.Calls()[0].AccessKeyID {
 		t.Errorf("AssumeRole calls = %+v, want one for 1200 s whose credentials were federated", assumes)
 	}
-	decisions := readJSONLines[ports.DecisionRecord](t, w.sb.decisions)
+	decisions := testkit.ReadJSONLines[ports.DecisionRecord](t, w.sb.decisions)
 	if len(decisions) != 1 || decisions[0].Mode != "console" || decisions[0].Effect != "allow" ||
 		decisions[0].Rule != "prod-console" || decisions[0].ServedDuration != "20m0s" {
 		t.Errorf("decision log = %+v, want one console allow by prod-console serving 20m0s", decisions)
@@ -169,7 +170,7 @@ rules:
 		if n := len(w.fed.Calls()); n != 0 {
 			t.Errorf("%d federation calls after a deny", n)
 		}
-		if d := readJSONLines[ports.DecisionRecord](t, w.sb.decisions); len(d) != 1 || d[0].Mode != "console" || d[0].Effect != "deny" {
+		if d := testkit.ReadJSONLines[ports.DecisionRecord](t, w.sb.decisions); len(d) != 1 || d[0].Mode != "console" || d[0].Effect != "deny" {
 			t.Errorf("decision log = %+v, want one console deny", d)
 		}
 	})

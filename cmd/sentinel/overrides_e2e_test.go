@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -154,7 +155,7 @@ func approvalWalkthrough(t *testing.T, log *transcript) {
 	}
 
 	var before, during, after int
-	for _, rec := range readJSONLines[requestRecord](t, records) {
+	for _, rec := range testkit.ReadJSONLines[requestRecord](t, records) {
 		switch {
 		case rec.End < approveStarted.UnixNano():
 			before++
@@ -186,7 +187,7 @@ func approvalWalkthrough(t *testing.T, log *transcript) {
 	}
 	// Every allow in the decision log was the approval's doing.
 	allows := 0
-	for _, d := range readJSONLines[ports.DecisionRecord](t, w.decisions) {
+	for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, w.decisions) {
 		if d.Effect == "allow" {
 			allows++
 			if d.Override != "approval:"+id || d.User != "alice" {
@@ -257,7 +258,7 @@ func breakGlassWalkthrough(t *testing.T, log *transcript) {
 		t.Fatalf("sentinel exec (the loop child exits 0): %s", r)
 	}
 	var during, after int
-	for _, rec := range readJSONLines[requestRecord](t, records) {
+	for _, rec := range testkit.ReadJSONLines[requestRecord](t, records) {
 		switch {
 		case rec.End < invokeStarted.UnixNano() && rec.OK:
 			t.Error("a request before break-glass was served")
@@ -277,7 +278,7 @@ func breakGlassWalkthrough(t *testing.T, log *transcript) {
 		t.Errorf("requests: %d under break-glass, %d after the close; want some and at least 20", during, after)
 	}
 	allows := 0
-	for _, d := range readJSONLines[ports.DecisionRecord](t, w.decisions) {
+	for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, w.decisions) {
 		if d.Effect != "allow" {
 			continue
 		}

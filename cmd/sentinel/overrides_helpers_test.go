@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/fakests"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -179,8 +180,8 @@ func idFrom(t *testing.T, r result) string {
 func waitRecord(t *testing.T, records, what string, cond func(requestRecord) bool) requestRecord {
 	t.Helper()
 	var found requestRecord
-	eventually(t, 30*time.Second, what, func() bool {
-		for _, r := range readJSONLines[requestRecord](t, records) {
+	testkit.Eventually(t, 30*time.Second, what, func() bool {
+		for _, r := range testkit.ReadJSONLines[requestRecord](t, records) {
 			if cond(r) {
 				found = r
 				return true

@@ -23,6 +23,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/dynamo"
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // corruptMessage starts what the child is told once its record is corrupt;
@@ -98,7 +99,7 @@ func runCase(t *testing.T, tc corruptCase) {
 		"--on-store-error", tc.onStoreError, "--", self)
 
 	var id string
-	eventually(t, 30*time.Second, "the server's session id on its stderr", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the server's session id on its stderr", func() bool {
 		if server.exited() {
 			t.Fatalf("sentinel exited before serving: %s", server.wait(time.Second))
 		}
@@ -107,16 +108,16 @@ func runCase(t *testing.T, tc corruptCase) {
 		}
 		return id != ""
 	})
-	eventually(t, 20*time.Second, "5 served requests", func() bool {
-		return countServed(readFetches(t, fetches)) >= 5
+	testkit.Eventually(t, 20*time.Second, "5 served requests", func() bool {
+		return countServed(testkit.ReadJSONLines[fetch](t, fetches)) >= 5
 	})
 
 	overwrite(t, id)
 	written := time.Now()
 
 	var firstRefusal time.Time
-	eventually(t, 15*time.Second, "a refusal after the record was overwritten", func() bool {
-		for _, f := range readFetches(t, fetches) {
+	testkit.Eventually(t, 15*time.Second, "a refusal after the record was overwritten", func() bool {
+		for _, f := range testkit.ReadJSONLines[fetch](t, fetches) {
 			if f.Start > written.UnixNano() && !f.served() {
 				firstRefusal = time.Unix(0, f.Start)
 				return true
@@ -124,8 +125,8 @@ func runCase(t *testing.T, tc corruptCase) {
 		}
 		return false
 	})
-	eventually(t, 15*time.Second, "20 requests after the first refusal", func() bool {
-		return countSince(readFetches(t, fetches), firstRefusal) >= 20
+	testkit.Eventually(t, 15*time.Second, "20 requests after the first refusal", func() bool {
+		return countSince(testkit.ReadJSONLines[fetch](t, fetches), firstRefusal) >= 20
 	})
 
 	// The tools name the record; the server keeps running meanwhile.
@@ -142,8 +143,8 @@ func runCase(t *testing.T, tc corruptCase) {
 		t.Fatalf("the server exited while its record was corrupt: %s", server.wait(time.Second))
 	}
 	afterTools := time.Now()
-	eventually(t, 15*time.Second, "10 requests after the tools ran", func() bool {
-		return countSince(readFetches(t, fetches), afterTools) >= 10
+	testkit.Eventually(t, 15*time.Second, "10 requests after the tools ran", func() bool {
+		return countSince(testkit.ReadJSONLines[fetch](t, fetches), afterTools) >= 10
 	})
 
 	sb.write(stop, "")
@@ -154,7 +155,7 @@ func runCase(t *testing.T, tc corruptCase) {
 	if strings.Contains(r.stderr, exampleSecret) {
 		t.Errorf("the server's stderr holds the secret key:\n%s", r.stderr)
 	}
-	checkFetches(t, readFetches(t, fetches), written, firstRefusal)
+	checkFetches(t, testkit.ReadJSONLines[fetch](t, fetches), written, firstRefusal)
 }
 
 // commandError is the "sentinel: ..." line a failed command ends with.
@@ -284,8 +285,8 @@ func redisStore(overwrite func(ctx context.Context, c *redis.Client, key string)
 		}
 		client := redis.NewClient(opts)
 		t.Cleanup(func() {
-			deletePrefix(t, client, prefix)
 			_ = client.Close()
+			testkit.DeleteRedisPrefix(t, base, prefix)
 		})
 		return base + "?prefix=" + prefix, func(t *testing.T, id string) {
 			t.Helper()
@@ -298,26 +299,6 @@ func redisStore(overwrite func(ctx context.Context, c *redis.Client, key string)
 			if err := overwrite(ctx, client, key); err != nil {
 				t.Fatalf("overwrite %s: %v", key, err)
 			}
-		}
-	}
-}
-
-// deletePrefix removes the keys of prefix, found with SCAN; never FLUSHDB.
-func deletePrefix(t *testing.T, client *redis.Client, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan the keys of %s: %v", prefix, err)
-		return
-	}
-	if len(keys) > 0 {
-		if err := client.Del(ctx, keys...).Err(); err != nil {
-			t.Errorf("delete the keys of %s: %v", prefix, err)
 		}
 	}
 }

@@ -1,21 +1,17 @@
 package corrupt
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // AWS's documented example keys: nothing here reaches AWS.
@@ -41,31 +37,11 @@ type sandbox struct {
 func newSandbox(t *testing.T, store string) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
-	mkdir := func(rel string) string {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	s := &sandbox{t: t, dir: dir, policy: filepath.Join(dir, "policy.yaml")}
-	s.env = map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"HOME":                        mkdir("home"),
-		"XDG_DATA_HOME":               mkdir("xdg/data"),
-		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
-		"XDG_STATE_HOME":              mkdir("xdg/state"),
-		"TMPDIR":                      mkdir("tmp"),
-		"SHELL":                       "/bin/sh",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"SENTINEL_STORE":              store,
-	}
-	if e2e.Race {
-		// The race runtime sleeps 1 s at exit by default; every process would pay it.
-		s.env["GORACE"] = "atexit_sleep_ms=0"
-	}
+	s.env = testkit.HomeEnv(t, dir)
+	s.env["AWS_CONFIG_FILE"] = filepath.Join(dir, "aws-config")
+	s.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "aws-credentials")
+	s.env["SENTINEL_STORE"] = store
 	s.write(s.env["AWS_CONFIG_FILE"], fmt.Sprintf("[profile %s]\nregion = us-east-1\n", profile))
 	s.write(s.env["AWS_SHARED_CREDENTIALS_FILE"],
 		fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", profile, exampleKeyID, exampleSecret))
@@ -81,34 +57,7 @@ func (s *sandbox) write(path, content string) {
 }
 
 func (s *sandbox) environ(extra map[string]string) []string {
-	var out []string
-	for k, v := range s.env {
-		if _, over := extra[k]; !over {
-			out = append(out, k+"="+v)
-		}
-	}
-	for k, v := range extra {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// lockedBuffer can be read while the process still writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return testkit.Environ(s.env, extra)
 }
 
 // process is a running sentinel in its own process group, so it and its
@@ -117,8 +66,8 @@ type process struct {
 	t      *testing.T
 	args   []string
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testkit.LockedBuffer
+	stderr testkit.LockedBuffer
 	done   chan struct{}
 }
 
@@ -208,40 +157,3 @@ func (s *sandbox) mustRun(args ...string) result {
 }
 
 var sessionLine = regexp.MustCompile(`session ([0-9a-f]{32})\b`)
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// readFetches decodes every complete line the child has written so far.
-func readFetches(t *testing.T, path string) []fetch {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A line still being written (no newline yet) is left for the next read.
-	data = data[:bytes.LastIndexByte(data, '\n')+1]
-	var out []fetch
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var f fetch
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("%s: bad line %q: %v", path, sc.Bytes(), err)
-		}
-		out = append(out, f)
-	}
-	return out
-}

@@ -17,6 +17,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // The session record deleted behind the server's back (a Redis DEL, a
@@ -107,7 +108,7 @@ func startQuietServer(t *testing.T, tc deleteCase, onStoreError string) (*quietS
 		"exec", "--server", "--profile", profile, "--no-session", "--identity-source", "os",
 		"--policy", sb.policy, "--on-store-error", onStoreError, "--", "/bin/sh", "-c", script)
 	q := &quietServer{sb: sb, proc: proc, client: &http.Client{Timeout: 5 * time.Second}}
-	eventually(t, 30*time.Second, "the server's session id and the child's endpoint", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the server's session id and the child's endpoint", func() bool {
 		if proc.exited() {
 			t.Fatalf("sentinel exited before serving: %s", proc.wait(time.Second))
 		}
@@ -187,7 +188,7 @@ func TestARevokeSurvivesTheDeletionOfTheRecord(t *testing.T) {
 		}
 		tc.restoreFile(t, q)
 		var st string
-		eventually(t, restoreBound, "the record written back", func() bool {
+		testkit.Eventually(t, restoreBound, "the record written back", func() bool {
 			st = q.status(t)
 			if st == "active" {
 				t.Fatalf("the record was written back active")
@@ -213,7 +214,7 @@ func TestADeletedRecordIsWrittenBackAtOnce(t *testing.T) {
 		tc.restoreFile(t, q)
 		deleted := time.Now()
 		var fetches []fetch
-		eventually(t, restoreBound, "the record written back", func() bool {
+		testkit.Eventually(t, restoreBound, "the record written back", func() bool {
 			fetches = append(fetches, q.fetch())
 			return q.status(t) == "active"
 		})
@@ -229,7 +230,7 @@ func TestADeletedRecordIsWrittenBackAtOnce(t *testing.T) {
 			}
 		}
 		logged := func() int { return strings.Count(q.proc.stderr.String(), recreatedLog) }
-		eventually(t, restoreBound, "the write-back logged", func() bool { return logged() >= 1 })
+		testkit.Eventually(t, restoreBound, "the write-back logged", func() bool { return logged() >= 1 })
 		if n := logged(); n != 1 {
 			t.Errorf("the server logged the missing record %d times, want once:\n%s", n, q.proc.stderr.String())
 		}
@@ -245,7 +246,7 @@ func TestARevokeByFullIDWorksWithTheRecordMissing(t *testing.T) {
 		// The server writes its record back within a resync: whichever
 		// lands first, the revoke must hold.
 		q.revoke(t, "record gone, revoke anyway")
-		eventually(t, restoreBound, "the revoke to be refused", func() bool {
+		testkit.Eventually(t, restoreBound, "the revoke to be refused", func() bool {
 			f := q.fetch()
 			return f.Status == http.StatusForbidden && f.Code == "SessionRevoked"
 		})

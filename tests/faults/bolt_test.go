@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // boltLocker is another process holding the bbolt file's exclusive flock:
@@ -50,7 +51,7 @@ func (l *boltLocker) lock(t *testing.T) {
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	eventually(t, 15*time.Second, "the other process to hold the bbolt lock", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the other process to hold the bbolt lock", func() bool {
 		select {
 		case <-done:
 			t.Fatalf("the lock holder exited: %v", cmd.ProcessState)

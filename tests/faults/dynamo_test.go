@@ -14,6 +14,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // envDynamoDBImage names the DynamoDB Local image, as in internal/testenv.
@@ -94,7 +96,7 @@ func newDynamoLocal(t *testing.T) *dynamoLocal {
 func (d *dynamoLocal) waitReady(t *testing.T) {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
-	eventually(t, dynamoStartTimeout, "DynamoDB Local answering on "+d.endpoint(), func() bool {
+	testkit.Eventually(t, dynamoStartTimeout, "DynamoDB Local answering on "+d.endpoint(), func() bool {
 		resp, err := client.Get(d.endpoint())
 		if err != nil {
 			return false

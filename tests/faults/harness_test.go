@@ -1,10 +1,7 @@
 package faults
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
@@ -33,7 +31,6 @@ const (
 // Bounds for waiting, generous for a loaded 2-core machine.
 const (
 	commandTimeout = 30 * time.Second
-	pollInterval   = 20 * time.Millisecond
 )
 
 // allowAllPolicy allows every request in every mode.
@@ -90,13 +87,6 @@ type sandbox struct {
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
-	mkdir := func(rel string) string {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	s := &sandbox{
 		t:              t,
 		dir:            dir,
@@ -105,24 +95,10 @@ func newSandbox(t *testing.T) *sandbox {
 		policy:         filepath.Join(dir, "policy.yaml"),
 		decisions:      filepath.Join(dir, "decisions.jsonl"),
 	}
-	s.env = map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"HOME":                        mkdir("home"),
-		"XDG_DATA_HOME":               mkdir("xdg/data"),
-		"XDG_CONFIG_HOME":             mkdir("xdg/config"),
-		"XDG_STATE_HOME":              mkdir("xdg/state"),
-		"XDG_CACHE_HOME":              mkdir("xdg/cache"),
-		"TMPDIR":                      mkdir("tmp"),
-		"SHELL":                       "/bin/sh",
-		"AWS_CONFIG_FILE":             s.awsConfig,
-		"AWS_SHARED_CREDENTIALS_FILE": s.awsCredentials,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"SENTINEL_IDENTITY_SOURCE":    "os",
-	}
-	if e2e.Race {
-		// The race runtime sleeps 1 s at exit by default; every process would pay it.
-		s.env["GORACE"] = "atexit_sleep_ms=0"
-	}
+	s.env = testkit.HomeEnv(t, dir)
+	s.env["AWS_CONFIG_FILE"] = s.awsConfig
+	s.env["AWS_SHARED_CREDENTIALS_FILE"] = s.awsCredentials
+	s.env["SENTINEL_IDENTITY_SOURCE"] = "os"
 	s.write(s.policy, allowAllPolicy)
 	// "dev" serves the example keys unchanged; "dynlocal" signs DynamoDB Local calls.
 	s.writeAWS("[profile dev]\nregion = us-east-1\n\n[profile dynlocal]\nregion = us-east-1\n",
@@ -145,16 +121,12 @@ func (s *sandbox) writeAWS(config, credentials string) {
 }
 
 func (s *sandbox) environ(extra map[string]string) []string {
-	merged := maps.Clone(s.env)
+	base := s.env
 	if s.store != "" {
-		merged["SENTINEL_STORE"] = s.store
+		base = maps.Clone(s.env)
+		base["SENTINEL_STORE"] = s.store
 	}
-	maps.Copy(merged, extra)
-	out := make([]string, 0, len(merged))
-	for k, v := range merged {
-		out = append(out, k+"="+v)
-	}
-	return out
+	return testkit.Environ(base, extra)
 }
 
 // process is a running sentinel in its own process group, so it and its
@@ -362,7 +334,7 @@ func (s *sandbox) startLoadServer(o serverOptions) *loadServer {
 	args = append(args, "--", selfBinary(s.t))
 	ls.proc = s.startWrapped(env, o.wrap, args...)
 	s.t.Cleanup(func() { _ = os.WriteFile(ls.stopFile, nil, 0o600) })
-	eventually(s.t, commandTimeout, o.name+": the session id on stderr", func() bool {
+	testkit.Eventually(s.t, commandTimeout, o.name+": the session id on stderr", func() bool {
 		if ls.proc.exited() {
 			s.t.Fatalf("%s: sentinel exited at startup: %s", o.name, ls.proc.wait(time.Second))
 		}
@@ -379,7 +351,7 @@ func (s *sandbox) startLoadServer(o serverOptions) *loadServer {
 func (ls *loadServer) waitServed(t *testing.T, since time.Time, status, n int, timeout time.Duration) request {
 	t.Helper()
 	var last request
-	eventually(t, timeout, fmt.Sprintf("%s: %d request(s) answered %d", ls.name, n, status), func() bool {
+	testkit.Eventually(t, timeout, fmt.Sprintf("%s: %d request(s) answered %d", ls.name, n, status), func() bool {
 		if ls.proc.exited() {
 			t.Fatalf("%s: sentinel exited: %s", ls.name, ls.proc.wait(time.Second))
 		}
@@ -407,48 +379,7 @@ func (ls *loadServer) askStop(t *testing.T) {
 
 func (ls *loadServer) requests(t *testing.T) []request {
 	t.Helper()
-	return readJSONLines[request](t, ls.records)
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// readJSONLines decodes every complete line of a JSON Lines file; a missing file is empty.
-func readJSONLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A line still being written (no newline yet) is left for the next read.
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	} else {
-		data = nil
-	}
-	var out []T
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s: bad JSON line %q: %v", path, sc.Bytes(), err)
-		}
-		out = append(out, v)
-	}
-	return out
+	return testkit.ReadJSONLines[request](t, ls.records)
 }
 
 // phase is the requests that started in [from, to).

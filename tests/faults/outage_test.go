@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -137,7 +138,7 @@ func runStoreOutage(t *testing.T, sb *sandbox, f storeFault) {
 	if f.losesRecords {
 		for _, mode := range modes {
 			ls := servers[mode]
-			eventually(t, 30*time.Second, ls.name+": the heartbeat recreating the lost session record", func() bool {
+			testkit.Eventually(t, 30*time.Second, ls.name+": the heartbeat recreating the lost session record", func() bool {
 				return strings.Contains(ls.proc.readStderr(), recreatedLog)
 			})
 			if s := sb.session(ls.session); s.Status != ports.SessionActive {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // envRedisServerBin names the redis-server binary; PATH is searched otherwise.
@@ -64,7 +65,7 @@ func (r *redisServer) start(t *testing.T) {
 		_ = cmd.Wait()
 		close(done)
 	}(r.cmd, r.done)
-	eventually(t, 10*time.Second, "redis-server answering PING on "+r.addr(), func() bool {
+	testkit.Eventually(t, 10*time.Second, "redis-server answering PING on "+r.addr(), func() bool {
 		select {
 		case <-r.done:
 			t.Fatalf("redis-server exited at startup (port %d taken?)", r.port)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/tcpproxy"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // The promise of docs/revocation.md: no credential request that starts
@@ -84,7 +85,7 @@ func TestRevokeWithTheRedisSubscriptionHalfClosed(t *testing.T) {
 		t.Fatalf("silenced %d feed subscriptions, want the server's 1", n)
 	}
 	revokeUnderLoad(t, sb, ls, "no running server heard the change feed", func() {
-		eventually(t, 10*time.Second, "the server reporting its feed lost", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the server reporting its feed lost", func() bool {
 			return strings.Contains(ls.proc.readStderr(), "session feed lost")
 		})
 	})

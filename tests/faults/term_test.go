@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -26,7 +27,7 @@ func TestChildIgnoringSIGTERM(t *testing.T) {
 		"--policy", sb.policy, "--log-file", sb.decisions, "--term-grace", termGrace.String(),
 		"--", "sh", "-c", `trap "" TERM; echo ready; sleep 30`)
 	var id string
-	eventually(t, commandTimeout, "the session id, and the child ignoring SIGTERM", func() bool {
+	testkit.Eventually(t, commandTimeout, "the session id, and the child ignoring SIGTERM", func() bool {
 		if p.exited() {
 			t.Fatalf("sentinel exited early: %s", p.wait(time.Second))
 		}

@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
@@ -76,7 +76,7 @@ func TestFleetBolt(t *testing.T) {
 func TestFleetRedis(t *testing.T) {
 	base := testenv.Redis(t)
 	prefix := "fleet-" + randomHex(t, 8)
-	t.Cleanup(func() { deleteRedisPrefix(t, base, prefix) })
+	t.Cleanup(func() { testkit.DeleteRedisPrefix(t, base, prefix) })
 	runFleet(t, base+"?prefix="+prefix, nil)
 }
 
@@ -178,24 +178,10 @@ func newFleet(t *testing.T, store string, storeEnv []string) *fleet {
 			t.Fatal(err)
 		}
 	}
-	for _, sub := range []string{"home", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "home", ".config"),
-		"XDG_STATE_HOME=" + filepath.Join(dir, "home", ".state"),
-		"XDG_DATA_HOME=" + filepath.Join(dir, "home", ".data"),
-		"TMPDIR=" + filepath.Join(dir, "tmp"),
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		// The race runtime sleeps 1 s at exit by default; every process would pay it.
-		"GORACE=atexit_sleep_ms=0",
-	}, storeEnv...)
+	f.env = append(testkit.Environ(testkit.HomeEnv(t, dir), map[string]string{
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
+	}), storeEnv...)
 	return f
 }
 
@@ -224,7 +210,7 @@ type server struct {
 	url       string
 	token     string
 	sessionID string
-	output    lockedBuffer
+	output    testkit.LockedBuffer
 	done      chan struct{}
 	// served counts the 200s this test got from it.
 	served int
@@ -451,24 +437,6 @@ func (f *fleet) checkStore(servers []*server, revoked map[string]string) {
 	}
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func randomHex(t *testing.T, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -476,33 +444,6 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// deleteRedisPrefix removes this test's keys; the server may be shared.
-func deleteRedisPrefix(t *testing.T, url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Errorf("redis URL: %v", err)
-		return
-	}
-	client := redis.NewClient(opts)
-	defer func() { _ = client.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	iter := client.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator() // the adapter's keys are {prefix}:...
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s keys: %v", prefix, err)
-		return
-	}
-	if len(keys) > 0 {
-		if err := client.Del(ctx, keys...).Err(); err != nil {
-			t.Errorf("delete %s keys: %v", prefix, err)
-		}
-	}
 }
 
 // deleteDynamoTables drops the tables `sentinel store init` created for this test.
