@@ -220,7 +220,14 @@ func TestADeletedRecordIsWrittenBackAtOnce(t *testing.T) {
 		})
 		t.Logf("written back within %s; %d requests meanwhile", time.Since(deleted).Round(time.Millisecond), len(fetches))
 		for _, f := range fetches {
-			if !f.served() && (f.Status != http.StatusServiceUnavailable || !strings.HasPrefix(f.Message, missingMessage)) {
+			if f.served() {
+				continue
+			}
+			// A removed bbolt file is a missing store until it is restored:
+			// a read that met it then is refused as unavailable, which is
+			// as right under deny as the missing record that follows.
+			storeGone := tc.backend == "bolt-file-removed" && f.Code == "StoreUnavailable"
+			if f.Status != http.StatusServiceUnavailable || !strings.HasPrefix(f.Message, missingMessage) && !storeGone {
 				t.Errorf("refusal %d %s %q: want 503 %q...", f.Status, f.Code, f.Message, missingMessage)
 			}
 		}
