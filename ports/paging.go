@@ -96,23 +96,6 @@ func CutPage[T any](sorted []T, limit int, pos func(T) Position) (items []T, nex
 	return items, pos(items[limit-1]).Cursor()
 }
 
-// NewerFirst reports whether a sorts before b in a listing: CreatedAt
-// descending, then ID descending.
-func NewerFirst(a, b Session) bool {
-	return ComparePosition(a.CreatedAt, a.ID, b.CreatedAt, b.ID) < 0
-}
-
-// AfterCursor reports whether s comes strictly after the cursor position
-// (createdAt, id) in newest-first order, i.e. belongs on a later page.
-func AfterCursor(s Session, createdAt time.Time, id string) bool {
-	return ComparePosition(s.CreatedAt, s.ID, createdAt, id) > 0
-}
-
-// SortNewestFirst sorts sessions in listing order, in place.
-func SortNewestFirst(sessions []Session) {
-	SortByPosition(sessions, SessionPosition)
-}
-
 // SessionPosition is the listing position of a session.
 func SessionPosition(s Session) Position { return Position{CreatedAt: s.CreatedAt, ID: s.ID} }
 

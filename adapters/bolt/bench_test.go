@@ -63,7 +63,7 @@ func BenchmarkBaselineViewOpenDB(b *testing.B) {
 	defer db.Close()
 	for b.Loop() {
 		err := db.View(func(tx *bbolt.Tx) error {
-			_, err := readRecord(tx, benchID)
+			_, err := sessionRecords.read(tx, benchID)
 			return err
 		})
 		if err != nil {
@@ -87,7 +87,7 @@ func BenchmarkBaselineUpdateOpenDB(b *testing.B) {
 			defer db.Close()
 			for b.Loop() {
 				err := db.Update(func(tx *bbolt.Tx) error {
-					stored, err := readRecord(tx, benchID)
+					stored, err := sessionRecords.read(tx, benchID)
 					if err != nil {
 						return err
 					}
@@ -95,7 +95,7 @@ func BenchmarkBaselineUpdateOpenDB(b *testing.B) {
 					rec.RequestCount++
 					rec.UpdatedAt = testStart.Add(time.Second)
 					rec.Version++
-					return writeRecord(tx, &stored, rec)
+					return sessionRecords.write(tx, &stored, rec)
 				})
 				if err != nil {
 					b.Fatal(err)

@@ -30,15 +30,7 @@ func (s *Store) ListSessionsByServerInstance(ctx context.Context, instanceID str
 // session reads as expired: active scans the active keys and drops lapsed
 // ones; expired merges the expired keys with the lapsed active ones.
 func (s *Store) ListSessionsByStatus(ctx context.Context, status ports.SessionStatus, p ports.Page) (ports.SessionPage, error) {
-	if !status.Valid() {
-		return ports.SessionPage{}, fmt.Errorf("bolt: list sessions by status: unknown status %q: %w", status, ports.ErrInvalidArgument)
-	}
-	scans := []scan{{bucketStatus, indexPrefix(string(status))}}
-	if status == ports.SessionExpired {
-		scans = append(scans, scan{bucketStatus, indexPrefix(string(ports.SessionActive))})
-	}
-	keep := func(view ports.Session) bool { return view.Status == status }
-	return s.list(ctx, "by status", p, scans, keep)
+	return sessionPage(sessionRecords.listByStatus(ctx, s, string(status), status.Valid(), p))
 }
 
 // scan is one index range: the keys of bucket that start with prefix.
@@ -49,7 +41,10 @@ type scan struct {
 
 // list reads one page of sessions; see listRecords.
 func (s *Store) list(ctx context.Context, what string, p ports.Page, scans []scan, keep func(ports.Session) bool) (ports.SessionPage, error) {
-	items, next, err := listRecords(ctx, s, sessionRecords, what, p, scans, keep)
+	return sessionPage(listRecords(ctx, s, sessionRecords, what, p, scans, keep))
+}
+
+func sessionPage(items []ports.Session, next string, err error) (ports.SessionPage, error) {
 	if err != nil {
 		return ports.SessionPage{}, err
 	}

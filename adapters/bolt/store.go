@@ -161,70 +161,17 @@ func (s *Store) Close() error {
 
 // CreateSession stores in as given with Version 1.
 func (s *Store) CreateSession(ctx context.Context, in ports.Session) (ports.Session, error) {
-	if in.ID == "" {
-		return ports.Session{}, fmt.Errorf("bolt: create session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	if !in.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("bolt: create session %q: unknown status %q: %w", in.ID, in.Status, ports.ErrInvalidArgument)
-	}
-	rec := inUTC(in)
-	rec.Version = 1
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketSessions).Get([]byte(rec.ID)) != nil {
-			return fmt.Errorf("bolt: create session %q: %w", rec.ID, ports.ErrAlreadyExists)
-		}
-		return writeRecord(tx, nil, rec)
-	})
-	if err != nil {
-		return ports.Session{}, err
-	}
-	return effectiveAt(rec, s.clock.Now()), nil
+	return sessionRecords.create(ctx, s, in, nil)
 }
 
 // GetSession returns the session as it reads now.
 func (s *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
-	if id == "" {
-		return ports.Session{}, fmt.Errorf("bolt: get session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	var got ports.Session
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		if got, err = readRecord(tx, id); err != nil {
-			return fmt.Errorf("bolt: get session %q: %w", id, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return ports.Session{}, err
-	}
-	return effectiveAt(got, s.clock.Now()), nil
+	return sessionRecords.get(ctx, s, id)
 }
 
 // UpdateSession replaces the record when the stored Version equals in.Version.
 func (s *Store) UpdateSession(ctx context.Context, in ports.Session) (ports.Session, error) {
-	if in.ID == "" {
-		return ports.Session{}, fmt.Errorf("bolt: update session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	if !in.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("bolt: update session %q: unknown status %q: %w", in.ID, in.Status, ports.ErrInvalidArgument)
-	}
-	rec := inUTC(in)
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		stored, err := readRecord(tx, rec.ID)
-		if err != nil {
-			return fmt.Errorf("bolt: update session %q: %w", rec.ID, err)
-		}
-		if stored.Version != rec.Version {
-			return fmt.Errorf("bolt: update session %q: stored version %d, caller's %d: %w",
-				rec.ID, stored.Version, rec.Version, ports.ErrConflict)
-		}
-		rec.Version = stored.Version + 1
-		return writeRecord(tx, &stored, rec)
-	})
-	if err != nil {
-		return ports.Session{}, err
-	}
-	return effectiveAt(rec, s.clock.Now()), nil
+	return sessionRecords.update(ctx, s, in)
 }
 
 // TouchSession adds n requests and moves LastAccessAt forward to at. It
@@ -237,59 +184,21 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 		return ports.Session{}, fmt.Errorf("bolt: touch session %q: negative count %d: %w", id, n, ports.ErrInvalidArgument)
 	}
 	at = at.UTC()
-	var rec ports.Session
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		stored, err := readRecord(tx, id)
-		if err != nil {
-			return fmt.Errorf("bolt: touch session %q: %w", id, err)
-		}
-		rec = stored
+	return sessionRecords.change(ctx, s, "touch", id, func(rec ports.Session) (ports.Session, error) {
 		rec.RequestCount += n
 		if at.After(rec.LastAccessAt) {
 			rec.LastAccessAt = at
 		}
 		rec.UpdatedAt = s.clock.Now().UTC()
-		rec.Version++
-		return writeRecord(tx, &stored, rec)
+		return rec, nil
 	})
-	if err != nil {
-		return ports.Session{}, err
-	}
-	return effectiveAt(rec, s.clock.Now()), nil
 }
 
 // ExpireLapsedSessions marks every active session whose lease ended at or
 // before now as expired, in one transaction: under the file lock nothing can
 // revoke in between, so each change is conditional on what it just read.
 func (s *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, error) {
-	now = now.UTC()
-	changed := 0
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		changed, err = sessionRecords.expireLapsed(tx, []string{string(ports.SessionActive)},
-			func(r ports.Session) bool { return r.Lapsed(now) },
-			func(r *ports.Session) {
-				r.Status = ports.SessionExpired
-				r.UpdatedAt = now
-				r.Version++
-			})
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return changed, nil
-}
-
-// readRecord decodes the stored session id: ErrNotFound when absent,
-// ErrCorrupt when undecodable.
-func readRecord(tx *bbolt.Tx, id string) (ports.Session, error) {
-	return sessionRecords.read(tx, id)
-}
-
-// writeRecord stores the session rec and moves its index keys from old's.
-func writeRecord(tx *bbolt.Tx, old *ports.Session, rec ports.Session) error {
-	return sessionRecords.write(tx, old, rec)
+	return sessionRecords.expire(ctx, s, now)
 }
 
 // idsUnder returns the session ids of every index key under prefix.

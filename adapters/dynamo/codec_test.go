@@ -131,7 +131,7 @@ func TestCreatedSortOrdersLikeListings(t *testing.T) {
 		}
 	}
 	want := slices.Clone(sessions)
-	ports.SortNewestFirst(want)
+	ports.SortByPosition(want, ports.SessionPosition)
 	got := slices.Clone(sessions)
 	slices.SortFunc(got, func(a, b ports.Session) int {
 		return strings.Compare(createdSort(b.CreatedAt, b.ID), createdSort(a.CreatedAt, a.ID))

@@ -18,24 +18,61 @@ import (
 type Store struct {
 	clock ports.Clock
 
-	mu       sync.RWMutex
-	sessions map[string]ports.Session
-	requests map[string]ports.ApprovalRequest
-	events   map[string]ports.BreakGlassEvent
-	locks    map[string]ports.Lock
+	mu       sync.RWMutex // one for every table
+	sessions *table[ports.Session]
+	requests *table[ports.ApprovalRequest]
+	events   *table[ports.BreakGlassEvent]
+	locks    *table[ports.Lock]
 }
 
 var _ ports.Stores = (*Store)(nil)
 
 // New returns an empty store that decides expiry with clock.
 func New(clock ports.Clock) *Store {
-	return &Store{
-		clock:    clock,
-		sessions: make(map[string]ports.Session),
-		requests: make(map[string]ports.ApprovalRequest),
-		events:   make(map[string]ports.BreakGlassEvent),
-		locks:    make(map[string]ports.Lock),
+	m := &Store{clock: clock}
+	m.sessions = &table[ports.Session]{
+		m: m, noun: "session", plural: "sessions", rows: make(map[string]ports.Session),
+		position: ports.SessionPosition,
+		valid:    func(s ports.Session) bool { return s.Status.Valid() },
+		status:   func(s ports.Session) string { return string(s.Status) },
+		stored:   normalize, asOf: effectiveAt,
+		version: func(s *ports.Session) *int64 { return &s.Version },
+		lapsed:  ports.Session.Lapsed,
+		expire: func(s *ports.Session, now time.Time) {
+			s.Status, s.UpdatedAt = ports.SessionExpired, now
+		},
 	}
+	m.requests = &table[ports.ApprovalRequest]{
+		m: m, noun: "request", plural: "requests", rows: make(map[string]ports.ApprovalRequest),
+		position: ports.RequestPosition,
+		valid:    func(r ports.ApprovalRequest) bool { return r.Status.Valid() },
+		status:   func(r ports.ApprovalRequest) string { return string(r.Status) },
+		stored:   normalizeRequest, asOf: effectiveRequest,
+		version: func(r *ports.ApprovalRequest) *int64 { return &r.Version },
+		lapsed:  ports.ApprovalRequest.Lapsed,
+		expire: func(r *ports.ApprovalRequest, now time.Time) {
+			r.Status, r.UpdatedAt = ports.RequestExpired, now
+		},
+	}
+	m.events = &table[ports.BreakGlassEvent]{
+		m: m, noun: "break-glass", plural: "break-glass", rows: make(map[string]ports.BreakGlassEvent),
+		position: ports.BreakGlassPosition,
+		valid:    func(e ports.BreakGlassEvent) bool { return e.Status.Valid() },
+		status:   func(e ports.BreakGlassEvent) string { return string(e.Status) },
+		stored:   normalizeEvent, asOf: effectiveEvent,
+		version: func(e *ports.BreakGlassEvent) *int64 { return &e.Version },
+		lapsed:  ports.BreakGlassEvent.Lapsed,
+		expire: func(e *ports.BreakGlassEvent, now time.Time) {
+			e.Status, e.UpdatedAt = ports.BreakGlassExpired, now
+		},
+	}
+	m.locks = &table[ports.Lock]{
+		m: m, noun: "lock", plural: "locks", rows: make(map[string]ports.Lock),
+		position: ports.LockPosition,
+		stored:   ports.Lock.InUTC, asOf: func(l ports.Lock, _ time.Time) ports.Lock { return l },
+		version: func(l *ports.Lock) *int64 { return &l.Version },
+	}
+	return m
 }
 
 // The records hold values, and the session's handle lists are copied on the
@@ -43,69 +80,22 @@ func New(clock ports.Clock) *Store {
 
 // CreateSession stores s with Version 1.
 func (m *Store) CreateSession(ctx context.Context, s ports.Session) (ports.Session, error) {
-	if err := ctx.Err(); err != nil {
-		return ports.Session{}, fmt.Errorf("memory: create session %q: %w", s.ID, err)
-	}
-	if s.ID == "" {
-		return ports.Session{}, fmt.Errorf("memory: create session: empty id: %w", ports.ErrInvalidArgument)
-	}
-	if !s.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("memory: create session %q: unknown status %q: %w", s.ID, s.Status, ports.ErrInvalidArgument)
-	}
-	s = normalize(s)
-	s.Version = 1
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, taken := m.sessions[s.ID]; taken {
-		return ports.Session{}, fmt.Errorf("memory: create session %q: %w", s.ID, ports.ErrAlreadyExists)
-	}
-	m.sessions[s.ID] = s
-	return m.effective(s), nil
+	return m.sessions.create(ctx, s, nil)
 }
 
 // GetSession returns the session as it reads now.
 func (m *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
-	if err := checkID(ctx, "get", id); err != nil {
-		return ports.Session{}, err
-	}
-	m.mu.RLock()
-	s, ok := m.sessions[id]
-	m.mu.RUnlock()
-	if !ok {
-		return ports.Session{}, fmt.Errorf("memory: get session %q: %w", id, ports.ErrNotFound)
-	}
-	return m.effective(s), nil
+	return m.sessions.get(ctx, id)
 }
 
 // UpdateSession replaces the record when the stored Version equals s.Version.
 func (m *Store) UpdateSession(ctx context.Context, s ports.Session) (ports.Session, error) {
-	if err := checkID(ctx, "update", s.ID); err != nil {
-		return ports.Session{}, err
-	}
-	if !s.Status.Valid() {
-		return ports.Session{}, fmt.Errorf("memory: update session %q: unknown status %q: %w", s.ID, s.Status, ports.ErrInvalidArgument)
-	}
-	s = normalize(s)
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	stored, ok := m.sessions[s.ID]
-	if !ok {
-		return ports.Session{}, fmt.Errorf("memory: update session %q: %w", s.ID, ports.ErrNotFound)
-	}
-	if stored.Version != s.Version {
-		return ports.Session{}, fmt.Errorf("memory: update session %q: stored version %d, caller's %d: %w",
-			s.ID, stored.Version, s.Version, ports.ErrConflict)
-	}
-	s.Version = stored.Version + 1
-	m.sessions[s.ID] = s
-	return m.effective(s), nil
+	return m.sessions.update(ctx, s)
 }
 
 // TouchSession adds n requests and moves LastAccessAt forward to at.
 func (m *Store) TouchSession(ctx context.Context, id string, at time.Time, n int64) (ports.Session, error) {
-	if err := checkID(ctx, "touch", id); err != nil {
+	if err := m.sessions.ref(ctx, "touch", id); err != nil {
 		return ports.Session{}, err
 	}
 	if n < 0 {
@@ -113,122 +103,48 @@ func (m *Store) TouchSession(ctx context.Context, id string, at time.Time, n int
 	}
 	at = at.UTC()
 	now := m.clock.Now().UTC()
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return ports.Session{}, fmt.Errorf("memory: touch session %q: %w", id, ports.ErrNotFound)
-	}
-	s.RequestCount += n
-	if at.After(s.LastAccessAt) {
-		s.LastAccessAt = at
-	}
-	s.UpdatedAt = now
-	s.Version++
-	m.sessions[id] = s
-	return m.effective(s), nil
+	return m.sessions.change(ctx, "touch", id, func(s ports.Session) (ports.Session, error) {
+		s.RequestCount += n
+		if at.After(s.LastAccessAt) {
+			s.LastAccessAt = at
+		}
+		s.UpdatedAt = now
+		return s, nil
+	})
 }
 
 // ListSessionsByUser lists the user's sessions, newest first.
 func (m *Store) ListSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {
-	return m.list(ctx, "by user", p, func(s ports.Session) bool { return s.User == user })
+	return sessionPage(m.sessions.list(ctx, "by user", p, func(s ports.Session) bool { return s.User == user }))
 }
 
 // ListSessionsByProfile lists the profile's sessions, newest first.
 func (m *Store) ListSessionsByProfile(ctx context.Context, profile string, p ports.Page) (ports.SessionPage, error) {
-	return m.list(ctx, "by profile", p, func(s ports.Session) bool { return s.Profile == profile })
+	return sessionPage(m.sessions.list(ctx, "by profile", p, func(s ports.Session) bool { return s.Profile == profile }))
 }
 
 // ListSessionsByStatus lists sessions whose effective status is status, newest first.
 func (m *Store) ListSessionsByStatus(ctx context.Context, status ports.SessionStatus, p ports.Page) (ports.SessionPage, error) {
-	if !status.Valid() {
-		return ports.SessionPage{}, fmt.Errorf("memory: list sessions by status: unknown status %q: %w", status, ports.ErrInvalidArgument)
-	}
-	return m.list(ctx, "by status", p, func(s ports.Session) bool { return s.Status == status })
+	return sessionPage(m.sessions.listByStatus(ctx, string(status), status.Valid(), p))
 }
 
 // ListSessionsByServerInstance lists the server instance's sessions, newest first.
 func (m *Store) ListSessionsByServerInstance(ctx context.Context, instanceID string, p ports.Page) (ports.SessionPage, error) {
-	return m.list(ctx, "by server instance", p, func(s ports.Session) bool { return s.ServerInstanceID == instanceID })
+	return sessionPage(m.sessions.list(ctx, "by server instance", p, func(s ports.Session) bool { return s.ServerInstanceID == instanceID }))
+}
+
+func sessionPage(items []ports.Session, next string, err error) (ports.SessionPage, error) {
+	return ports.SessionPage{Sessions: items, Next: next}, err
 }
 
 // ExpireLapsedSessions marks every active session whose lease ended at or
-// before now as expired. Under the one lock each change is trivially
-// conditional: nothing can revoke in between.
+// before now as expired.
 func (m *Store) ExpireLapsedSessions(ctx context.Context, now time.Time) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memory: expire lapsed sessions: %w", err)
-	}
-	now = now.UTC()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	changed := 0
-	for id, s := range m.sessions {
-		if !s.Lapsed(now) {
-			continue
-		}
-		s.Status = ports.SessionExpired
-		s.UpdatedAt = now
-		s.Version++
-		m.sessions[id] = s
-		changed++
-	}
-	return changed, nil
+	return m.sessions.expireLapsed(ctx, now)
 }
 
 // Close does nothing; the map is dropped with the Store.
 func (m *Store) Close() error { return nil }
-
-// list filters with match on the effective status and pages newest first.
-func (m *Store) list(ctx context.Context, what string, p ports.Page, match func(ports.Session) bool) (ports.SessionPage, error) {
-	if err := ctx.Err(); err != nil {
-		return ports.SessionPage{}, fmt.Errorf("memory: list sessions %s: %w", what, err)
-	}
-	if p.Limit < 1 || p.Limit > ports.MaxPageLimit {
-		return ports.SessionPage{}, fmt.Errorf("memory: list sessions %s: page limit %d outside 1..%d: %w",
-			what, p.Limit, ports.MaxPageLimit, ports.ErrInvalidArgument)
-	}
-	var (
-		afterTime time.Time
-		afterID   string
-	)
-	if p.Cursor != "" {
-		var err error
-		if afterTime, afterID, err = ports.DecodeCursor(p.Cursor); err != nil {
-			return ports.SessionPage{}, fmt.Errorf("memory: list sessions %s: %w", what, err)
-		}
-	}
-
-	now := m.clock.Now()
-	var matched []ports.Session
-	m.mu.RLock()
-	for _, s := range m.sessions {
-		s = effectiveAt(s, now)
-		if !match(s) {
-			continue
-		}
-		if p.Cursor != "" && !ports.AfterCursor(s, afterTime, afterID) {
-			continue
-		}
-		matched = append(matched, s)
-	}
-	m.mu.RUnlock()
-
-	ports.SortNewestFirst(matched)
-	page := ports.SessionPage{Sessions: matched}
-	if len(matched) > p.Limit {
-		page.Sessions = matched[:p.Limit:p.Limit]
-		last := page.Sessions[p.Limit-1]
-		page.Next = ports.EncodeCursor(last.CreatedAt, last.ID)
-	}
-	return page, nil
-}
-
-// effective returns s as it reads now.
-func (m *Store) effective(s ports.Session) ports.Session {
-	return effectiveAt(s, m.clock.Now())
-}
 
 // effectiveAt reports a lapsed active session as expired, Version unchanged.
 func effectiveAt(s ports.Session, now time.Time) ports.Session {
@@ -263,14 +179,4 @@ func cloneList(l []string) []string {
 		return nil
 	}
 	return slices.Clone(l)
-}
-
-func checkID(ctx context.Context, op, id string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: %s session %q: %w", op, id, err)
-	}
-	if id == "" {
-		return fmt.Errorf("memory: %s session: empty id: %w", op, ports.ErrInvalidArgument)
-	}
-	return nil
 }

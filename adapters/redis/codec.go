@@ -86,7 +86,7 @@ func encodeBool(b bool) string {
 // the sign bit flipped (so earlier times, negative ones included, sort
 // first), then the id. Every member of an index has score 0, so Redis sorts
 // them bytewise, which is (CreatedAt, ID) ascending; ZREVRANGEBYLEX reads
-// them newest first, ties by ID descending, exactly ports.NewerFirst.
+// them newest first, ties by ID descending, exactly ports.Position.Compare.
 func positionOf(createdAt time.Time) string {
 	return fmt.Sprintf("%016x", uint64(createdAt.UnixMicro())^(1<<63)) //nolint:gosec // G115: two's complement reinterpretation is the point
 }

@@ -487,7 +487,7 @@ func TestCloseLeavesTheCallersClient(t *testing.T) {
 	}
 }
 
-// TestPositionOrder: index members sort bytewise exactly as ports.NewerFirst
+// TestPositionOrder: index members sort bytewise exactly as ports.Position.Compare
 // reversed, across negative times, ties and ids that prefix each other.
 func TestPositionOrder(t *testing.T) {
 	times := []time.Time{
@@ -500,7 +500,7 @@ func TestPositionOrder(t *testing.T) {
 			sessions = append(sessions, ports.Session{ID: id, CreatedAt: at})
 		}
 	}
-	ports.SortNewestFirst(sessions)
+	ports.SortByPosition(sessions, ports.SessionPosition)
 	var members []string
 	for _, s := range sessions {
 		members = append(members, memberOf(s.CreatedAt, s.ID))

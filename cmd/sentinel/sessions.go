@@ -114,7 +114,7 @@ func listSessions(ctx context.Context, store ports.SessionStore, f sessionFilter
 			}
 			all = append(all, got...)
 		}
-		ports.SortNewestFirst(all)
+		ports.SortByPosition(all, ports.SessionPosition)
 		return all[:min(len(all), limit)], nil
 	}
 	return collect(fetch, f, limit)

@@ -121,7 +121,7 @@ func (b BulkRevoke) Run(ctx context.Context, store ports.SessionStore, clock por
 	close(work)
 	revs.Wait()
 	confs.Wait()
-	ports.SortNewestFirst(res.Revoked)
+	ports.SortByPosition(res.Revoked, ports.SessionPosition)
 	return res, listErr
 }
 

@@ -75,7 +75,7 @@ func TestBulkRevokePagesThroughEverySession(t *testing.T) {
 		}
 	}
 	for i := 1; i < len(res.Revoked); i++ {
-		if !ports.NewerFirst(res.Revoked[i-1], res.Revoked[i]) {
+		if ports.SessionPosition(res.Revoked[i-1]).Compare(ports.SessionPosition(res.Revoked[i])) >= 0 {
 			t.Fatalf("Revoked is not newest first at %d", i)
 		}
 	}
