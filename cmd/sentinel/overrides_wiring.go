@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -186,3 +188,24 @@ type refusedError struct {
 
 func (e refusedError) Error() string { return e.msg }
 func (e refusedError) Unwrap() error { return e.err }
+
+// ruleError presents a refusal by the approval or break-glass rules: bad
+// input is a usage error (exit 2), a refusal a plain one (exit 1).
+func ruleError(err error) error {
+	switch {
+	case errors.Is(err, ports.ErrInvalidArgument):
+		return usageError{refusal(err).Error()}
+	case errors.Is(err, policy.ErrForbidden), errors.Is(err, ports.ErrInvalidTransition), errors.Is(err, ports.ErrAlreadyExists):
+		return refusal(err)
+	}
+	return err
+}
+
+// notRecorded presents a workflow's error: a record the store did not take
+// names the store; anything else is the workflow's own message.
+func notRecorded(err error, storeURL string) error {
+	if nr, ok := errors.AsType[workflow.NotRecordedError](err); ok {
+		return fmt.Errorf("could not record the %s in %s: %w", nr.What, redactedStore(storeURL), nr.Err)
+	}
+	return err
+}
