@@ -28,8 +28,8 @@ Example:
 }
 
 // Run approves the request and prints its id.
-func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
-	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, approval.Decision{Approve: true, Comment: c.Comment},
+func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	return decide(c.overrideCommand, g, env, logger, stores, c.ID, c.Output, approval.Decision{Approve: true, Comment: c.Comment},
 		func(r ports.ApprovalRequest) string {
 			return fmt.Sprintf("approved request %s: %s may use %s until %s (%s)", r.ID, r.Requester, r.Profile, rfc3339(r.ExpiresAt), policy.FormatDuration(r.Duration))
 		})
@@ -38,7 +38,7 @@ func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 // decide is approve and deny: the policy's rule for the request's profile,
 // the caller's identity, then approval.Workflows.Decide (d's verdict and
 // comment; decide fills in the request, the caller and the rule).
-func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, output string,
+func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, stores *runStore, id, output string,
 	d approval.Decision, done func(ports.ApprovalRequest) string,
 ) error {
 	if err := requestRecords.checkID(id); err != nil {
@@ -57,11 +57,10 @@ func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, id, ou
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	found, err := findRequest(ctx, store, id)
 	if err != nil {
 		return err

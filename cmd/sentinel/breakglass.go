@@ -34,7 +34,7 @@ Example:
 }
 
 // Run invokes break-glass and prints the event's id.
-func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
@@ -62,11 +62,10 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := createStore(ctx, g.Store, env.Clock)
+	store, err := stores.create(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	opened, err := breakglass.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Open(ctx, breakglass.Opening{
 		ID: id, Invoker: who, Profile: c.Profile, ReasonCode: c.ReasonCode, Justification: c.Justification, Duration: c.Duration, Rule: rule,
 	})

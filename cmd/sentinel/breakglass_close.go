@@ -28,7 +28,7 @@ Example:
 }
 
 // Run closes the event and prints its id.
-func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := breakGlassRecords.checkID(c.ID); err != nil {
 		return err
 	}
@@ -49,11 +49,10 @@ func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	found, err := findBreakGlass(ctx, store, c.ID)
 	if err != nil {
 		return err

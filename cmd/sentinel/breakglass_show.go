@@ -21,16 +21,15 @@ func (BreakGlassShowCmd) Help() string {
 }
 
 // Run prints the event in full.
-func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := breakGlassRecords.checkID(c.ID); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	sweepBreakGlass(ctx, store, env.Clock, logger)
 	e, err := findBreakGlass(ctx, store, c.ID)
 	if err != nil {

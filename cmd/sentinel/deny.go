@@ -25,8 +25,8 @@ Example:
 }
 
 // Run denies the request and prints its id.
-func (c *DenyCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
-	return decide(c.overrideCommand, g, env, logger, c.ID, c.Output, approval.Decision{Comment: c.Comment},
+func (c *DenyCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	return decide(c.overrideCommand, g, env, logger, stores, c.ID, c.Output, approval.Decision{Comment: c.Comment},
 		func(r ports.ApprovalRequest) string {
 			return fmt.Sprintf("denied request %s of %s for %s", r.ID, r.Requester, r.Profile)
 		})

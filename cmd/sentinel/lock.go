@@ -42,7 +42,7 @@ Examples:
 const lockSlack = lock.Bound
 
 // Run creates the lock, waits out the servers' re-read bound and prints it.
-func (c *LockCmd) Run(g *Globals, env *Env) error {
+func (c *LockCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	kind, target := ports.LockUser, c.User
 	switch {
 	case (c.User == "") == (c.Profile == ""):
@@ -68,11 +68,10 @@ func (c *LockCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	store, err := createStore(ctx, g.Store, env.Clock)
+	store, err := stores.create(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	now := env.Clock.Now()
 	l := ports.Lock{ID: id, Kind: kind, Target: target, Reason: c.Reason, CreatedBy: who.Name, CreatedAt: now}
 	if c.TTL > 0 {
@@ -147,15 +146,15 @@ func guardLocks(ctx context.Context, cfg gateway.Config, deps *gateway.Deps, loc
 // store file means nothing was ever locked, and none is created. A store
 // that cannot be opened is a lookup that fails, so --on-store-error
 // decides (cli and credential_process modes serve, with a warning).
-func openLockLookup(ctx context.Context, storeURL string, clock ports.Clock) (ports.LockLookup, func()) {
-	store, err := openStore(ctx, storeURL, clock)
+func openLockLookup(ctx context.Context, stores *runStore) ports.LockLookup {
+	store, err := stores.open(ctx)
 	if errors.Is(err, ports.ErrNotFound) {
-		return nil, func() {}
+		return nil
 	}
 	if err != nil {
-		return failedLookup{fmt.Errorf("open %s: %w", redactedStore(storeURL), err)}, func() {}
+		return failedLookup{fmt.Errorf("open %s: %w", redactedStore(stores.url), err)}
 	}
-	return lockLookupOn(store), func() { _ = store.Close() }
+	return lockLookupOn(store)
 }
 
 // failedLookup is the lock check of a store that could not be opened.

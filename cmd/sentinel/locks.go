@@ -25,16 +25,15 @@ func (LocksCmd) Help() string {
 }
 
 // Run lists locks newest first.
-func (c *LocksCmd) Run(g *Globals, env *Env) error {
+func (c *LocksCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	now := env.Clock.Now()
 	locks := []ports.Lock{}
 	if c.All {

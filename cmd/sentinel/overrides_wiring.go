@@ -77,17 +77,17 @@ func policyHasOverrides(pol *policy.Policy, profile string) bool {
 // tracking), and only when the policy has rules for profile: an offline user
 // without a store file is never made to create one. A store that cannot be
 // opened costs the overrides only (policy alone decides), with a warning.
-func openOverrideLookups(ctx context.Context, storeURL string, clock ports.Clock, current func() (*policy.Policy, error), profile string, logger *slog.Logger) (overrideLookups, func()) {
+func openOverrideLookups(ctx context.Context, stores *runStore, current func() (*policy.Policy, error), profile string, logger *slog.Logger) overrideLookups {
 	// A policy that fails to load is refused, and logged, by the gateway.
 	if pol, err := current(); err != nil || !policyHasOverrides(pol, profile) {
-		return overrideLookups{}, func() {}
+		return overrideLookups{}
 	}
-	store, err := createStore(ctx, storeURL, clock)
+	store, err := stores.create(ctx)
 	if err != nil {
-		logger.Warn("approvals and break-glass not checked: the store could not be opened", "store", redactedStore(storeURL), "error", err)
-		return overrideLookups{}, func() {}
+		logger.Warn("approvals and break-glass not checked: the store could not be opened", "store", redactedStore(stores.url), "error", err)
+		return overrideLookups{}
 	}
-	return lookupsOn(store, current), func() { _ = store.Close() }
+	return lookupsOn(store, current)
 }
 
 // Listing: newest first, through the narrowest index.

@@ -62,7 +62,7 @@ Examples:
 
 // Run creates the request, approves it at once when the policy's
 // auto_approve matches, and prints its id.
-func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
@@ -102,11 +102,10 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	for _, w := range draft.Warnings {
 		warn(env, w)
 	}
-	store, err := createStore(ctx, g.Store, env.Clock)
+	store, err := stores.create(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	submitted, err := approval.Workflows{Store: store, Notifier: notifier, Clock: env.Clock}.Submit(ctx, draft)
 	if err != nil {
 		return notRecorded(err, g.Store)

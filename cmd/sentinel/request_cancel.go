@@ -26,7 +26,7 @@ Example:
 }
 
 // Run cancels the request and prints its id.
-func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := requestRecords.checkID(c.ID); err != nil {
 		return err
 	}
@@ -41,11 +41,10 @@ func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	found, err := findRequest(ctx, store, c.ID)
 	if err != nil {
 		return err

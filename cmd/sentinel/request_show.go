@@ -21,16 +21,15 @@ func (RequestShowCmd) Help() string {
 }
 
 // Run prints the request in full.
-func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := requestRecords.checkID(c.ID); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	sweepRequests(ctx, store, env.Clock, logger)
 	r, err := findRequest(ctx, store, c.ID)
 	if err != nil {

@@ -33,16 +33,15 @@ Examples:
 }
 
 // Run lists requests newest first.
-func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	sweepRequests(ctx, store, env.Clock, logger)
 
 	var lists []listing[ports.ApprovalRequest]

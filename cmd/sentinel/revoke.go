@@ -35,7 +35,7 @@ Examples:
 }
 
 // Run revokes and prints what it revoked.
-func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
+func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	targets := 0
 	for _, set := range []bool{c.ID != "", c.User != "", c.Profile != ""} {
 		if set {
@@ -61,15 +61,14 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 	// A full id is revoked even where its record (or a lost bbolt file) is
 	// missing: the revoked record written in its place is what the server
 	// holding the session reads back. Everything else needs a store that exists.
-	open := openStore
+	open := stores.open
 	if len(c.ID) == fullIDLen {
-		open = createStore
+		open = stores.create
 	}
-	store, err := open(ctx, g.Store, env.Clock)
+	store, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	if c.ID != "" {
 		return c.revokeOne(ctx, env, store, who.Name)
 	}

@@ -21,16 +21,15 @@ func (ServerSessionCmd) Help() string {
 }
 
 // Run prints the session in full.
-func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := validateIDOrPrefix(c.ID); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	sweep(ctx, store, env.Clock, logger)
 	s, err := findSession(ctx, store, c.ID)
 	if err != nil {

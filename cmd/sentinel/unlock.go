@@ -24,7 +24,7 @@ Example:
 }
 
 // Run ends the lock and prints it.
-func (c *UnlockCmd) Run(g *Globals, env *Env) error {
+func (c *UnlockCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	if err := lockRecords.checkID(c.ID); err != nil {
 		return err
 	}
@@ -33,11 +33,10 @@ func (c *UnlockCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	found, err := findLock(ctx, store, c.ID)
 	if err != nil {
 		return err
