@@ -149,6 +149,11 @@ func run(args []string, env *Env) int {
 		return exitUsage
 	}
 	kctx.Bind(&cli.Globals)
+	// The run's store: opened by the first command code that asks for it,
+	// closed here once Run has returned.
+	stores := &runStore{url: cli.Globals.Store, clock: env.Clock}
+	defer stores.close()
+	kctx.Bind(stores)
 	if err := kctx.Run(); err != nil {
 		var code exitCodeError
 		if errors.As(err, &code) {

@@ -44,7 +44,7 @@ type credentialProcessOutput struct {
 }
 
 // Run evaluates policy in credential_process mode and prints the credentials.
-func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 		return err
 	}
 	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: provider, identity: id, profile: c.Profile,
-		mode: policy.ModeCredentialProcess, duration: c.Duration, logFile: c.LogFile, store: g.Store, logger: logger})
+		mode: policy.ModeCredentialProcess, duration: c.Duration, logFile: c.LogFile, stores: stores, logger: logger})
 	if err != nil {
 		return err
 	}
@@ -84,8 +84,9 @@ type oneShot struct {
 	mode     policy.Mode
 	duration time.Duration
 	logFile  string
-	// store is opened only when the policy has approval or break-glass rules for profile.
-	store  string
+	// stores is the run's store, opened for the lock check, and created only
+	// when the policy has approval or break-glass rules for profile.
+	stores *runStore
 	logger *slog.Logger
 }
 
@@ -97,10 +98,8 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 		return ports.Credentials{}, fmt.Errorf("decision log: %w", err)
 	}
 	defer func() { _ = decisions.Close() }()
-	overrides, closeLookups := openOverrideLookups(ctx, o.store, env.Clock, o.policies.Current, o.profile, o.logger)
-	defer closeLookups()
-	locks, closeLocks := openLockLookup(ctx, o.store, env.Clock)
-	defer closeLocks()
+	overrides := openOverrideLookups(ctx, o.stores, o.policies.Current, o.profile, o.logger)
+	locks := openLockLookup(ctx, o.stores)
 	gw := gateway.New(
 		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
 		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock, Logger: o.logger,

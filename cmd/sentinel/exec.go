@@ -66,7 +66,7 @@ Examples:
 }
 
 // Run starts the server (in server mode), runs the child and returns its exit code.
-func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context) error {
+func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
@@ -130,9 +130,9 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	var childVars map[string]string
 	var finish func()
 	if c.Server {
-		childVars, finish, err = c.startServer(ctx, g, env, logger, policies, provider, identity)
+		childVars, finish, err = c.startServer(ctx, g, env, logger, stores, policies, provider, identity)
 	} else {
-		childVars, err = c.cliCredentials(ctx, g, env, logger, policies, provider, identity)
+		childVars, err = c.cliCredentials(ctx, g, env, logger, stores, policies, provider, identity)
 		finish = func() {}
 	}
 	if err != nil {
@@ -212,9 +212,9 @@ func givenFlags(kctx *kong.Context) map[string]bool {
 }
 
 // cliCredentials evaluates policy once in cli mode and returns the variables that inject credentials.
-func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logger *slog.Logger, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
+func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logger *slog.Logger, stores *runStore, policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity) (map[string]string, error) {
 	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: provider, identity: id, profile: c.Profile,
-		mode: policy.ModeCLI, duration: c.Duration, logFile: c.LogFile, store: g.Store, logger: logger})
+		mode: policy.ModeCLI, duration: c.Duration, logFile: c.LogFile, stores: stores, logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logg
 
 // startServer creates the session, starts the credential server and returns
 // the child's container variables and a func that stops it all (idempotent).
-func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger *slog.Logger,
+func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger *slog.Logger, stores *runStore,
 	policies *policyfile.Source, provider *awscreds.Provider, id ports.Identity,
 ) (map[string]string, func(), error) {
 	onStoreError, err := session.ParseStoreErrorPolicy(c.OnStoreError)
@@ -256,11 +256,10 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	cfg := gateway.Config{Profile: c.Profile, Identity: id, Duration: c.ServerDuration, OnStoreError: onStoreError}
 	deps := gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: env.Clock, Logger: logger}
 	if c.Tracking {
-		store, err := createStore(ctx, g.Store, env.Clock)
+		store, err := stores.create(ctx)
 		if err != nil {
 			return fail(withNoTrackingHint(err))
 		}
-		closers = append(closers, func() { _ = store.Close() })
 		// A lock refuses the start, before any session is recorded.
 		stopLocks, err := guardLocks(ctx, cfg, &deps, lockLookupOn(store), env.Clock)
 		closers = append(closers, stopLocks)
@@ -318,11 +317,9 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		deps.Sessions, deps.Tracker, deps.View = store, tracker, view
 	}
 	if !c.Tracking {
-		overrides, closeLookups := openOverrideLookups(ctx, g.Store, env.Clock, policies.Current, c.Profile, logger)
-		closers = append(closers, closeLookups)
+		overrides := openOverrideLookups(ctx, stores, policies.Current, c.Profile, logger)
 		deps.Approvals, deps.BreakGlass = overrides.approvals, overrides.breakGlass
-		locks, closeLocks := openLockLookup(ctx, g.Store, env.Clock)
-		closers = append(closers, closeLocks)
+		locks := openLockLookup(ctx, stores)
 		stopLocks, err := guardLocks(ctx, cfg, &deps, locks, env.Clock)
 		closers = append(closers, stopLocks)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/gateway"
@@ -43,7 +42,7 @@ Examples:
 const lockSlack = lock.Bound
 
 // Run creates the lock, waits out the servers' re-read bound and prints it.
-func (c *LockCmd) Run(g *Globals, env *Env) error {
+func (c *LockCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	kind, target := ports.LockUser, c.User
 	switch {
 	case (c.User == "") == (c.Profile == ""):
@@ -69,11 +68,10 @@ func (c *LockCmd) Run(g *Globals, env *Env) error {
 	if err != nil {
 		return err
 	}
-	store, err := createStore(ctx, g.Store, env.Clock)
+	store, err := stores.create(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	now := env.Clock.Now()
 	l := ports.Lock{ID: id, Kind: kind, Target: target, Reason: c.Reason, CreatedBy: who.Name, CreatedAt: now}
 	if c.TTL > 0 {
@@ -91,114 +89,6 @@ func (c *LockCmd) Run(g *Globals, env *Env) error {
 	_, err = fmt.Fprintf(env.Stdout, "locked %s %s: %s\nrunning servers refuse it from now on; end it early with: sentinel unlock %s\n",
 		lock.Target(l), lock.Until(l), l.Reason, l.ID[:shortIDLen])
 	return err
-}
-
-// UnlockCmd ends a lock.
-type UnlockCmd struct {
-	ID     string `arg:"" help:"Lock id, or a unique prefix of at least 8 characters."`
-	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
-}
-
-// Help shows an example.
-func (UnlockCmd) Help() string {
-	return `New sessions may start at once; running servers serve again within 250 ms.
-
-Example:
-  sentinel unlock 3f2a9c1e7b4d`
-}
-
-// Run ends the lock and prints it.
-func (c *UnlockCmd) Run(g *Globals, env *Env) error {
-	if err := lockRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	who, err := callerIdentity(ctx, g)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, g.Store, env.Clock)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = store.Close() }()
-	found, err := findLock(ctx, store, c.ID)
-	if err != nil {
-		return err
-	}
-	l, err := store.EndLock(ctx, found.ID, who.Name, env.Clock.Now())
-	if errors.Is(err, ports.ErrInvalidTransition) {
-		return fmt.Errorf("lock %s has already ended (%s): nothing to unlock", found.ID, lockState(found, env.Clock.Now()))
-	}
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, l)
-	}
-	_, err = fmt.Fprintf(env.Stdout, "unlocked %s (lock %s, by %s)\n", lock.Target(l), l.ID, l.EndedBy)
-	return err
-}
-
-// LocksCmd lists locks.
-type LocksCmd struct {
-	All    bool   `help:"List ended locks too (unlocked or run out), not only those in force."`
-	Limit  int    `help:"At most this many locks." default:"100"`
-	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
-}
-
-// Help shows examples.
-func (LocksCmd) Help() string {
-	return `Examples:
-  sentinel locks
-  sentinel locks --all --output json`
-}
-
-// Run lists locks newest first.
-func (c *LocksCmd) Run(g *Globals, env *Env) error {
-	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
-		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
-	}
-	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = store.Close() }()
-	now := env.Clock.Now()
-	locks := []ports.Lock{}
-	if c.All {
-		locks, err = collectNewest(ctx, []listing[ports.Lock]{locksListing(store)}, func(ports.Lock) bool { return true }, ports.LockPosition, c.Limit)
-	} else {
-		var active []ports.Lock
-		active, err = store.ListActiveLocks(ctx, now)
-		locks = append(locks, active[:min(len(active), c.Limit)]...)
-	}
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, locks)
-	}
-	return writeLockTable(env, now, locks)
-}
-
-func writeLockTable(env *Env, now time.Time, locks []ports.Lock) error {
-	if len(locks) == 0 {
-		_, err := fmt.Fprintln(env.Stdout, "no locks")
-		return err
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTARGET\tSTATE\tBY\tCREATED\tENDS\tREASON")
-	for _, l := range locks {
-		ends := "never"
-		if !l.ExpiresAt.IsZero() {
-			ends = ago(now, l.ExpiresAt)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID[:min(len(l.ID), shortIDLen)], clip(lock.Target(l), 24),
-			lockState(l, now), clip(l.CreatedBy, 14), ago(now, l.CreatedAt), ends, clip(l.Reason, 30))
-	}
-	return tw.Flush()
 }
 
 // lockState is "active", "unlocked" or "ran out" at now.
@@ -256,15 +146,15 @@ func guardLocks(ctx context.Context, cfg gateway.Config, deps *gateway.Deps, loc
 // store file means nothing was ever locked, and none is created. A store
 // that cannot be opened is a lookup that fails, so --on-store-error
 // decides (cli and credential_process modes serve, with a warning).
-func openLockLookup(ctx context.Context, storeURL string, clock ports.Clock) (ports.LockLookup, func()) {
-	store, err := openStore(ctx, storeURL, clock)
+func openLockLookup(ctx context.Context, stores *runStore) ports.LockLookup {
+	store, err := stores.open(ctx)
 	if errors.Is(err, ports.ErrNotFound) {
-		return nil, func() {}
+		return nil
 	}
 	if err != nil {
-		return failedLookup{fmt.Errorf("open %s: %w", redactedStore(storeURL), err)}, func() {}
+		return failedLookup{fmt.Errorf("open %s: %w", redactedStore(stores.url), err)}
 	}
-	return lockLookupOn(store), func() { _ = store.Close() }
+	return lockLookupOn(store)
 }
 
 // failedLookup is the lock check of a store that could not be opened.

@@ -49,7 +49,7 @@ Example:
 // Run evaluates policy in console mode, assumes the role for the capped
 // duration, trades the credentials for a sign-in token and opens (or prints)
 // the console URL.
-func (c *LoginCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *LoginCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (c *LoginCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
 	}
 	source := &roleOnlySource{inner: provider, profile: c.Profile}
 	creds, err := oneShotCredentials(ctx, env, oneShot{policies: policies, source: source, identity: id, profile: c.Profile,
-		mode: policy.ModeConsole, duration: c.Duration, logFile: c.LogFile, store: g.Store, logger: logger})
+		mode: policy.ModeConsole, duration: c.Duration, logFile: c.LogFile, stores: stores, logger: logger})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -75,17 +77,17 @@ func policyHasOverrides(pol *policy.Policy, profile string) bool {
 // tracking), and only when the policy has rules for profile: an offline user
 // without a store file is never made to create one. A store that cannot be
 // opened costs the overrides only (policy alone decides), with a warning.
-func openOverrideLookups(ctx context.Context, storeURL string, clock ports.Clock, current func() (*policy.Policy, error), profile string, logger *slog.Logger) (overrideLookups, func()) {
+func openOverrideLookups(ctx context.Context, stores *runStore, current func() (*policy.Policy, error), profile string, logger *slog.Logger) overrideLookups {
 	// A policy that fails to load is refused, and logged, by the gateway.
 	if pol, err := current(); err != nil || !policyHasOverrides(pol, profile) {
-		return overrideLookups{}, func() {}
+		return overrideLookups{}
 	}
-	store, err := createStore(ctx, storeURL, clock)
+	store, err := stores.create(ctx)
 	if err != nil {
-		logger.Warn("approvals and break-glass not checked: the store could not be opened", "store", redactedStore(storeURL), "error", err)
-		return overrideLookups{}, func() {}
+		logger.Warn("approvals and break-glass not checked: the store could not be opened", "store", redactedStore(stores.url), "error", err)
+		return overrideLookups{}
 	}
-	return lookupsOn(store, current), func() { _ = store.Close() }
+	return lookupsOn(store, current)
 }
 
 // Listing: newest first, through the narrowest index.
@@ -186,3 +188,24 @@ type refusedError struct {
 
 func (e refusedError) Error() string { return e.msg }
 func (e refusedError) Unwrap() error { return e.err }
+
+// ruleError presents a refusal by the approval or break-glass rules: bad
+// input is a usage error (exit 2), a refusal a plain one (exit 1).
+func ruleError(err error) error {
+	switch {
+	case errors.Is(err, ports.ErrInvalidArgument):
+		return usageError{refusal(err).Error()}
+	case errors.Is(err, policy.ErrForbidden), errors.Is(err, ports.ErrInvalidTransition), errors.Is(err, ports.ErrAlreadyExists):
+		return refusal(err)
+	}
+	return err
+}
+
+// notRecorded presents a workflow's error: a record the store did not take
+// names the store; anything else is the workflow's own message.
+func notRecorded(err error, storeURL string) error {
+	if nr, ok := errors.AsType[workflow.NotRecordedError](err); ok {
+		return fmt.Errorf("could not record the %s in %s: %w", nr.What, redactedStore(storeURL), nr.Err)
+	}
+	return err
+}

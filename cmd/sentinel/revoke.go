@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -14,66 +13,6 @@ import (
 	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
-
-// ServerSessionCmd shows one session.
-type ServerSessionCmd struct {
-	ID     string `arg:"" help:"Session id, or a unique prefix of at least 8 characters." predictor:"session"`
-	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
-}
-
-// Help shows an example.
-func (ServerSessionCmd) Help() string {
-	return "Example:\n  sentinel server-session 0f8e3c2a9b7d --output json"
-}
-
-// Run prints the session in full.
-func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := validateIDOrPrefix(c.ID); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = store.Close() }()
-	sweep(ctx, store, env.Clock, logger)
-	s, err := findSession(ctx, store, c.ID)
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, s)
-	}
-	return writeSessionDetail(env, s)
-}
-
-func writeSessionDetail(env *Env, s ports.Session) error {
-	now := env.Clock.Now()
-	at := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return rfc3339(t) + " (" + ago(now, t) + ")"
-	}
-	rows := [][2]string{
-		{"id", s.ID}, {"status", string(s.Status)}, {"user", s.User}, {"identity source", s.IdentitySource},
-		{"profile", s.Profile}, {"server instance", s.ServerInstanceID},
-		{"started", at(s.StartedAt)}, {"last access", at(s.LastAccessAt)}, {"lease expires", at(s.ExpiresAt)},
-		{"requests", fmt.Sprint(s.RequestCount)}, {"source identity", s.SourceIdentity},
-	}
-	if s.Status == ports.SessionRevoked {
-		rows = append(rows, [2]string{"revoked by", s.RevokedBy}, [2]string{"revoked at", at(s.RevokedAt)}, [2]string{"revoked reason", s.RevokedReason})
-	}
-	rows = append(rows, [2]string{"created", at(s.CreatedAt)}, [2]string{"updated", at(s.UpdatedAt)}, [2]string{"version", fmt.Sprint(s.Version)})
-	rows = append(rows, [2]string{"revocation poll", pollShown(s.RevocationPoll)})
-	for _, r := range rows {
-		if _, err := fmt.Fprintf(env.Stdout, "%-16s %s\n", r[0]+":", r[1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // ServerRevokeCmd revokes one session, or every active session of a user or profile.
 type ServerRevokeCmd struct {
@@ -96,7 +35,7 @@ Examples:
 }
 
 // Run revokes and prints what it revoked.
-func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
+func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	targets := 0
 	for _, set := range []bool{c.ID != "", c.User != "", c.Profile != ""} {
 		if set {
@@ -122,15 +61,14 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env) error {
 	// A full id is revoked even where its record (or a lost bbolt file) is
 	// missing: the revoked record written in its place is what the server
 	// holding the session reads back. Everything else needs a store that exists.
-	open := openStore
+	open := stores.open
 	if len(c.ID) == fullIDLen {
-		open = createStore
+		open = stores.create
 	}
-	store, err := open(ctx, g.Store, env.Clock)
+	store, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	if c.ID != "" {
 		return c.revokeOne(ctx, env, store, who.Name)
 	}

@@ -37,7 +37,7 @@ Examples:
 }
 
 // Run lists sessions newest first, expiring those of dead servers first.
-func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error {
+func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
@@ -45,11 +45,10 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger) error
 		return usageError{"--since must be a positive duration such as 24h"}
 	}
 	ctx := context.Background()
-	store, err := openStore(ctx, g.Store, env.Clock)
+	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	sweep(ctx, store, env.Clock, logger)
 	f := sessionFilter{Status: c.Status, User: c.User, Profile: c.Profile}
 	if c.Since > 0 {

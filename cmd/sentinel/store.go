@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/bolt"
@@ -16,8 +17,9 @@ import (
 // openStore opens the store a URL names, for a command that reads or
 // changes what is already recorded: a bolt file that is not there is an
 // error wrapping ports.ErrNotFound ("no store at PATH"), and neither the file
-// nor its folder is created. Commands call it only when they need a store,
-// so --help and version never touch one. A bad URL is a usage error.
+// nor its folder is created. Commands reach it through runStore, only when
+// they need a store, so --help and version never touch one. A bad URL is a
+// usage error.
 func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores, error) {
 	return dialStore(ctx, raw, clock, false)
 }
@@ -27,6 +29,55 @@ func openStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores
 // created, with its folder.
 func createStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stores, error) {
 	return dialStore(ctx, raw, clock, true)
+}
+
+// runStore is the store of one command run, bound into every command's
+// Run by run. It opens on first use, with open or create (openStore's or
+// createStore's rules), and every later use gets the same store; run closes
+// it once, after the command's Run returns. A command that never asks for it
+// never opens one, so --help and version never touch a store.
+type runStore struct {
+	url   string
+	clock ports.Clock
+
+	mu    sync.Mutex
+	store ports.Stores
+}
+
+// open is openStore for this run: a missing bolt file is "no store at PATH".
+func (r *runStore) open(ctx context.Context) (ports.Stores, error) {
+	return r.get(ctx, openStore)
+}
+
+// create is createStore for this run: a missing bolt file is created.
+func (r *runStore) create(ctx context.Context) (ports.Stores, error) {
+	return r.get(ctx, createStore)
+}
+
+// get returns the store opened earlier in the run, or dials one with dial.
+// A failed dial is not kept: a later create may still make the file.
+func (r *runStore) get(ctx context.Context, dial func(context.Context, string, ports.Clock) (ports.Stores, error)) (ports.Stores, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store != nil {
+		return r.store, nil
+	}
+	store, err := dial(ctx, r.url, r.clock)
+	if err != nil {
+		return nil, err
+	}
+	r.store = store
+	return store, nil
+}
+
+// close closes the store if the run opened one.
+func (r *runStore) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store != nil {
+		_ = r.store.Close()
+		r.store = nil
+	}
 }
 
 func dialStore(ctx context.Context, raw string, clock ports.Clock, create bool) (ports.Stores, error) {
@@ -92,14 +143,13 @@ type initializer interface {
 }
 
 // Run creates the store's schema; running it again changes nothing.
-func (StoreInitCmd) Run(g *Globals, env *Env) error {
+func (StoreInitCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	store, err := createStore(ctx, g.Store, env.Clock)
+	store, err := stores.create(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = store.Close() }()
 	if i, ok := store.(initializer); ok {
 		if err := i.Init(ctx); err != nil {
 			return err

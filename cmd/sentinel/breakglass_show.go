@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// BreakGlassShowCmd shows one event.
+type BreakGlassShowCmd struct {
+	ID     string `arg:"" help:"Break-glass id, or a unique prefix of at least 8 characters."`
+	Output string `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
+}
+
+// Help shows an example.
+func (BreakGlassShowCmd) Help() string {
+	return "Example:\n  sentinel breakglass-show 9e107d9d372b --output json"
+}
+
+// Run prints the event in full.
+func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	if err := breakGlassRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	store, err := stores.open(ctx)
+	if err != nil {
+		return err
+	}
+	sweepBreakGlass(ctx, store, env.Clock, logger)
+	e, err := findBreakGlass(ctx, store, c.ID)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return writeJSON(env.Stdout, e)
+	}
+	return writeBreakGlassDetail(env, e)
+}
+
+func writeBreakGlassDetail(env *Env, e ports.BreakGlassEvent) error {
+	now := env.Clock.Now()
+	arn := e.InvokerARN
+	if arn == "" {
+		arn = "-"
+	}
+	rows := [][2]string{
+		{"id", e.ID}, {"status", string(e.Status)}, {"invoker", e.Invoker}, {"invoker arn", arn},
+		{"profile", e.Profile}, {"reason code", e.ReasonCode}, {"justification", e.Justification},
+		{"duration", policy.FormatDuration(e.Duration)}, {"escalated", fmt.Sprint(e.Escalated)},
+		{"started", when(now, e.CreatedAt)}, {"ends", when(now, e.ExpiresAt)},
+	}
+	if e.Status == ports.BreakGlassClosed {
+		rows = append(rows, [2]string{"closed by", e.ClosedBy}, [2]string{"closed reason", e.ClosedReason})
+	}
+	rows = append(rows, [2]string{"updated", when(now, e.UpdatedAt)}, [2]string{"version", fmt.Sprint(e.Version)})
+	return writeDetail(env, rows)
+}
