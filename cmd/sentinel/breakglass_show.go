@@ -22,23 +22,16 @@ func (BreakGlassShowCmd) Help() string {
 
 // Run prints the event in full.
 func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if err := breakGlassRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, err := stores.open(ctx)
-	if err != nil {
-		return err
-	}
-	sweepBreakGlass(ctx, store, env.Clock, logger)
-	e, err := findBreakGlass(ctx, store, c.ID)
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, e)
-	}
-	return writeBreakGlassDetail(env, e)
+	return shown[ports.BreakGlassEvent]{
+		check: breakGlassRecords.checkID,
+		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {
+			sweepBreakGlass(ctx, s, clock, l)
+		},
+		find: func(ctx context.Context, s ports.Stores, id string) (ports.BreakGlassEvent, error) {
+			return findBreakGlass(ctx, s, id)
+		},
+		detail: writeBreakGlassDetail,
+	}.show(env, logger, stores, c.ID, c.Output)
 }
 
 func writeBreakGlassDetail(env *Env, e ports.BreakGlassEvent) error {

@@ -22,23 +22,16 @@ func (RequestShowCmd) Help() string {
 
 // Run prints the request in full.
 func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if err := requestRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, err := stores.open(ctx)
-	if err != nil {
-		return err
-	}
-	sweepRequests(ctx, store, env.Clock, logger)
-	r, err := findRequest(ctx, store, c.ID)
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, r)
-	}
-	return writeRequestDetail(env, r)
+	return shown[ports.ApprovalRequest]{
+		check: requestRecords.checkID,
+		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {
+			sweepRequests(ctx, s, clock, l)
+		},
+		find: func(ctx context.Context, s ports.Stores, id string) (ports.ApprovalRequest, error) {
+			return findRequest(ctx, s, id)
+		},
+		detail: writeRequestDetail,
+	}.show(env, logger, stores, c.ID, c.Output)
 }
 
 func writeRequestDetail(env *Env, r ports.ApprovalRequest) error {

@@ -22,23 +22,14 @@ func (ServerSessionCmd) Help() string {
 
 // Run prints the session in full.
 func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if err := validateIDOrPrefix(c.ID); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, err := stores.open(ctx)
-	if err != nil {
-		return err
-	}
-	sweep(ctx, store, env.Clock, logger)
-	s, err := findSession(ctx, store, c.ID)
-	if err != nil {
-		return err
-	}
-	if c.Output == "json" {
-		return writeJSON(env.Stdout, s)
-	}
-	return writeSessionDetail(env, s)
+	return shown[ports.Session]{
+		check: validateIDOrPrefix,
+		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) { sweep(ctx, s, clock, l) },
+		find: func(ctx context.Context, s ports.Stores, id string) (ports.Session, error) {
+			return findSession(ctx, s, id)
+		},
+		detail: writeSessionDetail,
+	}.show(env, logger, stores, c.ID, c.Output)
 }
 
 func writeSessionDetail(env *Env, s ports.Session) error {
