@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // Debian's boto3 (python3-boto3); another python on PATH may lack it.
@@ -54,10 +55,10 @@ exec "$@"`
 func TestExecBotoChildIgnoresOtherCredentialSources(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("%s not found: install python3-boto3 (scripts/provision.sh does)", debianPython)
+		testenv.Need(t, "%s not found: install python3-boto3 (scripts/provision.sh does)", debianPython)
 	}
 	if err := exec.Command(debianPython, "-c", "import boto3").Run(); err != nil {
-		t.Skipf("%s cannot import boto3 (%v): install python3-boto3 (scripts/provision.sh does)", debianPython, err)
+		testenv.Need(t, "%s cannot import boto3 (%v): install python3-boto3 (scripts/provision.sh does)", debianPython, err)
 	}
 	ec2File := "AWSAccessKeyId=" + plantedEC2Key + "\nAWSSecretKey=planted-secret\n"
 	botoCfg := "[Credentials]\naws_access_key_id = " + plantedBotoKey + "\naws_secret_access_key = planted-secret\n"
@@ -113,7 +114,7 @@ func TestExecBotoChildIgnoresOtherCredentialSources(t *testing.T) {
 			t.Parallel()
 			if tt.wrap != nil {
 				if err := exec.Command("unshare", "--mount", "--propagation", "private", "true").Run(); err != nil {
-					t.Skipf("a private mount namespace is needed to plant /etc/boto.cfg without touching the machine's (unshare: %v; run as root)", err)
+					testenv.Need(t, "a private mount namespace is needed to plant /etc/boto.cfg without touching the machine's (unshare: %v; run as root)", err)
 				}
 			}
 			sb := newSandbox(t)

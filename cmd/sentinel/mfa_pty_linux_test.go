@@ -16,6 +16,7 @@ import (
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
 	"github.com/sentinel-gw/sentinel/internal/fakests"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // newPTY opens a pseudo-terminal: the master is the "user", the slave becomes sentinel's terminal.
@@ -23,7 +24,7 @@ func newPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminal available (/dev/ptmx: %v)", err)
+		testenv.Need(t, "no pseudo-terminal available (/dev/ptmx: %v)", err)
 	}
 	t.Cleanup(func() { _ = master.Close() })
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {

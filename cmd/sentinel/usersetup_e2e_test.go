@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // Debian's AWS CLI v2 (apt-get install awscli); another aws on PATH may be v1.
@@ -91,7 +92,7 @@ const plantedProcessKey = "AKIAPLANTEDPROCESS01"
 func TestExecChildKeepsUserAWSConfigWithoutCredentials(t *testing.T) {
 	t.Parallel()
 	if err := exec.Command(debianPython, "-c", "import boto3").Run(); err != nil {
-		t.Skipf("%s cannot import boto3 (%v): install python3-boto3 (scripts/provision.sh does)", debianPython, err)
+		testenv.Need(t, "%s cannot import boto3 (%v): install python3-boto3 (scripts/provision.sh does)", debianPython, err)
 	}
 	_, cliErr := os.Stat(debianAWS)
 	if cliErr != nil && os.Getenv("CI") != "" {
@@ -330,7 +331,7 @@ func TestRequestWait(t *testing.T) {
 func TestRequestWaitOnTerminal(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script (util-linux) is needed to give sentinel a terminal")
+		testenv.Need(t, "script (util-linux) is needed to give sentinel a terminal")
 	}
 	w := newOverrideWorld(t, refusalPolicy, nil)
 	// script runs sentinel with a pseudo-terminal as stdin, stdout and stderr.

@@ -264,6 +264,17 @@ func probeEngine(ctx context.Context) (err error) {
 	return provider.Health(ctx) // Health closes the provider.
 }
 
+// Need is a test's answer to something it needs that is missing (a backend,
+// a tool that scripts/provision.sh installs, root): under CI it fails, so CI
+// can never pass by skipping; elsewhere it skips, saying what is missing.
+func Need(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // InCI reports whether the CI variable is set to anything but a false value.
 func InCI() bool {
 	v := strings.TrimSpace(os.Getenv("CI"))

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
@@ -60,7 +61,7 @@ func newDynamoLocal(t *testing.T) *dynamoLocal {
 	ctx, cancel := context.WithTimeout(context.Background(), dynamoStartTimeout)
 	defer cancel()
 	if err := engineUp(ctx); err != nil {
-		need(t, "no container engine for DynamoDB Local (start one with scripts/testenv-up.sh, set DOCKER_HOST and %s): %v", envDynamoDBImage, err)
+		testenv.Need(t, "no container engine for DynamoDB Local (start one with scripts/testenv-up.sh, set DOCKER_HOST and %s): %v", envDynamoDBImage, err)
 	}
 	image := os.Getenv(envDynamoDBImage)
 	if image == "" {
@@ -83,7 +84,7 @@ func newDynamoLocal(t *testing.T) *dynamoLocal {
 		})
 	}
 	if err != nil {
-		need(t, "start DynamoDB Local from image %q (set %s): %v", image, envDynamoDBImage, err)
+		testenv.Need(t, "start DynamoDB Local from image %q (set %s): %v", image, envDynamoDBImage, err)
 	}
 	d.c = c
 	d.waitReady(t)

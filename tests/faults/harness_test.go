@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 
@@ -48,15 +47,6 @@ func selfBinary(t *testing.T) string {
 		t.Fatalf("os.Executable: %v", err)
 	}
 	return self
-}
-
-// need fails under CI and skips elsewhere: a missing backend never passes CI.
-func need(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if testenv.InCI() {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // freePort asks the kernel for a free loopback port.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
@@ -36,7 +37,7 @@ func redisServerBin(t *testing.T) string {
 	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		need(t, "no redis-server: set %s or put redis-server on PATH (scripts/provision.sh installs it)", envRedisServerBin)
+		testenv.Need(t, "no redis-server: set %s or put redis-server on PATH (scripts/provision.sh installs it)", envRedisServerBin)
 	}
 	return bin
 }

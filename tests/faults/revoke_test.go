@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/tcpproxy"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
@@ -55,7 +56,7 @@ func revokeUnderLoad(t *testing.T, sb *sandbox, ls *loadServer, says string, the
 func TestRevokeReachesAServerInAnotherNetworkNamespace(t *testing.T) {
 	t.Parallel()
 	if out, err := exec.Command("unshare", "--net", "--", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		need(t, "cannot run a process in a network namespace of its own (unshare --net needs root; CI runs as root): %v: %s", err, out)
+		testenv.Need(t, "cannot run a process in a network namespace of its own (unshare --net needs root; CI runs as root): %v: %s", err, out)
 	}
 	sb := newSandbox(t)
 	ls := sb.startLoadServer(serverOptions{
