@@ -23,8 +23,11 @@ func (s SessionStatus) Valid() bool {
 
 // Session is one `sentinel exec --server` run, tracked so it can be listed and revoked.
 type Session struct {
-	ID               string        `json:"id"` // 128-bit random, 32 lowercase hex characters
-	User             string        `json:"user"`
+	ID   string `json:"id"` // 128-bit random, 32 lowercase hex characters
+	User string `json:"user"`
+	// UserARN is the owner's principal ARN when the session was opened at a
+	// broker (team mode), which checks it on every call; empty in solo mode.
+	UserARN          string        `json:"user_arn,omitempty"`
 	Profile          string        `json:"profile"`
 	ServerInstanceID string        `json:"server_instance_id"`
 	Status           SessionStatus `json:"status"`
