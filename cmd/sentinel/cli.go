@@ -29,6 +29,8 @@ type Globals struct {
 	LogLevel       string `help:"Diagnostic log level on stderr: debug, info, warn or error." env:"SENTINEL_LOG_LEVEL" enum:"debug,info,warn,error" default:"warn"`
 	Debug          bool   `help:"Same as --log-level debug (wins over it)."`
 	LogFormat      string `help:"Diagnostic log format on stderr: text or json (one JSON object a line)." env:"SENTINEL_LOG_FORMAT" enum:"text,json" default:"text"`
+	Broker         string `help:"Team mode: the broker's URL (https://HOST[:PORT]); every command then talks only to it, never to a store or a policy file." env:"SENTINEL_BROKER" placeholder:"URL"`
+	BrokerCA       string `name:"broker-ca" help:"CA certificate (PEM) to trust for the broker, besides the system roots." env:"SENTINEL_BROKER_CA" type:"path" placeholder:"FILE"`
 }
 
 // CLI is the whole command tree.
@@ -45,6 +47,7 @@ type CLI struct {
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
+	Serve          ServeCmd          `cmd:"" help:"Run the team broker (HTTPS): the only holder of the store, the policy and the role-assuming identity."`
 	Completion     CompletionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
 	Man            ManCmd            `cmd:"" help:"Print the man page (roff)."`
 
