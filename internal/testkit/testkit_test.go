@@ -1,6 +1,8 @@
 package testkit
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,5 +99,33 @@ func TestHomeEnvMakesPrivateFolders(t *testing.T) {
 	}
 	if env["PATH"] != os.Getenv("PATH") || env["AWS_EC2_METADATA_DISABLED"] != "true" {
 		t.Errorf("PATH or AWS_EC2_METADATA_DISABLED not set as expected: %v", env)
+	}
+}
+
+func TestServerCertVerifiesAgainstItsCA(t *testing.T) {
+	files := ServerCert(t, t.TempDir(), "127.0.0.1", "localhost")
+	pair, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(files.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatal("CA file holds no certificate")
+	}
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: host}); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: x509.NewCertPool(), DNSName: "127.0.0.1"}); err == nil {
+		t.Error("the certificate verified without its CA")
 	}
 }

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// The broker paths of the session, request and break-glass commands. They
+// print exactly what the solo paths print; the broker has checked who may.
+
+// teamCall opens the broker and runs fn with it.
+func teamCall(g *Globals, env *Env, logger *slog.Logger, fn func(ctx context.Context, b brokerAPI) error) error {
+	ctx := context.Background()
+	b, err := openBroker(ctx, g, env, logger)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, b)
+}
+
+// teamListSessions is server-sessions with --broker.
+func (c *ServerSessionsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		page, err := b.ListSessions(ctx, ports.ListSessionsInput{Status: c.Status, User: c.User, Profile: c.Profile, Since: c.Since, Limit: c.Limit})
+		if err != nil {
+			return err
+		}
+		return c.print(env, page.Sessions)
+	})
+}
+
+// teamShow is server-session with --broker.
+func (c *ServerSessionCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := validateIDOrPrefix(c.ID); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		s, err := b.ShowSession(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if c.Output == "json" {
+			return writeJSON(env.Stdout, s)
+		}
+		return writeSessionDetail(env, s)
+	})
+}
+
+// teamRevoke is server-revoke with --broker. The broker reads the store on
+// every credential request, so a revoke it has written is in force for
+// every replica's next request: there is no server to wait for.
+func (c *ServerRevokeCmd) teamRevoke(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.Revoke(ctx, ports.RevokeInput{ID: c.ID, User: c.User, Profile: c.Profile, Reason: c.Reason})
+		if err != nil {
+			return err
+		}
+		if c.ID != "" {
+			if len(out.Revoked) == 0 {
+				return fmt.Errorf("session %s: the broker revoked nothing", c.ID)
+			}
+			s := out.Revoked[0]
+			if out.AlreadyEnded {
+				_, err = fmt.Fprintf(env.Stdout, "session %s (user %s, profile %s) had already ended (%s)\n", s.ID, s.User, s.Profile, s.Status)
+				return err
+			}
+			_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+			return err
+		}
+		for _, s := range out.Revoked {
+			fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
+		}
+		what, flag := "profile "+c.Profile, "--profile "+c.Profile
+		if c.User != "" {
+			what, flag = "user "+c.User, "--user "+c.User
+		}
+		if len(out.Revoked) > 0 {
+			fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(out.Revoked), what)
+		}
+		switch {
+		case len(out.Failed) > 0:
+			return fmt.Errorf("%d session(s) could not be revoked; run the command again: %s", len(out.Failed), strings.Join(out.Failed, "; "))
+		case len(out.Revoked) == 0:
+			return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
+				what, flag)
+		}
+		return nil
+	})
+}
+
+// teamCreate is request with --broker.
+func (c *RequestCmd) teamCreate(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.CreateRequest(ctx, ports.RequestInput{Profile: c.Profile, Justification: c.Justification, Duration: c.Duration})
+		if err != nil {
+			return ruleError(err)
+		}
+		printWarnings(env, out.Warnings)
+		r := out.Request
+		auto := r.Status == ports.RequestApproved
+		get := func(ctx context.Context, id string) (ports.ApprovalRequest, error) { return b.ShowRequest(ctx, id) }
+		if c.Output == "json" {
+			if c.Wait && !auto {
+				return c.wait(ctx, env, get, r)
+			}
+			return writeJSON(env.Stdout, r)
+		}
+		if auto {
+			_, err = fmt.Fprintf(env.Stdout, "request %s approved automatically by %s: %s may use %s until %s\n",
+				r.ID, r.Approver, r.Requester, r.Profile, rfc3339(r.ExpiresAt))
+			return err
+		}
+		_, err = fmt.Fprintf(env.Stdout, "request %s created: %s asks for %s for %s; pending until %s\nan approver approves it with: sentinel approve %s\n",
+			r.ID, r.Requester, r.Profile, policy.FormatDuration(r.Duration), rfc3339(r.ExpiresAt), r.ID[:shortIDLen])
+		if err != nil || !c.Wait {
+			return err
+		}
+		return c.wait(ctx, env, get, r)
+	})
+}
+
+// teamList is requests with --broker.
+func (c *RequestsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		requests, err := b.ListRequests(ctx, ports.ListRequestsInput{Status: c.Status, Requester: c.Requester, Profile: c.Profile, Limit: c.Limit})
+		if err != nil {
+			return err
+		}
+		if c.Output == "json" {
+			return writeJSON(env.Stdout, requests)
+		}
+		return writeRequestTable(env.Stdout, env.Clock.Now(), requests)
+	})
+}
+
+// teamShow is request-show with --broker.
+func (c *RequestShowCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := requestRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		r, err := b.ShowRequest(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if c.Output == "json" {
+			return writeJSON(env.Stdout, r)
+		}
+		return writeRequestDetail(env, r)
+	})
+}
+
+// teamDecide is approve and deny with --broker.
+func teamDecide(g *Globals, env *Env, logger *slog.Logger, id, output, comment string, approve bool, done func(ports.ApprovalRequest) string) error {
+	if err := requestRecords.checkID(id); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.DecideRequest(ctx, ports.DecideInput{ID: id, Approve: approve, Comment: comment})
+		if err != nil {
+			return ruleError(err)
+		}
+		printWarnings(env, out.Warnings)
+		if output == "json" {
+			return writeJSON(env.Stdout, out.Request)
+		}
+		_, err = fmt.Fprintln(env.Stdout, done(out.Request))
+		return err
+	})
+}
+
+// teamCancel is request-cancel with --broker.
+func (c *RequestCancelCmd) teamCancel(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := requestRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.CancelRequest(ctx, c.ID)
+		if err != nil {
+			return ruleError(err)
+		}
+		return c.print(env, out.Request)
+	})
+}
+
+// teamOpen is breakglass with --broker.
+func (c *BreakGlassCmd) teamOpen(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.OpenBreakGlass(ctx, ports.BreakGlassInput{Profile: c.Profile, ReasonCode: c.ReasonCode, Justification: c.Justification, Duration: c.Duration})
+		if err != nil {
+			return ruleError(err)
+		}
+		printWarnings(env, out.Warnings)
+		return c.print(env, out.Event)
+	})
+}
+
+// teamClose is breakglass-close with --broker.
+func (c *BreakGlassCloseCmd) teamClose(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := breakGlassRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		out, err := b.CloseBreakGlass(ctx, ports.CloseBreakGlassInput{ID: c.ID, Reason: c.Reason})
+		if err != nil {
+			return ruleError(err)
+		}
+		printWarnings(env, out.Warnings)
+		return c.print(env, out.Event)
+	})
+}
+
+// teamList is breakglass-list with --broker.
+func (c *BreakGlassListCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		events, err := b.ListBreakGlass(ctx, ports.ListBreakGlassInput{Status: c.Status, Invoker: c.Invoker, Profile: c.Profile, Limit: c.Limit})
+		if err != nil {
+			return err
+		}
+		if c.Output == "json" {
+			return writeJSON(env.Stdout, events)
+		}
+		return writeBreakGlassTable(env.Stdout, env.Clock.Now(), events)
+	})
+}
+
+// teamShow is breakglass-show with --broker.
+func (c *BreakGlassShowCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
+	if err := breakGlassRecords.checkID(c.ID); err != nil {
+		return err
+	}
+	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+		e, err := b.ShowBreakGlass(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if c.Output == "json" {
+			return writeJSON(env.Stdout, e)
+		}
+		return writeBreakGlassDetail(env, e)
+	})
+}
+
+// errNoBrokerLocks is the refusal of the lock commands in team mode.
+var errNoBrokerLocks = errors.New("locks are kept in the broker's store, which users cannot reach; an operator runs the lock commands on the broker's host, with its store")
