@@ -93,6 +93,21 @@ func (p *Provider) SourceIdentityResolver() ports.IdentityResolver {
 // through the SDK's standard chain (environment, AWS_PROFILE, ...), or through
 // awsProfile when it is non-empty. It makes no network call until Identity.
 func NewSTSIdentityResolver(ctx context.Context, awsProfile string, opts Options) (ports.IdentityResolver, error) {
+	cfg, named, err := loadCallerConfig(ctx, awsProfile, opts)
+	if err != nil {
+		return nil, err
+	}
+	what := ""
+	if awsProfile != "" {
+		what = " for profile " + awsProfile
+	}
+	return &stsIdentity{client: sts.NewFromConfig(cfg), what: what, timeout: opts.timeout(), region: cfg.Region, profile: named}, nil
+}
+
+// loadCallerConfig loads the caller's own AWS config: the SDK's standard
+// chain (environment, AWS_PROFILE, ...), or awsProfile when it is non-empty.
+// named is the profile it used, if any.
+func loadCallerConfig(ctx context.Context, awsProfile string, opts Options) (cfg aws.Config, named string, err error) {
 	files := sharedFiles()
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithSharedConfigFiles(files.config),
@@ -107,25 +122,18 @@ func NewSTSIdentityResolver(ctx context.Context, awsProfile string, opts Options
 	if opts.HTTPClient != nil {
 		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
-	if err != nil {
-		named := awsProfile
-		if named == "" {
-			named = os.Getenv("AWS_PROFILE")
-		}
-		if named == "" {
-			return nil, fmt.Errorf("load AWS config for the caller identity: %w", err)
-		}
-		return nil, files.explain(named, err)
-	}
-	what, named := "", awsProfile
+	named = awsProfile
 	if named == "" {
 		named = os.Getenv("AWS_PROFILE")
 	}
-	if awsProfile != "" {
-		what = " for profile " + awsProfile
+	cfg, err = config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		if named == "" {
+			return cfg, "", fmt.Errorf("load AWS config for the caller identity: %w", err)
+		}
+		return cfg, named, files.explain(named, err)
 	}
-	return &stsIdentity{client: sts.NewFromConfig(cfg), what: what, timeout: opts.timeout(), region: cfg.Region, profile: named}, nil
+	return cfg, named, nil
 }
 
 type osIdentity struct{}

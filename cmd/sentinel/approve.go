@@ -41,6 +41,9 @@ func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, stores *runStore, id, output string,
 	d approval.Decision, done func(ports.ApprovalRequest) string,
 ) error {
+	if g.team() {
+		return teamDecide(g, env, logger, id, output, d.Comment, d.Approve, done)
+	}
 	if err := requestRecords.checkID(id); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sentinel-gw/sentinel/ports"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,9 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 	if c.Duration < breakglass.MinDuration {
 		return usageError{fmt.Sprintf("--duration %s is too short: ask for at least %s", c.Duration, policy.FormatDuration(breakglass.MinDuration))}
 	}
+	if g.team() {
+		return c.teamOpen(g, env, logger)
+	}
 	pol, err := c.loadPolicy()
 	if err != nil {
 		return err
@@ -75,14 +79,16 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 	if err != nil {
 		return ruleError(err)
 	}
-	e := opened.Event
-	for _, w := range opened.Warnings {
-		warn(env, w)
-	}
+	printWarnings(env, opened.Warnings)
+	return c.print(env, opened.Event)
+}
+
+// print writes the opened event.
+func (c *BreakGlassCmd) print(env *Env, e ports.BreakGlassEvent) error {
 	if c.Output == "json" {
 		return writeJSON(env.Stdout, e)
 	}
-	_, err = fmt.Fprintf(env.Stdout, "break-glass %s active: %s may use %s until %s (%s, %s)\nclose it when done: sentinel breakglass-close %s --reason TEXT\n",
+	_, err := fmt.Fprintf(env.Stdout, "break-glass %s active: %s may use %s until %s (%s, %s)\nclose it when done: sentinel breakglass-close %s --reason TEXT\n",
 		e.ID, e.Invoker, e.Profile, rfc3339(e.ExpiresAt), policy.FormatDuration(e.Duration), e.ReasonCode, e.ID[:shortIDLen])
 	return err
 }

@@ -35,6 +35,9 @@ func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger, stor
 	if strings.TrimSpace(c.Reason) == "" {
 		return usageError{"--reason must say why it is closed"}
 	}
+	if g.team() {
+		return c.teamClose(g, env, logger)
+	}
 	// Closing only takes access away, so a policy that does not load must
 	// not stop it: the invoker may still close, without notifications.
 	var notifier ports.Notifier = silentNotifier{}
@@ -62,9 +65,14 @@ func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger, stor
 	if err != nil {
 		return ruleError(err)
 	}
+	return c.print(env, e)
+}
+
+// print writes the closed event.
+func (c *BreakGlassCloseCmd) print(env *Env, e ports.BreakGlassEvent) error {
 	if c.Output == "json" {
 		return writeJSON(env.Stdout, e)
 	}
-	_, err = fmt.Fprintf(env.Stdout, "closed break-glass %s of %s for %s: %s\n", e.ID, e.Invoker, e.Profile, e.ClosedReason)
+	_, err := fmt.Fprintf(env.Stdout, "closed break-glass %s of %s for %s: %s\n", e.ID, e.Invoker, e.Profile, e.ClosedReason)
 	return err
 }

@@ -35,6 +35,9 @@ func (c *BreakGlassListCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
+	if g.team() {
+		return c.teamList(g, env, logger)
+	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)
 	if err != nil {

@@ -22,6 +22,9 @@ func (BreakGlassShowCmd) Help() string {
 
 // Run prints the event in full.
 func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	if g.team() {
+		return c.teamShow(g, env, logger)
+	}
 	return shown[ports.BreakGlassEvent]{
 		check: breakGlassRecords.checkID,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {

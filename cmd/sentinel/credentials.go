@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
@@ -44,12 +46,15 @@ type credentialProcessOutput struct {
 }
 
 // Run evaluates policy in credential_process mode and prints the credentials.
-func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+func (c *CredentialsCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
 	if c.Duration <= 0 {
 		return usageError{"--duration must be positive"}
+	}
+	if g.team() {
+		return c.runTeam(g, env, logger, kctx)
 	}
 	ctx := context.Background()
 	policies, err := policyfile.NewSource(c.Policy)

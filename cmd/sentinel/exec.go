@@ -73,6 +73,9 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	if err := c.checkModeFlags(givenFlags(kctx)); err != nil {
 		return err
 	}
+	if g.team() {
+		return c.runTeam(g, env, logger, kctx)
+	}
 	if c.ServerDuration <= 0 {
 		return usageError{"--server-duration must be positive"}
 	}

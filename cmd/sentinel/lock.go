@@ -43,6 +43,9 @@ const lockSlack = lock.Bound
 
 // Run creates the lock, waits out the servers' re-read bound and prints it.
 func (c *LockCmd) Run(g *Globals, env *Env, stores *runStore) error {
+	if err := notInTeamMode(g, "lock", errNoBrokerLocks.Error()); err != nil {
+		return err
+	}
 	kind, target := ports.LockUser, c.User
 	switch {
 	case (c.User == "") == (c.Profile == ""):

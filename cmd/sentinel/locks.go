@@ -26,6 +26,9 @@ func (LocksCmd) Help() string {
 
 // Run lists locks newest first.
 func (c *LocksCmd) Run(g *Globals, env *Env, stores *runStore) error {
+	if err := notInTeamMode(g, "locks", errNoBrokerLocks.Error()); err != nil {
+		return err
+	}
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}

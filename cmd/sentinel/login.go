@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/alecthomas/kong"
 	"io"
 	"log/slog"
 	"strings"
@@ -49,12 +50,15 @@ Example:
 // Run evaluates policy in console mode, assumes the role for the capped
 // duration, trades the credentials for a sign-in token and opens (or prints)
 // the console URL.
-func (c *LoginCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+func (c *LoginCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Context, stores *runStore) error {
 	if err := needProfile(c.Profile); err != nil {
 		return err
 	}
 	if err := signin.CheckSessionDuration(c.Duration); err != nil {
 		return usageError{fmt.Sprintf("--duration %s: the AWS console takes whole seconds from 15m to 12h", c.Duration)}
+	}
+	if g.team() {
+		return c.runTeam(g, env, logger, kctx)
 	}
 	ctx := context.Background()
 	policies, err := policyfile.NewSource(c.Policy)

@@ -72,6 +72,9 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 	if c.Duration < approval.MinDuration {
 		return usageError{fmt.Sprintf("--duration %s is too short: ask for %s to %s", c.Duration, policy.FormatDuration(approval.MinDuration), policy.FormatDuration(approval.MaxDuration))}
 	}
+	if g.team() {
+		return c.teamCreate(g, env, logger)
+	}
 	pol, err := c.loadPolicy()
 	if err != nil {
 		return err
@@ -114,7 +117,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 
 	if c.Output == "json" {
 		if c.Wait && !auto {
-			return c.wait(ctx, env, store, r) // prints the request once decided
+			return c.wait(ctx, env, store.GetRequest, r) // prints the request once decided
 		}
 		return writeJSON(env.Stdout, r)
 	}
@@ -129,7 +132,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 	if err != nil || !c.Wait {
 		return err
 	}
-	return c.wait(ctx, env, store, r)
+	return c.wait(ctx, env, store.GetRequest, r)
 }
 
 // waitPoll is how often request --wait re-reads the request.
@@ -137,7 +140,7 @@ const waitPoll = 500 * time.Millisecond
 
 // wait blocks until r leaves pending (or its deadline or --timeout passes),
 // prints the outcome and returns the exit code that names it.
-func (c *RequestCmd) wait(ctx context.Context, env *Env, store ports.ApprovalStore, r ports.ApprovalRequest) error {
+func (c *RequestCmd) wait(ctx context.Context, env *Env, get func(context.Context, string) (ports.ApprovalRequest, error), r ports.ApprovalRequest) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := env.Clock.Now()
@@ -149,7 +152,7 @@ func (c *RequestCmd) wait(ctx context.Context, env *Env, store ports.ApprovalSto
 	ticker := time.NewTicker(waitPoll)
 	defer ticker.Stop()
 	for {
-		cur, err := store.GetRequest(ctx, r.ID)
+		cur, err := get(ctx, r.ID)
 		switch {
 		case errors.Is(err, ports.ErrUnavailable):
 			// A lock held by another sentinel, or a store blip: read again.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sentinel-gw/sentinel/ports"
 	"log/slog"
 
 	"github.com/sentinel-gw/sentinel/core/approval"
@@ -30,6 +31,9 @@ func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores
 	if err := requestRecords.checkID(c.ID); err != nil {
 		return err
 	}
+	if g.team() {
+		return c.teamCancel(g, env, logger)
+	}
 	// Cancelling only takes access away, so a policy that does not load
 	// must not stop it: the requester may still cancel, approvers may not.
 	pol, err := c.loadPolicy()
@@ -54,9 +58,14 @@ func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores
 	if err != nil {
 		return ruleError(err)
 	}
+	return c.print(env, r)
+}
+
+// print writes the cancelled request.
+func (c *RequestCancelCmd) print(env *Env, r ports.ApprovalRequest) error {
 	if c.Output == "json" {
 		return writeJSON(env.Stdout, r)
 	}
-	_, err = fmt.Fprintf(env.Stdout, "cancelled request %s of %s for %s\n", r.ID, r.Requester, r.Profile)
+	_, err := fmt.Fprintf(env.Stdout, "cancelled request %s of %s for %s\n", r.ID, r.Requester, r.Profile)
 	return err
 }

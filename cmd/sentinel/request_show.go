@@ -22,6 +22,9 @@ func (RequestShowCmd) Help() string {
 
 // Run prints the request in full.
 func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	if g.team() {
+		return c.teamShow(g, env, logger)
+	}
 	return shown[ports.ApprovalRequest]{
 		check: requestRecords.checkID,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {

@@ -37,6 +37,9 @@ func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *run
 	if c.Limit < 1 || c.Limit > ports.MaxPageLimit {
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
+	if g.team() {
+		return c.teamList(g, env, logger)
+	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)
 	if err != nil {

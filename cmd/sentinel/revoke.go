@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ Examples:
 }
 
 // Run revokes and prints what it revoked.
-func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
+func (c *ServerRevokeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
 	targets := 0
 	for _, set := range []bool{c.ID != "", c.User != "", c.Profile != ""} {
 		if set {
@@ -52,6 +53,9 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
 		if err := validateIDOrPrefix(c.ID); err != nil {
 			return err
 		}
+	}
+	if g.team() {
+		return c.teamRevoke(g, env, logger)
 	}
 	ctx := context.Background()
 	who, err := callerIdentity(ctx, g)

@@ -1,8 +1,25 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/awscreds"
+	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
+	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
+	"github.com/sentinel-gw/sentinel/adapters/policyfile"
+	"github.com/sentinel-gw/sentinel/core/broker"
+	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/internal/storeurl"
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // ServeCmd runs the team broker: an HTTPS service that alone holds the
@@ -32,7 +49,125 @@ Example:
     --store dynamodb://sentinel?region=eu-west-1 --policy /etc/sentinel/policy.yaml`
 }
 
-// Run serves until SIGINT or SIGTERM.
-func (c *ServeCmd) Run() error {
-	return errors.New("sentinel serve: not wired yet")
+// Run serves until SIGINT or SIGTERM, then drains in-flight requests
+// (bounded by --shutdown-timeout).
+func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	if g.team() {
+		return usageError{"sentinel serve is the broker: drop --broker (and SENTINEL_BROKER)"}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return usageError{"give both --tls-cert and --tls-key, or neither (plain HTTP, loopback only)"}
+	}
+	if c.ServerDuration <= 0 || c.ShutdownTimeout <= 0 {
+		return usageError{"--server-duration and --shutdown-timeout must be positive"}
+	}
+	if c.Heartbeat <= 0 || c.Lease <= c.Heartbeat {
+		return usageError{"--lease must be longer than --heartbeat (defaults 60s and 20s)"}
+	}
+	id, err := c.brokerID()
+	if err != nil {
+		return err
+	}
+	storeID, err := storeurl.IdentityOf(g.Store)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	policies, err := policyfile.NewSource(c.Policy)
+	if err != nil {
+		return err
+	}
+	store, err := stores.create(ctx)
+	if err != nil {
+		return fmt.Errorf("the broker's store: %w", err)
+	}
+	decisions, err := c.decisionLog(env)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = decisions.Close() }()
+
+	svc := broker.New(broker.Deps{
+		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: decisions,
+		Notifier: func(pol *policy.Policy) (ports.Notifier, error) { return newNotifier(pol, env, logger) },
+		Clock:    env.Clock, Logger: logger, StoreIdentity: storeID,
+		Heartbeat: c.Heartbeat, Lease: c.Lease, ServerDuration: c.ServerDuration,
+	})
+	endpoint, region := awscreds.STSEndpoint(env.Getenv, "")
+	verifier := awscreds.NewCallerVerifier(awscreds.VerifierConfig{BrokerID: id, STSEndpoint: endpoint, Region: region, Clock: env.Clock})
+	handler := brokerhttp.NewHandler(brokerhttp.Config{Service: svc, Verifier: verifier, Logger: logger, Clock: env.Clock})
+	srv, err := brokerhttp.Start(brokerhttp.ServerConfig{Listen: c.Listen, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
+		AllowPlainLoopback: true, Handler: handler, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if c.TLSCert == "" {
+		fmt.Fprintf(env.Stderr, "sentinel: WARNING: serving plain HTTP on %s: for tests and local trials only; give --tls-cert and --tls-key for anything else\n", c.Listen)
+	}
+	fmt.Fprintf(env.Stderr, "sentinel: broker listening on %s (broker id %s, store %s, STS %s)\n", srv.URL(), id, redactedStore(g.Store), endpoint)
+	<-ctx.Done()
+	stop()
+	fmt.Fprintf(env.Stderr, "sentinel: shutting down: draining requests for up to %s\n", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// brokerID is --broker-id, or the host of --listen when it names one.
+func (c *ServeCmd) brokerID() (string, error) {
+	if c.BrokerID != "" {
+		return strings.ToLower(c.BrokerID), nil
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "", usageError{fmt.Sprintf("--listen %q: want host:port, e.g. :8443 or 127.0.0.1:8443", c.Listen)}
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "", usageError{"--broker-id is required when --listen names no host: give the host name clients put in --broker (e.g. sentinel.example.com)"}
+	}
+	return strings.ToLower(host), nil
+}
+
+// decisionLog is --log-file: stdout for -, else the file.
+func (c *ServeCmd) decisionLog(env *Env) (*jsonlog.Log, error) {
+	if c.LogFile == "-" {
+		return jsonlog.New(env.Stdout), nil
+	}
+	l, err := jsonlog.Open(c.LogFile)
+	if err != nil {
+		return nil, fmt.Errorf("decision log: %w", err)
+	}
+	return l, nil
+}
+
+// profileSources are the broker's own AWS profiles, each loaded once.
+type profileSources struct {
+	clock ports.Clock
+
+	mu     sync.Mutex
+	loaded map[string]*awscreds.Provider
+}
+
+func newProfileSources(clock ports.Clock) *profileSources {
+	return &profileSources{clock: clock, loaded: map[string]*awscreds.Provider{}}
+}
+
+// get returns the provider of profile, loading it on first use. A profile
+// that fails to load is not kept: a fixed config works without a restart.
+func (p *profileSources) get(profile string) (ports.CredentialProvider, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr, ok := p.loaded[profile]; ok {
+		return pr, nil
+	}
+	pr, err := awscreds.NewProvider(context.Background(), profile, awscreds.Options{Clock: p.clock})
+	if err != nil {
+		return nil, err
+	}
+	p.loaded[profile] = pr
+	return pr, nil
 }

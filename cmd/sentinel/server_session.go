@@ -22,6 +22,9 @@ func (ServerSessionCmd) Help() string {
 
 // Run prints the session in full.
 func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
+	if g.team() {
+		return c.teamShow(g, env, logger)
+	}
 	return shown[ports.Session]{
 		check: validateIDOrPrefix,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) { sweep(ctx, s, clock, l) },

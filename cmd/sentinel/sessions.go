@@ -44,6 +44,9 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 	if c.Since < 0 {
 		return usageError{"--since must be a positive duration such as 24h"}
 	}
+	if g.team() {
+		return c.teamList(g, env, logger)
+	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)
 	if err != nil {
@@ -58,6 +61,11 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 	if err != nil {
 		return err
 	}
+	return c.print(env, sessions)
+}
+
+// print writes sessions in the chosen format.
+func (c *ServerSessionsCmd) print(env *Env, sessions []ports.Session) error {
 	switch {
 	case c.Quiet:
 		for _, s := range sessions {

@@ -39,6 +39,9 @@ func createStore(ctx context.Context, raw string, clock ports.Clock) (ports.Stor
 type runStore struct {
 	url   string
 	clock ports.Clock
+	// team: the run has --broker, and a command in team mode never opens a
+	// store (users have no access to it): the broker does.
+	team bool
 
 	mu    sync.Mutex
 	store ports.Stores
@@ -59,6 +62,9 @@ func (r *runStore) create(ctx context.Context) (ports.Stores, error) {
 func (r *runStore) get(ctx context.Context, dial func(context.Context, string, ports.Clock) (ports.Stores, error)) (ports.Stores, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.team {
+		return nil, usageError{"this command works on the store directly, which in team mode only the broker reaches: run it on the broker's host without --broker"}
+	}
 	if r.store != nil {
 		return r.store, nil
 	}

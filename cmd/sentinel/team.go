@@ -93,7 +93,7 @@ func openBroker(ctx context.Context, g *Globals, env *Env, logger *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	client, err := brokerhttp.NewClient(brokerhttp.ClientConfig{URL: strings.TrimSuffix(g.Broker, "/"), Signer: signer, CAFile: g.BrokerCA, Logger: logger})
+	client, err := brokerhttp.NewClient(brokerhttp.ClientConfig{URL: strings.TrimSuffix(g.Broker, "/"), Signer: signer, CAFile: g.BrokerCA})
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("--broker: %v", err)}
 	}

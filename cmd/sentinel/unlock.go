@@ -25,6 +25,9 @@ Example:
 
 // Run ends the lock and prints it.
 func (c *UnlockCmd) Run(g *Globals, env *Env, stores *runStore) error {
+	if err := notInTeamMode(g, "unlock", errNoBrokerLocks.Error()); err != nil {
+		return err
+	}
 	if err := lockRecords.checkID(c.ID); err != nil {
 		return err
 	}

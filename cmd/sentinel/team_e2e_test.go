@@ -1,0 +1,170 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/testkit"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// The team-mode story end to end, over loopback HTTPS with real AWS SDK
+// children: alice's child is refused until bob approves (alice cannot
+// approve herself), then served; alice can neither list nor revoke anyone
+// else's sessions; carol, an admin, revokes alice's session and no request
+// that starts after the revoke returns is served. Users hold only their own
+// AWS keys: no store, no policy file.
+func TestTeamModeApprovalAndRevoke(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	b := w.startBroker("", teamPolicy)
+
+	// Who am I, through the broker: the identity STS confirmed.
+	records := filepath.Join(t.TempDir(), "alice.jsonl")
+	arm := filepath.Join(t.TempDir(), "revoked")
+	p, aliceSession := w.startLoopAs(teamAlice, b, "prod", records, arm)
+	first := waitRecord(t, records, "alice's first refusal (no approval yet)", func(r requestRecord) bool { return !r.OK })
+	if !strings.Contains(first.Message, "requires approval") {
+		t.Errorf("the refusal before approval should say the profile requires approval: %q", first.Message)
+	}
+
+	created := w.mustAs(teamAlice, b, "request", "--profile", "prod", "--justification", "deploy the 4.2 hotfix (CHG-1)")
+	requestID := idFrom(t, created)
+	w.refusedAs(teamAlice, b, []string{"approve", requestID}, "own request")
+	w.refusedAs(teamCarol, b, []string{"approve", requestID}, "approver")
+	w.mustAs(teamBob, b, "approve", requestID, "--comment", "ok")
+	approved := time.Now()
+	waitRecord(t, records, "a request served after bob approved", func(r requestRecord) bool { return r.OK && r.Start > approved.UnixNano() })
+
+	// bob has a session of his own, on dev.
+	bobRecords := filepath.Join(t.TempDir(), "bob.jsonl")
+	bobArm := filepath.Join(t.TempDir(), "bob-arm")
+	bobProc, bobSession := w.startLoopAs(teamBob, b, "dev", bobRecords, bobArm)
+	waitRecord(t, bobRecords, "bob served on dev", func(r requestRecord) bool { return r.OK })
+
+	// alice is no admin: her own sessions only, and no revoking bob's.
+	for _, s := range w.sessionsAs(teamAlice, b, "--status", "all") {
+		if s.UserARN != teamAlice.arn {
+			t.Errorf("alice's listing shows %s's session %s", s.User, s.ID)
+		}
+	}
+	w.refusedAs(teamAlice, b, []string{"server-sessions", "--user", "bob"}, "not permitted")
+	w.refusedAs(teamAlice, b, []string{"server-revoke", bobSession, "--reason", "mischief"}, "not permitted")
+	w.refusedAs(teamAlice, b, []string{"server-revoke", "--user", "bob", "--reason", "mischief"}, "not permitted")
+	if _, refused := served(t, bobRecords); refused != 0 {
+		t.Errorf("bob's child was refused %d times after alice's failed revokes", refused)
+	}
+
+	// carol, an admin, sees both sessions and revokes alice's.
+	listed := w.sessionsAs(teamCarol, b, "--status", "active")
+	ids := make([]string, 0, len(listed))
+	for _, s := range listed {
+		ids = append(ids, s.ID)
+	}
+	if !slices.Contains(ids, aliceSession) || !slices.Contains(ids, bobSession) {
+		t.Errorf("carol (admin) lists %v, want alice's %s and bob's %s", ids, aliceSession, bobSession)
+	}
+	w.mustAs(teamCarol, b, "server-revoke", aliceSession, "--reason", "incident 4711")
+	revoked := time.Now()
+	if err := os.WriteFile(arm, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.wait(60 * time.Second); r.code != 0 {
+		t.Fatalf("alice's sentinel exec (the loop child exits 0): %s", r)
+	}
+	after := noneServedAfter(t, records, revoked, "carol's revoke returned")
+	if after < 30 {
+		t.Errorf("only %d requests started after the revoke; the child runs 30 past it", after)
+	}
+	last := testkit.ReadJSONLines[requestRecord](t, records)
+	if msg := last[len(last)-1].Message; !strings.Contains(msg, "revoked by carol") || !strings.Contains(msg, "incident 4711") {
+		t.Errorf("the refusal after the revoke should name carol and the reason: %q", msg)
+	}
+	// bob's session is untouched.
+	if _, refused := served(t, bobRecords); refused != 0 {
+		t.Errorf("bob's child was refused %d times: carol revoked only alice's session", refused)
+	}
+	if err := os.WriteFile(bobArm, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bobProc.killGroup()
+
+	// What the broker shows for alice's session: her ARN, the revoke.
+	var got ports.Session
+	for _, s := range w.sessionsAs(teamCarol, b, "--status", "all", "--user", "alice") {
+		if s.ID == aliceSession {
+			got = s
+		}
+	}
+	if got.Status != ports.SessionRevoked || got.RevokedBy != "carol" || got.UserARN != teamAlice.arn {
+		t.Errorf("alice's session at the broker: status %s, revoked by %q, user arn %q", got.Status, got.RevokedBy, got.UserARN)
+	}
+
+	// The broker assumed the role with its own keys, never a user's.
+	for _, c := range w.sts.Calls() {
+		if c.Action == "AssumeRole" && c.AccessKeyID != teamBroker.keyID {
+			t.Errorf("AssumeRole signed with %s, want only the broker's key", c.AccessKeyID)
+		}
+	}
+}
+
+// A policy change at the broker refuses the next request of a session that
+// was being served: users cannot edit the broker's policy, and need not
+// restart anything for it to apply.
+func TestTeamModePolicyChangeRefusesTheNextRequest(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	b := w.startBroker("", teamPolicy)
+	records := filepath.Join(t.TempDir(), "alice.jsonl")
+	arm := filepath.Join(t.TempDir(), "changed")
+	p, _ := w.startLoopAs(teamAlice, b, "dev", records, arm)
+	waitRecord(t, records, "alice served on dev", func(r requestRecord) bool { return r.OK })
+
+	b.sb.writePolicy(strings.Replace(teamPolicy, "effect: allow", "effect: deny", 1))
+	changed := time.Now()
+	waitRecord(t, records, "a refusal after the policy change", func(r requestRecord) bool { return !r.OK && r.Start > changed.UnixNano() })
+	// The broker notices a change within its watch window; from then on nothing is served.
+	settled := changed.Add(2 * time.Second)
+	for time.Now().Before(settled.Add(500 * time.Millisecond)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := os.WriteFile(arm, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.wait(60 * time.Second); r.code != 0 {
+		t.Fatalf("sentinel exec: %s", r)
+	}
+	noneServedAfter(t, records, settled, "the policy change settled")
+}
+
+// A proof made for another broker is refused: the client signs the host of
+// its --broker URL into X-Sentinel-Broker, and this broker's id is 127.0.0.1.
+func TestTeamModeRefusesAProofForAnotherBroker(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	b := w.startBroker("", teamPolicy)
+	other := strings.Replace(b.url, "127.0.0.1", "localhost", 1)
+	r := w.as(teamAlice, b, map[string]string{"SENTINEL_BROKER": other}, "server-sessions")
+	if r.code != exitError || !strings.Contains(r.stderr, "broker") {
+		t.Errorf("a proof for broker id localhost at broker 127.0.0.1: want a refusal naming the broker id: %s", r)
+	}
+	// A user whose keys STS does not know is refused too.
+	stranger := teamUser{"mallory", "AKIATEAMMALLORY00001", "not/a/key/the/sts/knows/00000000000000", "arn:aws:iam::123456789012:user/mallory"}
+	r = w.as(stranger, b, nil, "server-sessions")
+	if r.code != exitError || !strings.Contains(r.stderr, "authenticated") {
+		t.Errorf("unknown keys: want a refusal saying not authenticated: %s", r)
+	}
+	var identities int
+	for _, c := range w.sts.Calls() {
+		if c.Action == "GetCallerIdentity" {
+			identities++
+		}
+	}
+	if identities == 0 {
+		t.Error("the broker never asked STS who the caller is")
+	}
+}
