@@ -144,7 +144,7 @@ func (s *Service) WhoAmI(_ context.Context, caller ports.Identity) (ports.Identi
 func (s *Service) policy() (*policy.Policy, error) {
 	pol, err := s.deps.Policy.Current()
 	if err != nil {
-		return nil, fmt.Errorf("the broker's policy could not be loaded (the broker's operator must fix it): %v: %w", err, ports.ErrUnavailable)
+		return nil, fmt.Errorf("the broker's policy could not be loaded (the broker's operator must fix it): %w: %w", err, ports.ErrUnavailable)
 	}
 	return pol, nil
 }

@@ -37,7 +37,7 @@ func (s *Service) notifier(pol *policy.Policy) (ports.Notifier, *collected, erro
 	}
 	n, err := s.deps.Notifier(pol, slog.New(&collector{to: c, next: s.deps.Logger.Handler()}))
 	if err != nil {
-		return nil, nil, fmt.Errorf("the broker's notifications are misconfigured (its operator must fix them): %v: %w", err, ports.ErrUnavailable)
+		return nil, nil, fmt.Errorf("the broker's notifications are misconfigured (its operator must fix them): %w: %w", err, ports.ErrUnavailable)
 	}
 	return n, c, nil
 }
