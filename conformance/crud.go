@@ -34,6 +34,7 @@ func (s suite) testCreate(t *testing.T) {
 				s.ExpiresAt, s.LastAccessAt = time.Time{}, time.Time{}
 				s.IdentitySource, s.SourceIdentity, s.RequestCount = "", "", 0
 				s.RoleARNs, s.AssumedRoleIDs = nil, nil
+				s.UserARN = "" // solo mode: no broker checked an ARN
 			}},
 			// Beyond 2^53: a backend that passes numbers through float64 (JSON
 			// in Lua, for one) loses the last digit.

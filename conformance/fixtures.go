@@ -41,6 +41,7 @@ func (e env) newSession() ports.Session {
 	return ports.Session{
 		ID:               newSessionID(),
 		User:             e.ns + "-user",
+		UserARN:          "arn:aws:sts::111122223333:assumed-role/Dev/" + e.ns + "-user",
 		Profile:          e.ns + "-profile",
 		ServerInstanceID: e.ns + "-instance",
 		Status:           ports.SessionActive,

@@ -73,6 +73,10 @@ type SessionCredentialsInput struct {
 	SessionID string `json:"session_id"`
 	// RequestID is the local server's request id, for the decision log.
 	RequestID string `json:"request_id,omitempty"`
+	// Duration is the lifetime asked of the credential before policy caps
+	// it (the OpenSessionInput's, sent again so any replica can serve);
+	// zero means the broker's default.
+	Duration time.Duration `json:"duration,omitempty"`
 }
 
 // OneShotInput asks for one set of credentials outside a server session:

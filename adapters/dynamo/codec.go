@@ -47,6 +47,9 @@ const (
 	attrAssumedRoleIDs = "assumed_role_ids"
 	// attrPoll is the server's --revocation-poll in nanoseconds; absent is 0.
 	attrPoll = "revocation_poll"
+	// attrUserARN is the owner's principal ARN of a session opened at a
+	// broker; absent on older records and in solo mode.
+	attrUserARN = "user_arn"
 	// attrSeen is the version a polling server has read ended and
 	// confirmed (see AckRead); only AckRead writes it, and no decode reads it
 	// into the record.
@@ -147,7 +150,7 @@ func encodeSession(s ports.Session) map[string]types.AttributeValue {
 		attrCreatedSort:  str(createdSort(s.CreatedAt, s.ID)),
 	}
 	setStrings(item, map[string]string{
-		attrUser: s.User, attrProfile: s.Profile, attrInstance: s.ServerInstanceID,
+		attrUser: s.User, attrUserARN: s.UserARN, attrProfile: s.Profile, attrInstance: s.ServerInstanceID,
 		attrIdentitySource: s.IdentitySource, attrSourceIdentity: s.SourceIdentity,
 		attrRevokedBy: s.RevokedBy, attrRevokedReason: s.RevokedReason,
 	})
@@ -343,6 +346,7 @@ func decodeSession(id string, item map[string]types.AttributeValue) (ports.Sessi
 		RoleARNs:         d.list(attrRoleARNs),
 		AssumedRoleIDs:   d.list(attrAssumedRoleIDs),
 		RevocationPoll:   time.Duration(d.int(attrPoll, false)),
+		UserARN:          d.str(attrUserARN, false),
 	}
 	if err := d.done("session", id, ports.SessionPosition(s), s.Status.Valid(), string(s.Status), s.Version); err != nil {
 		return ports.Session{}, err

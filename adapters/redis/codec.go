@@ -163,6 +163,12 @@ func (d *decoder) optionalInt(name string) int64 {
 	return d.int(name)
 }
 
+// optionalText is text for a field that records written by an older
+// sentinel lack (see layout.optional): absent reads as "".
+func (d *decoder) optionalText(name string) string {
+	return d.f[name]
+}
+
 func (d *decoder) bool(name string) bool {
 	v := d.text(name)
 	if v != "0" && v != "1" && d.err == nil {

@@ -27,6 +27,9 @@ const (
 	fieldAssumedRoleIDs = "assumed_role_ids"
 	// fieldPoll is the server's --revocation-poll, in nanoseconds.
 	fieldPoll = "revocation_poll"
+	// fieldUserARN is the owner's principal ARN of a session opened at a
+	// broker (absent on older records and empty in solo mode).
+	fieldUserARN = "user_arn"
 )
 
 // sessionKind: {P}:session:<id>, indexed under {P}:idx:{user,profile,status,instance}:<value>.
@@ -34,7 +37,7 @@ var sessionKind = newKind(kind[ports.Session]{
 	layout: &layout{
 		name: "session", noun: "session", plural: "sessions",
 		ints:     []string{fieldRequests, fieldVersion, fieldPoll},
-		optional: []string{fieldRoleARNs, fieldAssumedRoleIDs, fieldPoll},
+		optional: []string{fieldRoleARNs, fieldAssumedRoleIDs, fieldPoll, fieldUserARN},
 		statuses: []string{string(ports.SessionActive), string(ports.SessionRevoked), string(ports.SessionExpired)},
 		lapsing:  []string{string(ports.SessionActive)},
 		expired:  string(ports.SessionExpired),
@@ -66,6 +69,7 @@ var sessionKind = newKind(kind[ports.Session]{
 			fieldRoleARNs, encodeList(s.RoleARNs),
 			fieldAssumedRoleIDs, encodeList(s.AssumedRoleIDs),
 			fieldPoll, encodeInt(int64(s.RevocationPoll)),
+			fieldUserARN, s.UserARN,
 		}
 	},
 	read: func(d *decoder) ports.Session {
@@ -90,6 +94,7 @@ var sessionKind = newKind(kind[ports.Session]{
 			RoleARNs:         d.list(fieldRoleARNs),
 			AssumedRoleIDs:   d.list(fieldAssumedRoleIDs),
 			RevocationPoll:   time.Duration(d.optionalInt(fieldPoll)),
+			UserARN:          d.optionalText(fieldUserARN),
 		}
 	},
 	timesOf: func(s *ports.Session) map[string]*time.Time {

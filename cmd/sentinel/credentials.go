@@ -14,7 +14,6 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -105,14 +104,9 @@ func oneShotCredentials(ctx context.Context, env *Env, o oneShot) (ports.Credent
 	defer func() { _ = decisions.Close() }()
 	overrides := openOverrideLookups(ctx, o.stores, o.policies.Current, o.profile, o.logger)
 	locks := openLockLookup(ctx, o.stores)
-	gw := gateway.New(
+	return gateway.IssueOnce(ctx,
 		gateway.Config{Mode: o.mode, Profile: o.profile, Identity: o.identity, Duration: o.duration},
 		gateway.Deps{Policy: o.policies, Source: o.source, Log: decisions, Clock: env.Clock, Logger: o.logger,
 			Approvals: overrides.approvals, BreakGlass: overrides.breakGlass, Locks: locks},
 	)
-	requestID, err := record.NewID()
-	if err != nil {
-		return ports.Credentials{}, err
-	}
-	return gw.Issue(ctx, requestID[:16])
 }

@@ -73,11 +73,17 @@ type StoreError struct {
 	Corrupt bool
 	// Missing: the record is not in the store (the server is writing it back).
 	Missing bool
+	// Lost: the record of a session served without a running server of
+	// its own (at a broker) is not in the store; nothing writes it back.
+	Lost bool
 }
 
 func (e *StoreError) Error() string {
 	if e.Corrupt {
 		return "the session record in the store is corrupt: refusing (inspect it with sentinel server-session, or start a new session)"
+	}
+	if e.Lost {
+		return "the session record is gone from the store: refusing (start a new session with sentinel exec --server)"
 	}
 	if e.Missing {
 		return "session record missing from the store and --on-store-error=deny: refusing until the server has written it back (retry shortly)"

@@ -40,8 +40,11 @@ type Config struct {
 }
 
 // Deps are the ports the pipeline talks through. Approvals and BreakGlass
-// may be nil; Tracker, and Sessions or View, are needed when
-// Config.SessionID is set.
+// may be nil. When Config.SessionID is set, Sessions (or View) is needed:
+// with a Tracker (a running exec --server) the tracker remembers an end and
+// writes a missing record back; without one (a broker, which serves
+// sessions it does not run) every request reads the record from Sessions,
+// refuses a missing one, and Remembered keeps the ends seen.
 type Deps struct {
 	Policy     PolicySource
 	Approvals  ports.ApprovalLookup
@@ -51,10 +54,13 @@ type Deps struct {
 	// safe (see session.View); otherwise every request reads Sessions.
 	View    *session.View
 	Tracker *session.Tracker
-	Source  ports.CredentialProvider
-	Log     ports.DecisionLog
-	Clock   ports.Clock
-	Logger  *slog.Logger
+	// Remembered, for a gateway without a Tracker, is the process's memory
+	// of ended sessions, shared by all its gateways (nil: none kept).
+	Remembered *Remembered
+	Source     ports.CredentialProvider
+	Log        ports.DecisionLog
+	Clock      ports.Clock
+	Logger     *slog.Logger
 
 	// Locks, when set, is checked first on every request (see locks.go).
 	Locks ports.LockLookup
@@ -210,11 +216,17 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	return served, nil
 }
 
-// remembered refuses a session the tracker has seen end (revoked, expired),
-// from memory alone: no store read.
+// remembered refuses a session the tracker (or, without one, the
+// process's Remembered) has seen end, from memory alone: no store read.
 func (g *Gateway) remembered() error {
+	if g.cfg.SessionID == "" {
+		return nil
+	}
 	t := g.deps.Tracker
-	if g.cfg.SessionID == "" || t == nil {
+	if t == nil {
+		if end, ok := g.deps.Remembered.Ended(g.cfg.SessionID); ok {
+			return end.Err(g.cfg.SessionID)
+		}
 		return nil
 	}
 	if by, reason, at, ok := t.Revoked(); ok {
@@ -227,33 +239,60 @@ func (g *Gateway) remembered() error {
 }
 
 // checkRevocation reads the session on every request. An end, once seen, is
-// remembered by the tracker and refused for good, even if the store later
-// loses the record or goes away. A missing record is a store fault: the
-// tracker writes it back, and --on-store-error decides meanwhile.
+// remembered (by the tracker, or by Remembered) and refused for good, even if
+// the store later loses the record or goes away. With a tracker a missing
+// record is a store fault: the tracker writes it back, and --on-store-error
+// decides meanwhile. Without one nothing would write it back, so a missing
+// record is refused. A gateway with no session (cli, credential_process,
+// console, an untracked server) has nothing to check.
 func (g *Gateway) checkRevocation(ctx context.Context, now time.Time) error {
-	t := g.deps.Tracker
-	if g.cfg.SessionID == "" || t == nil {
+	if g.cfg.SessionID == "" {
 		return nil
 	}
 	if err := g.remembered(); err != nil {
 		return err
 	}
-	var s ports.Session
-	var err error
-	if g.deps.View != nil {
-		s, err = g.deps.View.Current(ctx) // memory, or a store read bounded by the view
+	if g.deps.View == nil && g.deps.Sessions == nil {
+		// A wiring fault, never a reason to serve unchecked.
+		return &StoreError{Err: fmt.Errorf("session %s: no session store to check it in: %w", g.cfg.SessionID, ports.ErrUnavailable)}
+	}
+	s, err := g.readSession(ctx)
+	if t := g.deps.Tracker; t != nil {
+		switch {
+		case err == nil && s.Status != ports.SessionActive:
+			t.Observe(s) // remember an end for good; an active read tells nothing new
+		case errors.Is(err, ports.ErrNotFound):
+			t.Missing() // the tracker writes it back now, and logs that once
+		}
 	} else {
-		rctx, cancel := context.WithTimeout(ctx, StoreBudget)
-		s, err = g.deps.Sessions.GetSession(rctx, g.cfg.SessionID)
-		cancel()
+		switch {
+		case err == nil:
+			g.deps.Remembered.Observe(s, now)
+			if s.UserARN != "" && s.UserARN != g.cfg.Identity.ARN {
+				return fmt.Errorf("session %s belongs to %s, not to %s: %w", g.cfg.SessionID, s.UserARN, g.cfg.Identity.ARN, ports.ErrForbidden)
+			}
+		case errors.Is(err, ports.ErrNotFound):
+			return &StoreError{Err: err, Lost: true}
+		}
 	}
-	switch {
-	case err == nil && s.Status != ports.SessionActive:
-		t.Observe(s) // remember an end for good; an active read tells nothing new
-	case errors.Is(err, ports.ErrNotFound):
-		t.Missing() // the tracker writes it back now, and logs that once
+	return g.refusal(session.CheckRevocation(s, err, g.cfg.OnStoreError, now), err)
+}
+
+// readSession reads the session for the revocation check: through the View
+// when there is one (memory, or a store read it bounds), else from
+// Sessions within StoreBudget.
+func (g *Gateway) readSession(ctx context.Context) (ports.Session, error) {
+	if g.deps.View != nil {
+		return g.deps.View.Current(ctx)
 	}
-	v := session.CheckRevocation(s, err, g.cfg.OnStoreError, now)
+	rctx, cancel := context.WithTimeout(ctx, StoreBudget)
+	defer cancel()
+	return g.deps.Sessions.GetSession(rctx, g.cfg.SessionID)
+}
+
+// refusal turns the revocation verdict into the request's error (nil when
+// it may proceed); err is the read's error.
+func (g *Gateway) refusal(v session.Verdict, err error) error {
 	switch v.Outcome {
 	case session.OutcomeAllowed:
 		return nil

@@ -74,13 +74,24 @@ func (p *Policy) Lint() []Warning {
 			}
 		}
 		for _, entry := range later.Conditions.Users {
-			if !isARNEntry(entry) && strings.Contains(entry, "*") {
-				warn("user %q: '*' is a wildcard only in entries that start with \"arn:\"; this one matches the name literally", entry)
+			if literalStar(entry) {
+				warn(literalStarMsg, entry)
 			}
+		}
+	}
+	for _, entry := range p.Admins {
+		if literalStar(entry) {
+			out = append(out, Warning{Line: p.adminsLine, Message: "admins: " + fmt.Sprintf(literalStarMsg, entry)})
 		}
 	}
 	return append(out, p.lintOverrides()...)
 }
+
+// literalStarMsg warns of a '*' in a user entry where it is literal.
+const literalStarMsg = "user %q: '*' is a wildcard only in entries that start with \"arn:\"; this one matches the name literally"
+
+// literalStar reports whether a user entry holds a '*' that is not a wildcard.
+func literalStar(entry string) bool { return !isARNEntry(entry) && strings.Contains(entry, "*") }
 
 // lintOverrides reports approval and break-glass rules that can never be
 // chosen, and '*' where it is literal.
@@ -94,9 +105,8 @@ func (p *Policy) lintOverrides() []Warning {
 			}
 		}
 		for _, entry := range users {
-			if !isARNEntry(entry) && strings.Contains(entry, "*") {
-				out = append(out, Warning{Line: line, Message: fmt.Sprintf(
-					"%s: user %q: '*' is a wildcard only in entries that start with \"arn:\"; this one matches the name literally", what, entry)})
+			if literalStar(entry) {
+				out = append(out, Warning{Line: line, Message: what + ": " + fmt.Sprintf(literalStarMsg, entry)})
 			}
 		}
 	}

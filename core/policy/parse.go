@@ -56,7 +56,7 @@ func (es ParseErrors) Unwrap() []error {
 }
 
 var (
-	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications"}
+	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications", "admins"}
 	ruleFields       = []string{"name", "effect", "conditions", "reason", "max_server_duration", "allow_long_lived_passthrough", "session_store"}
 	conditionFields  = []string{"profiles", "users", "time", "mode"}
 	timeWindowFields = []string{"days", "hours", "timezone"}
@@ -375,6 +375,9 @@ func (p *parser) policy(doc *yaml.Node) *Policy {
 		}
 		pol.Version = s
 	}
+	if v, ok := f["admins"]; ok {
+		pol.Admins, pol.adminsLine = p.admins(v.value), v.key.Line
+	}
 
 	rules, ok := f["rules"]
 	if !ok {
@@ -560,6 +563,18 @@ func (p *parser) userList(n *yaml.Node, what, noun string) ([]string, bool) {
 		}
 		return true
 	})
+}
+
+// admins reads the top-level admins list: user entries, matched as a
+// rule's users are. An empty list is allowed (nobody is an admin); a key
+// with no value is a mistake.
+func (p *parser) admins(n *yaml.Node) []string {
+	if isNull(n) {
+		p.fail(n, "admins is empty: list who may see and revoke everyone's sessions (names or arn: patterns), or remove it")
+		return nil
+	}
+	admins, _ := p.userList(n, "admins", "admin")
+	return admins
 }
 
 func (p *parser) timeWindow(n *yaml.Node) *TimeWindow {

@@ -65,7 +65,11 @@ func ParseMode(s string) (Mode, error) {
 // Policy is a parsed policy file.
 type Policy struct {
 	Version string
-	Rules   []Rule
+	// Admins are who may list and revoke everyone's sessions at a broker
+	// (team mode): user entries, names and arn: patterns, matched as a
+	// rule's users are (see IsAdmin). Empty means nobody.
+	Admins []string
+	Rules  []Rule
 	// Approvals, BreakGlass and Webhooks are the optional override and
 	// notification sections; nil when the file has none.
 	Approvals  []ApprovalRule
@@ -73,6 +77,15 @@ type Policy struct {
 	Webhooks   []Webhook
 	// rulesLine is where the rules key sits, for policy-wide lint warnings.
 	rulesLine int
+	// adminsLine is where the admins key sits, for its lint warnings.
+	adminsLine int
+}
+
+// IsAdmin reports whether id is one of the policy's admins: an arn: entry
+// globs the full principal ARN, any other entry is the exact name, as in a
+// rule's users. A nil policy has no admins.
+func (p *Policy) IsAdmin(id ports.Identity) bool {
+	return p != nil && matchesAnyUser(p.Admins, id)
 }
 
 // Rule is one entry of the rules list.

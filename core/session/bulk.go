@@ -38,6 +38,9 @@ type BulkRevoke struct {
 	Confirm func(ctx context.Context, s ports.Session)
 	// Workers bounds the revokes in flight; 0 means BulkWorkers.
 	Workers int
+	// Keep, when set, narrows the selection further (a broker revokes a
+	// non-admin's own sessions: those with the caller's ARN).
+	Keep func(ports.Session) bool
 }
 
 // BulkResult is what a bulk revoke did.
@@ -136,7 +139,7 @@ func (b BulkRevoke) feed(ctx context.Context, list func(ports.Page) (ports.Sessi
 			return fmt.Errorf("list the sessions of %s: %w", b.What(), err)
 		}
 		for _, s := range p.Sessions {
-			if s.Status != ports.SessionActive {
+			if s.Status != ports.SessionActive || (b.Keep != nil && !b.Keep(s)) {
 				continue
 			}
 			select {
