@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -54,7 +52,7 @@ type CallerSigner struct {
 var _ ports.CallerSigner = (*CallerSigner)(nil)
 
 // NewCallerSigner signs proofs for broker brokerID with creds, for the STS
-// endpoint stsEndpoint ("" for STSEndpoint(region)) in region.
+// endpoint stsEndpoint in region (stsEndpoint "": STSEndpoint's choice).
 func NewCallerSigner(creds aws.CredentialsProvider, region, stsEndpoint, brokerID string, clock ports.Clock) *CallerSigner {
 	return &CallerSigner{creds: creds, region: region, endpoint: stsEndpoint, brokerID: brokerID, clock: clock}
 }
@@ -75,13 +73,11 @@ func (s *CallerSigner) Proof(ctx context.Context) (string, error) {
 	if s.proof != "" && s.keyID == creds.AccessKeyID && now.Sub(s.signedAt) < ProofReuse && !now.Before(s.signedAt) {
 		return s.proof, nil
 	}
-	endpoint := s.endpoint
+	endpoint, region := s.endpoint, s.region
 	if endpoint == "" {
-		if endpoint, err = STSEndpoint(ctx, s.region); err != nil {
-			return "", fmt.Errorf("sign caller proof: %w", err)
-		}
+		endpoint, region = STSEndpoint(nil, s.region)
 	}
-	proof, err := signCallerProof(creds, s.region, endpoint, s.brokerID, now)
+	proof, err := signCallerProof(creds, region, endpoint, s.brokerID, now)
 	if err != nil {
 		return "", err
 	}
@@ -127,22 +123,6 @@ func encodeProof(headers map[string]string) (string, error) {
 		return "", fmt.Errorf("encode caller proof: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// STSEndpoint is the STS endpoint a proof is signed for and the broker
-// forwards to: AWS_ENDPOINT_URL_STS when set, else region's regional endpoint.
-func STSEndpoint(ctx context.Context, region string) (string, error) {
-	if v := os.Getenv("AWS_ENDPOINT_URL_STS"); v != "" {
-		return v, nil
-	}
-	if region == "" {
-		return "", fmt.Errorf("no AWS region for the STS endpoint; set AWS_REGION or AWS_ENDPOINT_URL_STS: %w", ports.ErrInvalidArgument)
-	}
-	ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, sts.EndpointParameters{Region: aws.String(region)})
-	if err != nil {
-		return "", fmt.Errorf("STS endpoint for region %q: %w", region, err)
-	}
-	return ep.URI.String(), nil
 }
 
 // parseEndpoint accepts an http(s) URL with a host and no path beyond "/",

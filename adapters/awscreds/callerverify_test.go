@@ -403,23 +403,26 @@ func TestCallerSignerAndVerifierConfig(t *testing.T) {
 	if err != nil || v.endpoint.Host != "sts.eu-west-1.amazonaws.com" {
 		t.Errorf("endpoint with :443 = %v, %v; want host sts.eu-west-1.amazonaws.com", v, err)
 	}
-	got, err := STSEndpoint(context.Background(), "eu-west-1")
-	if err != nil || got != "https://sts.eu-west-1.amazonaws.com" {
-		t.Errorf("STSEndpoint(eu-west-1) = %q, %v", got, err)
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	if got, region := STSEndpoint(nil, "eu-west-1"); got != GlobalSTSEndpoint || region != "us-east-1" {
+		t.Errorf("STSEndpoint(eu-west-1) = %q, %q; want the global endpoint, signed for us-east-1, on both ends", got, region)
 	}
-	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
-	if got, err := STSEndpoint(context.Background(), ""); err != nil || got != "http://127.0.0.1:9" {
-		t.Errorf("STSEndpoint with AWS_ENDPOINT_URL_STS = %q, %v", got, err)
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9/")
+	if got, region := STSEndpoint(nil, ""); got != "http://127.0.0.1:9" || region != "us-east-1" {
+		t.Errorf("STSEndpoint with AWS_ENDPOINT_URL_STS = %q, %q", got, region)
 	}
-	// The signer signs for the regional endpoint's host when none is given.
+	if got, region := STSEndpoint(nil, "eu-west-1"); got != "http://127.0.0.1:9" || region != "eu-west-1" {
+		t.Errorf("STSEndpoint with AWS_ENDPOINT_URL_STS in eu-west-1 = %q, %q", got, region)
+	}
+	// The signer signs for the global endpoint, in us-east-1, when none is given.
 	t.Setenv("AWS_ENDPOINT_URL_STS", "")
 	proof, err := NewCallerSigner(creds, "eu-west-1", "", brokerA, clock).Proof(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := DecodeProof(proof)
-	if err != nil || h.Get("Host") != "sts.eu-west-1.amazonaws.com" || h.Get(ports.BrokerHeader) != brokerA ||
-		!strings.Contains(h.Get("Authorization"), "/eu-west-1/sts/aws4_request") {
+	if err != nil || h.Get("Host") != "sts.amazonaws.com" || h.Get(ports.BrokerHeader) != brokerA ||
+		!strings.Contains(h.Get("Authorization"), "/us-east-1/sts/aws4_request") {
 		t.Fatalf("proof headers %v, %v", h, err)
 	}
 }

@@ -88,15 +88,24 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	}
 	defer func() { _ = decisions.Close() }()
 
-	svc := broker.New(broker.Deps{
+	svc, err := broker.New(broker.Deps{
 		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: decisions,
-		Notifier: func(pol *policy.Policy) (ports.Notifier, error) { return newNotifier(pol, env, logger) },
+		Notifier: func(pol *policy.Policy, l *slog.Logger) (ports.Notifier, error) { return newNotifier(pol, env, l) },
 		Clock:    env.Clock, Logger: logger, StoreIdentity: storeID,
-		Heartbeat: c.Heartbeat, Lease: c.Lease, ServerDuration: c.ServerDuration,
+		Heartbeat: c.Heartbeat, Lease: c.Lease, Duration: c.ServerDuration,
 	})
-	endpoint, region := awscreds.STSEndpoint(env.Getenv, "")
-	verifier := awscreds.NewCallerVerifier(awscreds.VerifierConfig{BrokerID: id, STSEndpoint: endpoint, Region: region, Clock: env.Clock})
-	handler := brokerhttp.NewHandler(brokerhttp.Config{Service: svc, Verifier: verifier, Logger: logger, Clock: env.Clock})
+	if err != nil {
+		return err
+	}
+	endpoint, _ := awscreds.STSEndpoint(env.Getenv, "")
+	verifier, err := awscreds.NewCallerVerifier(awscreds.VerifierConfig{BrokerID: id, STSEndpoint: endpoint, Clock: env.Clock})
+	if err != nil {
+		return usageError{fmt.Sprintf("AWS_ENDPOINT_URL_STS: %v", err)}
+	}
+	handler, err := brokerhttp.NewHandler(brokerhttp.Config{Service: svc, Verifier: verifier, Logger: logger, Clock: env.Clock})
+	if err != nil {
+		return err
+	}
 	srv, err := brokerhttp.Start(brokerhttp.ServerConfig{Listen: c.Listen, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		AllowPlainLoopback: true, Handler: handler, Logger: logger})
 	if err != nil {

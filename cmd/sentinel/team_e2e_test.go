@@ -81,7 +81,7 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 		t.Errorf("only %d requests started after the revoke; the child runs 30 past it", after)
 	}
 	last := testkit.ReadJSONLines[requestRecord](t, records)
-	if msg := last[len(last)-1].Message; !strings.Contains(msg, "revoked by carol") || !strings.Contains(msg, "incident 4711") {
+	if msg := last[len(last)-1].Message; !strings.Contains(msg, "revoked by "+teamCarol.arn) || !strings.Contains(msg, "incident 4711") {
 		t.Errorf("the refusal after the revoke should name carol and the reason: %q", msg)
 	}
 	// bob's session is untouched.
@@ -100,7 +100,7 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 			got = s
 		}
 	}
-	if got.Status != ports.SessionRevoked || got.RevokedBy != "carol" || got.UserARN != teamAlice.arn {
+	if got.Status != ports.SessionRevoked || got.RevokedBy != teamCarol.arn || got.UserARN != teamAlice.arn {
 		t.Errorf("alice's session at the broker: status %s, revoked by %q, user arn %q", got.Status, got.RevokedBy, got.UserARN)
 	}
 
