@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // internalErrorMessage is all a caller learns about an error we did not expect.
@@ -41,6 +42,16 @@ func errorResponse(err error) (status int, code, message string) {
 			"credential source for profile %q failed; check that the profile's source credentials "+
 				"are valid and unexpired and that STS is reachable, then retry (details in the sentinel log)",
 			source.Profile)
+	// Team mode: the broker refused or could not be reached. The issuer's
+	// text is our own broker's, never an upstream's, but it may name the
+	// broker's URL and a transport error: a fixed sentence says what to do.
+	case errors.Is(err, ports.ErrUnauthenticated):
+		return http.StatusForbidden, "BrokerUnauthenticated",
+			"the broker did not accept this machine's AWS identity (expired credentials, or a clock off by more than 5 minutes); details in the sentinel log"
+	case errors.Is(err, ports.ErrForbidden), errors.Is(err, ports.ErrNotFound):
+		return http.StatusForbidden, "BrokerForbidden", "the broker refused this session's request; details in the sentinel log"
+	case errors.Is(err, ports.ErrUnavailable):
+		return http.StatusServiceUnavailable, "BrokerUnavailable", "the broker could not be reached or is unavailable; retry shortly (details in the sentinel log)"
 	default:
 		return http.StatusInternalServerError, "InternalError", internalErrorMessage
 	}

@@ -44,6 +44,12 @@ func TestErrorResponse(t *testing.T) {
 			http.StatusBadGateway, "CredentialSourceFailed", ""},
 		{"source wrapped", fmt.Errorf("x: %w", &gateway.SourceError{Profile: "dev", Err: errors.New(secretish)}),
 			http.StatusBadGateway, "CredentialSourceFailed", ""},
+		{"broker refused the proof", fmt.Errorf("%s: %w", secretish, ports.ErrUnauthenticated),
+			http.StatusForbidden, "BrokerUnauthenticated", ""},
+		{"broker forbids", fmt.Errorf("%s: %w", secretish, ports.ErrForbidden),
+			http.StatusForbidden, "BrokerForbidden", ""},
+		{"broker unreachable", fmt.Errorf("broker https://b unreachable: %s: %w", secretish, ports.ErrUnavailable),
+			http.StatusServiceUnavailable, "BrokerUnavailable", ""},
 		{"unknown", errors.New(secretish),
 			http.StatusInternalServerError, "InternalError", internalErrorMessage},
 	}
