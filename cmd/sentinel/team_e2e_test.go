@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/fakests"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -167,4 +168,61 @@ func TestTeamModeRefusesAProofForAnotherBroker(t *testing.T) {
 	if identities == 0 {
 		t.Error("the broker never asked STS who the caller is")
 	}
+}
+
+// The one-shot modes through the broker: exec without --server (cli mode)
+// puts the credentials the broker got from STS in the child's environment,
+// and credentials (credential_process) prints them; a profile policy denies
+// is refused in both, and nothing is written on the user's machine.
+func TestTeamModeOneShotModes(t *testing.T) {
+	t.Parallel()
+	w := newTeamWorld(t)
+	b := w.startBroker("", teamPolicy)
+	issued := func() *fakests.Credentials {
+		var last *fakests.Credentials
+		for _, c := range w.sts.Calls() {
+			if c.Action == "AssumeRole" && c.Issued != nil {
+				last = c.Issued
+			}
+		}
+		return last
+	}
+
+	out := filepath.Join(t.TempDir(), "child.json")
+	r := w.as(teamAlice, b, map[string]string{childModeEnv: childRetrieve, childOutEnv: out},
+		"exec", "--profile", "dev", "--", childCommand(t))
+	if r.code != 0 {
+		t.Fatalf("exec --broker (cli mode): %s", r)
+	}
+	child := readChildResult(t, out)
+	got := issued()
+	if !child.OK || got == nil || child.AccessKeyID != got.AccessKeyID || child.TokenSHA256 != sha256Hex(got.SessionToken) {
+		t.Fatalf("the cli-mode child got %+v, want the credentials STS issued to the broker (%+v)", child, got)
+	}
+
+	r = w.mustAs(teamAlice, b, "credentials", "--profile", "dev")
+	var cp credentialProcessOutput
+	decodeJSON(t, r.stdout, &cp)
+	if got := issued(); cp.Version != 1 || cp.AccessKeyID != got.AccessKeyID || cp.Expiration == "" {
+		t.Errorf("credentials --broker printed %+v, want STS's last issued key %s with an Expiration", cp, got.AccessKeyID)
+	}
+
+	// prod requires approval; alice has none: both modes are refused with the reason.
+	w.refusedAs(teamAlice, b, []string{"credentials", "--profile", "prod"}, "requires approval")
+	w.refusedAs(teamAlice, b, []string{"exec", "--profile", "prod", "--", childCommand(t)}, "requires approval")
+	// A flag that only means something locally is refused, not ignored.
+	r = w.as(teamAlice, b, nil, "credentials", "--profile", "dev", "--no-session")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--no-session applies only without --broker") {
+		t.Errorf("credentials --broker --no-session: want a usage error: %s", r)
+	}
+	// The broker's decision log records each, with alice's ARN.
+	testkit.Eventually(t, 10*time.Second, "alice's four decisions in the broker's log", func() bool {
+		mine := 0
+		for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, b.log) {
+			if d.UserARN == teamAlice.arn {
+				mine++
+			}
+		}
+		return mine >= 4
+	})
 }
