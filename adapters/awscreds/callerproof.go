@@ -2,9 +2,7 @@ package awscreds
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,8 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -102,8 +100,7 @@ func signCallerProof(creds aws.Credentials, region, endpoint, brokerID string, n
 	}
 	r.Header.Set("Content-Type", callerProofContentType)
 	r.Header.Set(ports.BrokerHeader, brokerID)
-	sum := sha256.Sum256([]byte(CallerProofBody))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "sts", region, now); err != nil {
+	if err := sigv4verify.Sign(r, []byte(CallerProofBody), creds, "sts", region, now); err != nil {
 		return "", fmt.Errorf("sign caller proof: %w", err)
 	}
 	host := r.Host

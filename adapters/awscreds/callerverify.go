@@ -34,16 +34,13 @@ const (
 	defaultSTSTimeout = 10 * time.Second
 )
 
-// proofHeaders are the only headers a proof may carry (canonical names),
-// and whether each is required.
-var proofHeaders = map[string]bool{
-	"Authorization":        true,
-	"Content-Type":         true,
-	"Host":                 true,
-	"X-Amz-Date":           true,
-	"X-Amz-Security-Token": false,
-	ports.BrokerHeader:     true,
-}
+// proofHeaders are the only headers a proof may carry (canonical names);
+// all but X-Amz-Security-Token are required, in this order.
+var (
+	requiredProofHeaders = []string{"Authorization", "Host", "X-Amz-Date", ports.BrokerHeader, "Content-Type"}
+	proofHeaders         = map[string]bool{"Authorization": true, "Content-Type": true, "Host": true, "X-Amz-Date": true,
+		"X-Amz-Security-Token": true, ports.BrokerHeader: true}
+)
 
 // VerifierConfig configures a CallerVerifier.
 type VerifierConfig struct {
@@ -139,8 +136,8 @@ func (v *CallerVerifier) check(proof string, now time.Time) (http.Header, sigv4v
 	if err != nil {
 		return nil, none, time.Time{}, err
 	}
-	for name, required := range proofHeaders {
-		if required && headers.Get(name) == "" {
+	for _, name := range requiredProofHeaders {
+		if headers.Get(name) == "" {
 			return nil, none, time.Time{}, refuse("no %s header; sign with the sentinel client", name)
 		}
 	}
@@ -211,7 +208,7 @@ func DecodeProof(proof string) (http.Header, error) {
 	headers := http.Header{}
 	for name, value := range fields {
 		canonical := http.CanonicalHeaderKey(name)
-		if _, allowed := proofHeaders[canonical]; !allowed {
+		if !proofHeaders[canonical] {
 			return nil, refuse("header %q is not allowed in a proof (allowed: Authorization, Content-Type, Host, X-Amz-Date, X-Amz-Security-Token, %s)", truncateHeader(name), ports.BrokerHeader)
 		}
 		if headers.Get(canonical) != "" || value == "" {

@@ -441,9 +441,53 @@ func FuzzDecodeProof(f *testing.F) {
 			return
 		}
 		for name, values := range h {
-			if _, ok := proofHeaders[name]; !ok || len(values) != 1 || values[0] == "" || strings.ContainsAny(values[0], "\r\n\x00") {
+			if !proofHeaders[name] || len(values) != 1 || values[0] == "" || strings.ContainsAny(values[0], "\r\n\x00") {
 				t.Fatalf("accepted header %q = %q", name, values)
 			}
 		}
 	})
+}
+
+// BenchmarkCallerVerify compares a cached proof with one forwarded to the
+// local STS (which recomputes its signature): the cost the cache saves per
+// broker call.
+func BenchmarkCallerVerify(b *testing.B) {
+	fake := fakests.New(b, fakests.WithUser(proofKeyID, proofSecret, proofARN))
+	clock := ports.NewFakeClock(time.Now())
+	signer := NewCallerSigner(credentials.NewStaticCredentialsProvider(proofKeyID, proofSecret, ""), "us-east-1", fake.URL(), brokerA, clock)
+	proof, err := signer.Proof(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		cache int
+	}{{"cached", 0}, {"forwarded", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			v, err := NewCallerVerifier(VerifierConfig{BrokerID: brokerA, STSEndpoint: fake.URL(), Clock: clock, CacheSize: tc.cache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			other := proof
+			if tc.cache == 1 {
+				// Two proofs alternating in a one-entry cache: every call misses.
+				other, err = NewCallerSigner(credentials.NewStaticCredentialsProvider(proofKeyID, proofSecret, ""), "us-east-1", fake.URL(), brokerA,
+					ports.NewFakeClock(clock.Now().Add(-time.Minute))).Proof(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			start := len(fake.Calls())
+			defer func() { b.ReportMetric(float64(len(fake.Calls())-start)/float64(b.N), "sts-calls/op") }()
+			for i := 0; b.Loop(); i++ {
+				p := proof
+				if i%2 == 1 {
+					p = other
+				}
+				if _, err := v.Verify(context.Background(), p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -6,8 +6,9 @@
 // It checks what real STS checks before answering: the SigV4 signature of
 // every request, recomputed with the secret of the access key it names (keys
 // it knows: ExampleKeyID, those given with WithUser, and every credential it
-// issued, which must come with their session token), the signing date within
-// 15 minutes of the wall clock, required parameters, duration bounds, the
+// issued, which must come with their session token and are refused once
+// expired by the fake's clock), the signing date within 15 minutes of the
+// wall clock (or WithSigningClock), required parameters, duration bounds, the
 // session-name pattern, MFA one-time codes and roles whose trust policy
 // requires MFA.
 //
@@ -190,6 +191,7 @@ type Server struct {
 	delay      time.Duration
 	failures   map[string]Failure
 	keys       map[string]sigv4verify.Key // access key id -> secret (and session token)
+	expires    map[string]time.Time       // issued access key id -> its Expiration
 	principals map[string]string          // access key id -> principal ARN
 	assumedIDs map[string]string          // assumed-role ARN -> AssumedRoleId
 	calls      []Call
@@ -208,6 +210,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		done:       make(chan struct{}),
 		failures:   map[string]Failure{},
 		keys:       map[string]sigv4verify.Key{ExampleKeyID: {SecretAccessKey: ExampleSecret}},
+		expires:    map[string]time.Time{},
 		principals: map[string]string{},
 		assumedIDs: map[string]string{},
 		mfaCodes:   map[string]string{},
@@ -340,6 +343,12 @@ func (s *Server) answer(r *http.Request, call *Call, requestID string) (any, *st
 		}
 		return nil, &stsError{status, code, message}
 	}
+	s.mu.Lock()
+	expires, issued := s.expires[call.AccessKeyID]
+	s.mu.Unlock()
+	if issued && !s.clock.Now().Before(expires) {
+		return nil, &stsError{http.StatusForbidden, "ExpiredToken", ExpiredTokenMessage}
+	}
 
 	s.mu.Lock()
 	failure, failing := s.failures[call.Action]
@@ -459,8 +468,10 @@ func (s *Server) getSessionToken(call *Call, requestID string) (any, *stsError) 
 	}, nil
 }
 
-// Real STS messages for a refused MFA code and an unknown device.
+// Real STS messages for a refused MFA code and an unknown device, and for
+// temporary credentials past their Expiration.
 const (
+	ExpiredTokenMessage     = "The security token included in the request is expired"
 	InvalidMFACodeMessage   = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
 	UnknownMFADeviceMessage = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
 )
@@ -545,6 +556,7 @@ func (s *Server) issue(seconds int) Credentials {
 	}
 	s.mu.Lock()
 	s.keys[c.AccessKeyID] = sigv4verify.Key{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+	s.expires[c.AccessKeyID] = expires
 	s.mu.Unlock()
 	return c
 }

@@ -2,9 +2,7 @@ package fakests
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,7 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 )
 
 // IssuedBy reports whether the fake issued exactly these credentials (key id,
@@ -77,12 +76,9 @@ func (s *Server) issueForTest(t testing.TB, form url.Values) Credentials {
 	return *calls[len(calls)-1].Issued
 }
 
-// Sign signs r (whose body is body) for STS in region with c at signedAt,
-// with the AWS SDK's SigV4 signer, as an SDK client would: every header r
-// has by then is signed, and X-Amz-Security-Token is added when c has a
-// session token. Tests use it to craft requests by hand.
+// Sign signs r (whose body is body) for STS in region with c at signedAt, as
+// an SDK client would (sigv4verify.Sign). Tests use it to craft requests by hand.
 func Sign(r *http.Request, body []byte, c Credentials, region string, signedAt time.Time) error {
-	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
-	return v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "sts", region, signedAt)
+	return sigv4verify.Sign(r, body, creds, "sts", region, signedAt)
 }

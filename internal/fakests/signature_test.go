@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // TestSignaturesAreVerified: every request's signature is recomputed with the
@@ -133,4 +135,24 @@ func TestRealSDKClients(t *testing.T) {
 func sdkClient(s *Server, id, secret, token string) *sts.Client {
 	return sts.New(sts.Options{Region: "us-west-2", BaseEndpoint: aws.String(s.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, token)})
+}
+
+// TestIssuedCredentialsExpire: credentials the fake issued are refused once
+// its clock passes their Expiration, as STS answers ExpiredToken.
+func TestIssuedCredentialsExpire(t *testing.T) {
+	clock := ports.NewFakeClock(time.Now())
+	s := New(t, WithClock(clock))
+	issued := s.AssumeRole(t, "arn:aws:iam::111122223333:role/R", 900)
+	if status, body := post(t, s, form("GetCallerIdentity"), &issued); status != 200 {
+		t.Fatalf("fresh credentials: %d %s", status, body)
+	}
+	clock.Advance(900 * time.Second)
+	status, body := post(t, s, form("GetCallerIdentity"), &issued)
+	if e := decodeError(t, body); status != 403 || e.Error.Code != "ExpiredToken" || e.Error.Message != ExpiredTokenMessage {
+		t.Fatalf("expired credentials: %d %+v, want 403 ExpiredToken", status, e.Error)
+	}
+	// Long-term keys do not expire.
+	if status, body := post(t, s, form("GetCallerIdentity"), signed); status != 200 {
+		t.Fatalf("the example key after the clock moved: %d %s", status, body)
+	}
 }
