@@ -380,8 +380,8 @@ func TestCallerSignerAndVerifierConfig(t *testing.T) {
 	isolate(t)
 	clock := ports.NewFakeClock(time.Now())
 	creds := credentials.NewStaticCredentialsProvider(proofKeyID, proofSecret, "")
-	if _, err := NewCallerSigner(creds, "", "", brokerA, clock).Proof(context.Background()); !errors.Is(err, ports.ErrInvalidArgument) {
-		t.Errorf("no region: %v, want ErrInvalidArgument", err)
+	if _, err := NewCallerSigner(creds, "", "https://sts.eu-west-1.amazonaws.com", brokerA, clock).Proof(context.Background()); !errors.Is(err, ports.ErrInvalidArgument) {
+		t.Errorf("an endpoint and no region: %v, want ErrInvalidArgument", err)
 	}
 	if _, err := NewCallerSigner(creds, "eu-west-1", "", "", clock).Proof(context.Background()); !errors.Is(err, ports.ErrInvalidArgument) {
 		t.Errorf("no broker id: %v, want ErrInvalidArgument", err)
