@@ -142,3 +142,105 @@ func TestBotoFetchesPerCallByServedDuration(t *testing.T) {
 		})
 	}
 }
+
+// botoLiveChild is a live botocore program: it asks its credentials for
+// signing keys, as botocore's signer does on every API call, every 200ms for
+// argv[2] seconds, and writes one line per call.
+const botoLiveChild = `import json, sys, time, boto3
+creds = boto3.Session().get_credentials()
+end = time.time() + float(sys.argv[2])
+with open(sys.argv[1], "a") as f:
+    while time.time() < end:
+        t = time.time()
+        try:
+            creds.get_frozen_credentials()
+            ok, err = True, ""
+        except Exception as e:
+            ok, err = False, str(e)
+        f.write(json.dumps({"t": t, "ok": ok, "err": err}) + "\n")
+        f.flush()
+        time.sleep(0.2)
+`
+
+type botoCall struct {
+	T   float64 `json:"t"`
+	OK  bool    `json:"ok"`
+	Err string  `json:"err"`
+}
+
+// When a live boto3 program learns of a revoke: not at the revoke, but when
+// botocore's 15-minute advisory window opens (Expiration - 15m), at its
+// next call. The refused fetch is logged and the held credentials used on;
+// each later call asks again (docs/revocation.md, "When live SDKs notice a
+// revoke"). An Expiration 15m15s ahead puts that moment 15 seconds after the
+// fetch.
+func TestBotoNoticesARevokeWhenItsAdvisoryWindowOpens(t *testing.T) {
+	t.Parallel()
+	needBoto3(t)
+	const window = 15 * time.Second
+	sb := newSandbox(t)
+	sb.staticProfile("dev")
+	sb.writePolicy(allowAllPolicy)
+	calls := filepath.Join(sb.dir, "calls.jsonl")
+	p := sb.start(nil, append(append([]string{"exec", "--server", "--profile", "dev", "--server-duration", (15*time.Minute + window).String()},
+		sb.offlineFlags()...), "--", debianPython, "-c", botoLiveChild, calls, "60")...)
+	sess := sb.waitActiveSession(p, "dev")
+
+	var fetched time.Time
+	testkit.Eventually(t, 30*time.Second, "the child's first fetch", func() bool {
+		for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, sb.decisions) {
+			if d.Effect == "allow" {
+				fetched = d.Time
+				return true
+			}
+		}
+		return false
+	})
+	rv := sb.run(nil, "server-revoke", sess.ID, "--reason", "test", "--identity-source", "os")
+	revoked := time.Now()
+	if rv.code != 0 {
+		t.Fatalf("server-revoke: %s", rv)
+	}
+	if revoked.Sub(fetched) > window-3*time.Second {
+		t.Skipf("the revoke returned %s after the fetch, too late on this machine to see the SDK wait for its window", revoked.Sub(fetched))
+	}
+
+	var refusals []ports.DecisionRecord
+	testkit.Eventually(t, 45*time.Second, "two refused fetches", func() bool {
+		refusals = refusals[:0]
+		for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, sb.decisions) {
+			if d.Effect != "allow" {
+				refusals = append(refusals, d)
+			}
+		}
+		return len(refusals) >= 2
+	})
+	first := refusals[0]
+	if !strings.Contains(first.Error, "revoked") {
+		t.Errorf("refusal %+v: want the revoke", first)
+	}
+	after := first.Time.Sub(fetched)
+	t.Logf("fetch, revoke returned %s later, first refused fetch %s after the fetch (Expiration %s ahead); %d refusals so far",
+		revoked.Sub(fetched).Round(time.Millisecond), after.Round(time.Millisecond), 15*time.Minute+window, len(refusals))
+	// The served Expiration has whole seconds, so the window opens up to a
+	// second early.
+	if after < window-2*time.Second || after > window+10*time.Second {
+		t.Errorf("boto3 asked again %s after its fetch, want at its advisory window, %s (the Expiration less 15 minutes)", after, window)
+	}
+
+	// Meanwhile, and after the refusal, the child's calls went on with the
+	// credentials it held: an advisory refresh that fails is not an error.
+	testkit.Eventually(t, 20*time.Second, "a call after the refusal", func() bool {
+		for _, c := range testkit.ReadJSONLines[botoCall](t, calls) {
+			if c.T > float64(first.Time.UnixNano())/1e9 {
+				return true
+			}
+		}
+		return false
+	})
+	for _, c := range testkit.ReadJSONLines[botoCall](t, calls) {
+		if !c.OK {
+			t.Errorf("a call failed inside the advisory window: %s", c.Err)
+		}
+	}
+}
