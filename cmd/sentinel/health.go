@@ -66,7 +66,7 @@ func (c *HealthCmd) Run(g *Globals, env *Env) error {
 		}
 		return fmt.Errorf("health: %w (is the broker running and listening there?)", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	if resp.StatusCode != http.StatusOK {
 		detail := strings.TrimSpace(strings.ToValidUTF8(string(body), "?"))
