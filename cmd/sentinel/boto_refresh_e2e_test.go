@@ -50,10 +50,7 @@ func botoFetches(t *testing.T, calls int, flags ...string) int {
 	)
 	sb := newSandbox(t)
 	sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
-	sb.writeAWS(
-		"[profile prod]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
-		"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",
-	)
+	sb.roleProfile("prod", roleARN)
 	sb.writePolicy(allowAllPolicy)
 	out := filepath.Join(sb.dir, "child.json")
 	args := append([]string{"exec", "--server", "--profile", "prod", "--identity-source", "sts",

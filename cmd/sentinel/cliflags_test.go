@@ -97,7 +97,7 @@ func TestExecParsesFlagsBeforeTheCommand(t *testing.T) {
 }
 
 // Without --server the credential's lifetime is --duration (default 1h, as
-// for credentials), not --server-duration's 15m.
+// for credentials), not --server-duration's 20m.
 func TestExecCLIModeDuration(t *testing.T) {
 	t.Parallel()
 	const (
@@ -116,10 +116,7 @@ func TestExecCLIModeDuration(t *testing.T) {
 			t.Parallel()
 			sb := newSandbox(t)
 			sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
-			sb.writeAWS(
-				"[profile prod]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
-				"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",
-			)
+			sb.roleProfile("prod", roleARN)
 			sb.writePolicy(allowAllPolicy)
 			args := append([]string{"exec", "--profile", "prod", "--identity-source", "sts", "--policy", sb.policy, "--log-file", sb.decisions}, tt.flags...)
 			r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL()}, append(args, "--", "true")...)

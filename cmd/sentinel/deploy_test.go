@@ -56,13 +56,7 @@ type cliInvocation struct {
 // own flags and the globals, so a misspelt or removed flag names itself.
 func parseCLI(t *testing.T, where string, args []string) cliInvocation {
 	t.Helper()
-	var cli CLI
-	var scratch bytes.Buffer
-	parser, err := newParser(&cli, docsEnv(&scratch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, err := parser.Parse(args)
+	kctx, err := docsParser(t).Parse(args)
 	if err != nil {
 		t.Fatalf("%s: sentinel %s: %v", where, strings.Join(args, " "), err)
 	}
