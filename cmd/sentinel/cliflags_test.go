@@ -116,7 +116,10 @@ func TestExecCLIModeDuration(t *testing.T) {
 			t.Parallel()
 			sb := newSandbox(t)
 			sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
-			sb.roleProfile("prod", roleARN)
+			sb.writeAWS(
+				"[profile prod]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
+				"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",
+			)
 			sb.writePolicy(allowAllPolicy)
 			args := append([]string{"exec", "--profile", "prod", "--identity-source", "sts", "--policy", sb.policy, "--log-file", sb.decisions}, tt.flags...)
 			r := sb.run(map[string]string{"AWS_ENDPOINT_URL_STS": sts.URL()}, append(args, "--", "true")...)

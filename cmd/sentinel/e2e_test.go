@@ -29,7 +29,10 @@ func TestExecServerAssumeRole(t *testing.T) {
 	)
 	sb := newSandbox(t)
 	sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
-	sb.roleProfile("prod", roleARN)
+	sb.writeAWS(
+		"[profile prod]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
+		"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",
+	)
 	sb.writePolicy(allowAllPolicy)
 	out := filepath.Join(sb.dir, "child.json")
 
