@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -35,10 +36,12 @@ type Issuer interface {
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultStaticExpiry is the Expiration served with long-lived credentials
-	// (zero Expires). botocore and the Node SDK refuse a response without one;
-	// 30 minutes makes botocore (15-minute advisory window) come back after
-	// 15 minutes and the Go SDK after 30, so policy is re-checked regularly.
-	DefaultStaticExpiry = 30 * time.Minute
+	// (zero Expires). botocore and the Node SDK refuse a response without one.
+	// It is the default served duration (20 minutes): botocore (15-minute
+	// advisory window) comes back after 5 minutes, the Go and JS SDKs
+	// (5-minute windows) after 15, so policy is re-checked regularly, and no
+	// botocore call is a fetch of its own.
+	DefaultStaticExpiry = gateway.DefaultServerDuration
 
 	// MinTokenLength is 32 characters: a 256-bit token in hex is 64.
 	MinTokenLength = 32

@@ -111,7 +111,7 @@ func TestStaticCredentialsGetAnExpiration(t *testing.T) {
 		expiry time.Duration
 		want   string
 	}{
-		{"default", 0, "2026-07-01T12:30:00Z"},
+		{"default", 0, "2026-07-01T12:20:00Z"}, // the default served duration, 20m
 		{"configured", 5 * time.Minute, "2026-07-01T12:05:00Z"},
 	}
 	for _, tt := range tests {

@@ -54,12 +54,7 @@ exec "$@"`
 // without sentinel, in the same environment, does find the planted key.
 func TestExecBotoChildIgnoresOtherCredentialSources(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(debianPython); err != nil {
-		testenv.Need(t, "%s not found: install python3-boto3 (scripts/provision.sh does)", debianPython)
-	}
-	if err := exec.Command(debianPython, "-c", "import boto3").Run(); err != nil {
-		testenv.Need(t, "%s cannot import boto3 (%v): install python3-boto3 (scripts/provision.sh does)", debianPython, err)
-	}
+	needBoto3(t)
 	ec2File := "AWSAccessKeyId=" + plantedEC2Key + "\nAWSSecretKey=planted-secret\n"
 	botoCfg := "[Credentials]\naws_access_key_id = " + plantedBotoKey + "\naws_secret_access_key = planted-secret\n"
 

@@ -48,6 +48,7 @@ type CLI struct {
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
 	Serve          ServeCmd          `cmd:"" help:"Run the team broker (HTTPS): the only holder of the store, the policy and the role-assuming identity."`
+	Health         HealthCmd         `cmd:"" help:"Probe a health endpoint (the broker's /healthz or /readyz): exit 0 on 200, for container health checks."`
 	Completion     CompletionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
 	Man            ManCmd            `cmd:"" help:"Print the man page (roff)."`
 

@@ -97,7 +97,7 @@ func TestExecParsesFlagsBeforeTheCommand(t *testing.T) {
 }
 
 // Without --server the credential's lifetime is --duration (default 1h, as
-// for credentials), not --server-duration's 15m.
+// for credentials), not --server-duration's 20m.
 func TestExecCLIModeDuration(t *testing.T) {
 	t.Parallel()
 	const (

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/sentinel-gw/sentinel/internal/e2e"
 )
 
@@ -108,16 +110,23 @@ func docsEnv(stdout *bytes.Buffer) *Env {
 	return &Env{Stdout: stdout, Stderr: stdout, Getenv: func(k string) string { return vars[k] }, Clock: nil}
 }
 
+// docsParser is the CLI's parser in the fixed environment of docsEnv, its
+// output discarded: for walking the command model or parsing without running.
+func docsParser(t *testing.T) *kong.Kong {
+	t.Helper()
+	var cli CLI
+	parser, err := newParser(&cli, docsEnv(&bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parser
+}
+
 // commandsDoc renders docs/commands.md from the CLI's own help, so the
 // reference cannot drift from the code.
 func commandsDoc(t *testing.T) string {
 	t.Helper()
-	var cli CLI
-	var scratch bytes.Buffer
-	parser, err := newParser(&cli, docsEnv(&scratch))
-	if err != nil {
-		t.Fatal(err)
-	}
+	parser := docsParser(t)
 	help := func(args ...string) string {
 		var out bytes.Buffer
 		if code := run(append(args, "--help"), docsEnv(&out)); code != 0 {
@@ -194,12 +203,7 @@ func TestDocsCommands(t *testing.T) {
 
 // Every command's --help carries an example.
 func TestEveryCommandHasAnExample(t *testing.T) {
-	var cli CLI
-	var scratch bytes.Buffer
-	parser, err := newParser(&cli, docsEnv(&scratch))
-	if err != nil {
-		t.Fatal(err)
-	}
+	parser := docsParser(t)
 	for _, node := range parser.Model.Leaves(true) {
 		var out bytes.Buffer
 		run(append(strings.Fields(node.Path()), "--help"), docsEnv(&out))

@@ -33,7 +33,7 @@ type ExecCmd struct {
 	Profile        string        `help:"AWS profile to serve." env:"AWS_PROFILE" placeholder:"NAME"`
 	Server         bool          `short:"s" help:"Serve credentials from a loopback server that checks policy and revocation on every request (recommended)."`
 	ServerPort     int           `help:"Port for the credential server (0 picks a free one)." default:"0"`
-	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it (server mode)." default:"15m"`
+	ServerDuration time.Duration `help:"Lifetime of each served credential, before policy caps it (server mode)." default:"20m"`
 	Duration       time.Duration `help:"Lifetime of the credential set in the child's environment without --server (cli mode), before policy caps it." default:"1h"`
 	Lazy           bool          `help:"Skip the startup credential fetch (server mode)."`
 	NoSession      bool          `help:"Pass the profile's source credentials through unchanged: no STS session (offline use, STS-less endpoints)."`

@@ -93,6 +93,17 @@ func (s *sandbox) staticProfile(name string) {
 	)
 }
 
+// roleProfile writes profile name assuming roleARN with the example static
+// keys of profile base as its source (STS: point AWS_ENDPOINT_URL_STS at a
+// fakests that knows exampleKeyID).
+func (s *sandbox) roleProfile(name, roleARN string) {
+	s.t.Helper()
+	s.writeAWS(
+		"[profile "+name+"]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
+		"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",
+	)
+}
+
 func (s *sandbox) writePolicy(yaml string) {
 	s.t.Helper()
 	s.write(s.policy, yaml)

@@ -32,7 +32,7 @@ type ServeCmd struct {
 	BrokerID        string        `name:"broker-id" help:"The name callers sign into X-Sentinel-Broker: the host name of the broker's URL as clients reach it (default: the host of --listen)." env:"SENTINEL_BROKER_ID" placeholder:"ID"`
 	LogFile         string        `help:"Decision log (JSON Lines): - for stdout, or a file." env:"SENTINEL_LOG_FILE" default:"-"`
 	MetricsListen   string        `help:"Serve Prometheus metrics at /metrics on this separate address." placeholder:"ADDR"`
-	ServerDuration  time.Duration `help:"Lifetime of each served credential, before policy caps it." default:"15m"`
+	ServerDuration  time.Duration `help:"Lifetime of each served credential, before policy caps it." default:"20m"`
 	Heartbeat       time.Duration `help:"How often clients renew their session lease." default:"20s"`
 	Lease           time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	ShutdownTimeout time.Duration `help:"How long a shutdown waits for in-flight requests." default:"20s"`

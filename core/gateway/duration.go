@@ -3,8 +3,17 @@ package gateway
 import "time"
 
 // DefaultServerDuration is the credential lifetime served in server mode when
-// none is configured: short, since every request is re-checked anyway.
-const DefaultServerDuration = 15 * time.Minute
+// none is configured: short, so a live SDK comes back soon after a revoke, but
+// beyond botocore's 15-minute advisory refresh window (SDKRefreshWindow), where
+// every botocore API call would be a fetch. docs/revocation.md ("When live
+// SDKs notice a revoke") gives the timeline per SDK.
+const DefaultServerDuration = 20 * time.Minute
+
+// SDKRefreshWindow is the widest window before a credential's Expiration in
+// which a common AWS SDK fetches again: botocore (and the AWS CLI) refresh on
+// every call once less than this is left (_DEFAULT_ADVISORY_REFRESH_TIMEOUT),
+// and the Java SDK's container provider starts prefetching there.
+const SDKRefreshWindow = 15 * time.Minute
 
 // STSMinDuration is the shortest credential STS issues (DurationSeconds 900).
 // A cap below it asks STS for this and serves an Expiration no later than the cap.

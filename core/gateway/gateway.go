@@ -318,7 +318,7 @@ func (g *Gateway) refusal(v session.Verdict, err error) error {
 }
 
 // usable reports whether c may serve a request capped at d: it lasts long
-// enough (cacheFloor, or d when shorter) and, unless it was passed through
+// enough (reuseFloor) and, unless it was passed through
 // from the source (whose lifetime no fetch changes), not longer than the
 // request may have: what STS would be asked for now (d, or STS's floor), plus
 // clockSkew. A credential fetched under a looser cap is not reused under a
@@ -331,10 +331,22 @@ func usable(c ports.Credentials, now time.Time, d time.Duration) bool {
 		return c.Origin.PassThrough
 	}
 	left := c.Expires.Sub(now)
-	if left < min(d, cacheFloor) {
+	if left < reuseFloor(d) {
 		return false
 	}
 	return c.Origin.PassThrough || left <= STSDuration(d)+clockSkew
+}
+
+// reuseFloor is how long a cached credential must still last to serve a
+// request capped at d: cacheFloor, or d when shorter; and when d reaches
+// more than a minute beyond SDKRefreshWindow, that window plus a minute. A
+// credential served with less left than the window would make botocore fetch
+// again on every API call until the cache let it go.
+func reuseFloor(d time.Duration) time.Duration {
+	if f := SDKRefreshWindow + time.Minute; d > f {
+		return f
+	}
+	return min(d, cacheFloor)
 }
 
 // sessionHandle is the id this gateway's AssumeRoles carry.
