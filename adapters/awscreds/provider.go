@@ -137,7 +137,17 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 		config.WithSharedConfigFiles(files.config),
 		config.WithSharedCredentialsFiles(files.credentials),
 	}
-	if p.roleARN != "" {
+	switch {
+	case p.roleARN != "" && shared.CredentialSource != "":
+		// The task role, instance profile or environment keys sign the
+		// AssumeRole; no profile is loaded for them.
+		src, err := credentialSource(profile, shared.CredentialSource, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		sourceProfile = ""
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(aws.NewCredentialsCache(src)))
+	case p.roleARN != "":
 		sourceProfile = shared.SourceProfileName
 		if sourceProfile == profile {
 			// Self-referencing profile: its keys are the source; loading it by
@@ -146,7 +156,9 @@ func NewProvider(ctx context.Context, profile string, opts Options) (*Provider, 
 				credentials.StaticCredentialsProvider{Value: shared.Source.Credentials}))
 		}
 	}
-	loadOpts = append(loadOpts, config.WithSharedConfigProfile(sourceProfile))
+	if sourceProfile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(sourceProfile))
+	}
 	if opts.HTTPClient != nil {
 		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
 	}
@@ -177,8 +189,10 @@ func checkSupported(shared config.SharedConfig) error {
 		switch {
 		case shared.WebIdentityTokenFile != "":
 			return reject(ports.ErrInvalidArgument, "profile %q: role_arn with web_identity_token_file is not supported yet", profile)
+		case shared.CredentialSource != "" && !knownCredentialSource(shared.CredentialSource):
+			return reject(ports.ErrInvalidArgument, "profile %q: credential_source %q: want Environment, EcsContainer or Ec2InstanceMetadata", profile, shared.CredentialSource)
 		case shared.CredentialSource != "":
-			return reject(ports.ErrInvalidArgument, "profile %q: role_arn with credential_source is not supported yet: use source_profile", profile)
+			return nil
 		case shared.SourceProfileName == "" || shared.Source == nil:
 			return reject(ports.ErrInvalidArgument, "profile %q: role_arn needs source_profile naming the profile whose credentials assume the role", profile)
 		}

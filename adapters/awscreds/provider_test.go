@@ -2,8 +2,11 @@ package awscreds
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,6 +106,15 @@ web_identity_token_file = /nonexistent/token
 [profile envsource]
 role_arn = arn:aws:iam::111122223333:role/Env
 credential_source = Environment
+
+[profile ecssource]
+region = us-east-1
+role_arn = arn:aws:iam::111122223333:role/Ecs
+credential_source = EcsContainer
+
+[profile oddsource]
+role_arn = arn:aws:iam::111122223333:role/Odd
+credential_source = Somewhere
 
 [profile nokeys]
 region = us-west-2
@@ -593,7 +605,9 @@ func TestRefusedProfiles(t *testing.T) {
 	}{
 		{"mfasource", ports.ErrInvalidArgument, []string{`profile "mfasource"`, `mfa_serial on "mfa", a role profile used as source_profile`, "not supported yet"}},
 		{"webid", ports.ErrInvalidArgument, []string{"web_identity_token_file", "not supported yet"}},
-		{"envsource", ports.ErrInvalidArgument, []string{"credential_source", "not supported yet"}},
+		{"envsource", ports.ErrInvalidArgument, []string{"credential_source = Environment", "AWS_ACCESS_KEY_ID"}},
+		{"ecssource", ports.ErrInvalidArgument, []string{"credential_source = EcsContainer", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}},
+		{"oddsource", ports.ErrInvalidArgument, []string{`credential_source "Somewhere"`, "EcsContainer"}},
 		{"nokeys", ports.ErrInvalidArgument, []string{`profile "nokeys" has no credentials`}},
 		{"shortcap", ports.ErrInvalidArgument, []string{"duration_seconds 600", "900..43200"}},
 		{"orphan", ports.ErrNotFound, []string{`source_profile "missing" not found`}},
@@ -763,4 +777,50 @@ func TestConcurrentCredentials(t *testing.T) {
 	if len(names) != workers {
 		t.Fatalf("STS saw %d distinct session names, want %d", len(names), workers)
 	}
+}
+
+// A role profile with credential_source (a broker in an ECS task, on EC2,
+// or with keys in its environment) signs its AssumeRole with the credentials
+// of that source: the task role's, served by a real ECS-style endpoint here,
+// or the environment's keys.
+func TestCredentialSourceSignsTheAssumeRole(t *testing.T) {
+	t.Run("EcsContainer", func(t *testing.T) {
+		fake, _ := setup(t)
+		const token = "ecs-agent-token"
+		ecs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != token {
+				http.Error(w, "bad token", http.StatusUnauthorized)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]string{"AccessKeyId": envKeyID, "SecretAccessKey": envSecret,
+				"Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+		}))
+		t.Cleanup(ecs.Close)
+		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.URL+"/v2/credentials")
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokenFile)
+		p := newProvider(t, "ecssource", Options{})
+		if _, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1", SourceIdentity: "sentinel.alice.x"}); err != nil {
+			t.Fatalf("Credentials: %v", err)
+		}
+		c := fake.Calls()[0]
+		if c.Action != "AssumeRole" || c.AccessKeyID != envKeyID || c.Params["RoleArn"] != "arn:aws:iam::111122223333:role/Ecs" {
+			t.Errorf("STS got %s signed by %s for %s; want AssumeRole of the Ecs role signed with the task role's key", c.Action, c.AccessKeyID, c.Params["RoleArn"])
+		}
+	})
+	t.Run("Environment", func(t *testing.T) {
+		fake, _ := setup(t)
+		t.Setenv("AWS_ACCESS_KEY_ID", envKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", envSecret)
+		p := newProvider(t, "envsource", Options{Region: "us-east-1"})
+		if _, err := p.Credentials(context.Background(), ports.CredentialRequest{Duration: time.Hour, RoleSessionName: "s1"}); err != nil {
+			t.Fatalf("Credentials: %v", err)
+		}
+		if c := fake.Calls()[0]; c.AccessKeyID != envKeyID || c.Params["RoleArn"] != "arn:aws:iam::111122223333:role/Env" {
+			t.Errorf("AssumeRole signed by %s for %s; want the environment's key for the Env role", c.AccessKeyID, c.Params["RoleArn"])
+		}
+	})
 }
