@@ -49,7 +49,7 @@ func botoFetches(t *testing.T, calls int, flags ...string) int {
 		roleARN = "arn:aws:iam::123456789012:role/Deployer"
 	)
 	sb := newSandbox(t)
-	sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
+	sts := fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, userARN))
 	sb.roleProfile("prod", roleARN)
 	sb.writePolicy(allowAllPolicy)
 	out := filepath.Join(sb.dir, "child.json")
