@@ -212,3 +212,18 @@ type BrokerService interface {
 	// policy is loaded (for /readyz).
 	Ready(ctx context.Context) error
 }
+
+// requestIDKey carries a broker call's request id in its context.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the transport's request id, so the
+// audit lines of one call name it.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id WithRequestID put in ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

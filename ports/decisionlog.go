@@ -26,6 +26,13 @@ type DecisionRecord struct {
 	ServedDuration    string    `json:"served_duration,omitempty"`
 	CredentialsExpire time.Time `json:"credentials_expire,omitzero"`
 	Error             string    `json:"error,omitempty"`
+	// Action names what a broker caller did when the record is not a
+	// credential decision (open_session, revoke, request_approve, ...);
+	// empty for credential requests.
+	Action string `json:"action,omitempty"`
+	// Target is the session, request or event an action was about, or the
+	// user or profile of a bulk revoke; empty when none.
+	Target string `json:"target,omitempty"`
 }
 
 // DecisionLog writes decision records.

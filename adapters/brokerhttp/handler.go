@@ -144,7 +144,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, requestID, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
 		return
 	}
-	out, err := run(r.Context(), h.svc, caller, body)
+	out, err := run(ports.WithRequestID(r.Context(), requestID), h.svc, caller, body)
 	if err != nil {
 		if bad, isBad := errors.AsType[badBodyError](err); isBad {
 			h.refuse(w, requestID, http.StatusBadRequest, CodeBadRequest, bad.Error())

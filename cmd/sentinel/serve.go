@@ -102,7 +102,7 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	if err != nil {
 		return usageError{fmt.Sprintf("AWS_ENDPOINT_URL_STS: %v", err)}
 	}
-	handler, err := brokerhttp.NewHandler(brokerhttp.Config{Service: svc, Verifier: verifier, Logger: logger, Clock: env.Clock})
+	handler, err := brokerhttp.NewHandler(brokerhttp.Config{Service: broker.NewAudited(svc, decisions, env.Clock, logger), Verifier: verifier, Logger: logger, Clock: env.Clock})
 	if err != nil {
 		return err
 	}

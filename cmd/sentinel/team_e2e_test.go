@@ -105,6 +105,23 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 		t.Errorf("alice's session at the broker: status %s, revoked by %q, user arn %q", got.Status, got.RevokedBy, got.UserARN)
 	}
 
+	// The audit trail is the broker's decision log: the refused self-approval,
+	// bob's approval, alice's refused revoke and carol's revoke are in it.
+	type act struct{ action, user, effect string }
+	want := []act{{"request_approve", "alice", "deny"}, {"request_approve", "bob", "allow"}, {"revoke", "alice", "deny"}, {"revoke", "carol", "allow"}}
+	testkit.Eventually(t, 10*time.Second, "the broker's audit lines", func() bool {
+		var seen []act
+		for _, d := range testkit.ReadJSONLines[ports.DecisionRecord](t, b.log) {
+			seen = append(seen, act{d.Action, d.User, d.Effect})
+		}
+		for _, a := range want {
+			if !slices.Contains(seen, a) {
+				return false
+			}
+		}
+		return true
+	})
+
 	// The broker assumed the role with its own keys, never a user's.
 	for _, c := range w.sts.Calls() {
 		if c.Action == "AssumeRole" && c.AccessKeyID != teamBroker.keyID {
