@@ -14,6 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -111,31 +112,9 @@ func breakGlassByStatus(store ports.BreakGlassStore, st ports.BreakGlassStatus) 
 }
 
 // collectNewest pages through each listing until limit records pass keep,
-// then merges them newest first.
+// then merges them newest first (record.CollectNewest).
 func collectNewest[T any](ctx context.Context, lists []listing[T], keep func(T) bool, pos func(T) ports.Position, limit int) ([]T, error) {
-	out := []T{} // an empty list prints as [], never null
-	for _, list := range lists {
-		page := ports.Page{Limit: min(limit, ports.MaxPageLimit)}
-		kept := 0
-		for kept < limit {
-			items, next, err := list(ctx, page)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range items {
-				if keep(r) && kept < limit {
-					out = append(out, r)
-					kept++
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Cursor = next
-		}
-	}
-	ports.SortByPosition(out, pos)
-	return out[:min(len(out), limit)], nil
+	return record.CollectNewest(ctx, lists, keep, pos, limit)
 }
 
 // statusChoice turns a --status value into the statuses it selects.
