@@ -93,9 +93,9 @@ func openOverrideLookups(ctx context.Context, stores *runStore, current func() (
 
 // Listing: newest first, through the narrowest index.
 
-var requestStatuses = []ports.RequestStatus{ports.RequestPending, ports.RequestApproved, ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}
+var requestStatuses = approval.Statuses
 
-var breakGlassStatuses = []ports.BreakGlassStatus{ports.BreakGlassActive, ports.BreakGlassClosed, ports.BreakGlassExpired}
+var breakGlassStatuses = breakglass.Statuses
 
 func requestsByStatus(store ports.ApprovalStore, st ports.RequestStatus) listing[ports.ApprovalRequest] {
 	return func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 
@@ -22,9 +21,6 @@ import (
 var (
 	requestKind    = record.Kind{Noun: "request", List: "sentinel requests --status all"}
 	breakGlassKind = record.Kind{Noun: "break-glass", List: "sentinel breakglass-list --status all"}
-
-	requestStatuses    = []ports.RequestStatus{ports.RequestPending, ports.RequestApproved, ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}
-	breakGlassStatuses = []ports.BreakGlassStatus{ports.BreakGlassActive, ports.BreakGlassClosed, ports.BreakGlassExpired}
 )
 
 // notifier builds the policy's notifier for one call, with a logger that
@@ -120,7 +116,7 @@ func mayDecide(pol *policy.Policy, caller ports.Identity, r ports.ApprovalReques
 func (s *Service) findRequest(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.ApprovalRequest, error) {
 	store := s.deps.Stores
 	var lists []record.Listing[ports.ApprovalRequest]
-	for _, st := range requestStatuses {
+	for _, st := range approval.Statuses {
 		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
 			got, err := store.ListRequestsByStatus(ctx, st, p)
 			var visible []ports.ApprovalRequest
@@ -235,40 +231,12 @@ func (s *Service) ListRequests(ctx context.Context, caller ports.Identity, in po
 	if err != nil {
 		return nil, err
 	}
-	statuses, err := choose(in.Status, requestStatuses)
-	if err != nil {
-		return nil, err
-	}
 	limit, err := listLimit(in.Limit)
 	if err != nil {
 		return nil, err
 	}
-	store := s.deps.Stores
-	var lists []record.Listing[ports.ApprovalRequest]
-	switch {
-	case in.Requester != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByRequester(ctx, in.Requester, p)
-			return got.Requests, got.Next, err
-		})
-	case in.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByProfile(ctx, in.Profile, p)
-			return got.Requests, got.Next, err
-		})
-	default:
-		for _, st := range statuses {
-			lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-				got, err := store.ListRequestsByStatus(ctx, st, p)
-				return got.Requests, got.Next, err
-			})
-		}
-	}
-	keep := func(r ports.ApprovalRequest) bool {
-		return (in.Requester == "" || r.Requester == in.Requester) && (in.Profile == "" || r.Profile == in.Profile) &&
-			slices.Contains(statuses, r.Status) && mayDecide(pol, caller, r)
-	}
-	return record.CollectNewest(ctx, lists, keep, ports.RequestPosition, limit)
+	return approval.List(ctx, s.deps.Stores, approval.Filter{Status: in.Status, Requester: in.Requester, Profile: in.Profile,
+		Keep: func(r ports.ApprovalRequest) bool { return mayDecide(pol, caller, r) }}, limit)
 }
 
 // ShowRequest returns one request the caller may see.
@@ -293,7 +261,7 @@ func maySee(pol *policy.Policy, caller ports.Identity, e ports.BreakGlassEvent) 
 func (s *Service) findBreakGlass(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.BreakGlassEvent, error) {
 	store := s.deps.Stores
 	var lists []record.Listing[ports.BreakGlassEvent]
-	for _, st := range breakGlassStatuses {
+	for _, st := range breakglass.Statuses {
 		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
 			got, err := store.ListBreakGlassByStatus(ctx, st, p)
 			var visible []ports.BreakGlassEvent
@@ -378,40 +346,12 @@ func (s *Service) ListBreakGlass(ctx context.Context, caller ports.Identity, in 
 	if err != nil {
 		return nil, err
 	}
-	statuses, err := choose(in.Status, breakGlassStatuses)
-	if err != nil {
-		return nil, err
-	}
 	limit, err := listLimit(in.Limit)
 	if err != nil {
 		return nil, err
 	}
-	store := s.deps.Stores
-	var lists []record.Listing[ports.BreakGlassEvent]
-	switch {
-	case in.Invoker != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByInvoker(ctx, in.Invoker, p)
-			return got.Events, got.Next, err
-		})
-	case in.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByProfile(ctx, in.Profile, p)
-			return got.Events, got.Next, err
-		})
-	default:
-		for _, st := range statuses {
-			lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-				got, err := store.ListBreakGlassByStatus(ctx, st, p)
-				return got.Events, got.Next, err
-			})
-		}
-	}
-	keep := func(e ports.BreakGlassEvent) bool {
-		return (in.Invoker == "" || e.Invoker == in.Invoker) && (in.Profile == "" || e.Profile == in.Profile) &&
-			slices.Contains(statuses, e.Status) && maySee(pol, caller, e)
-	}
-	return record.CollectNewest(ctx, lists, keep, ports.BreakGlassPosition, limit)
+	return breakglass.List(ctx, s.deps.Stores, breakglass.Filter{Status: in.Status, Invoker: in.Invoker, Profile: in.Profile,
+		Keep: func(e ports.BreakGlassEvent) bool { return maySee(pol, caller, e) }}, limit)
 }
 
 // ShowBreakGlass returns one event the caller may see.
@@ -424,22 +364,6 @@ func (s *Service) ShowBreakGlass(ctx context.Context, caller ports.Identity, id 
 		return ports.BreakGlassEvent{}, err
 	}
 	return s.findBreakGlass(ctx, pol, caller, id)
-}
-
-// choose turns a status filter into the statuses it selects ("" or "all":
-// every one).
-func choose[S ~string](status string, all []S) ([]S, error) {
-	if status == "" || status == "all" {
-		return all, nil
-	}
-	if !slices.Contains(all, S(status)) {
-		names := make([]string, len(all))
-		for i, s := range all {
-			names[i] = string(s)
-		}
-		return nil, fmt.Errorf("unknown status %q: use %s or all: %w", status, strings.Join(names, ", "), ports.ErrInvalidArgument)
-	}
-	return []S{S(status)}, nil
 }
 
 // listLimit checks a listing's limit; 0 means the default.
