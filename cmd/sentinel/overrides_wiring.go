@@ -117,14 +117,6 @@ func collectNewest[T any](ctx context.Context, lists []listing[T], keep func(T) 
 	return record.CollectNewest(ctx, lists, keep, pos, limit)
 }
 
-// statusChoice turns a --status value into the statuses it selects.
-func statusChoice[S ~string](flag string, all []S) []S {
-	if flag == "" || flag == "all" {
-		return all
-	}
-	return []S{S(flag)}
-}
-
 // writeDetail prints label: value rows, aligned.
 func writeDetail(env *Env, rows [][2]string) error {
 	for _, r := range rows {
