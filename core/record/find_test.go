@@ -53,8 +53,8 @@ func TestFind(t *testing.T) {
 		contains string
 	}{
 		{c, c, nil, ""},
-		{"cccccccc3", c, nil, ""},                 // a unique prefix, in the second listing's only page
-		{"aaaaaaaa2", b, nil, ""},                 // on the first listing's first page, among others
+		{"cccccccc3", c, nil, ""}, // a unique prefix, in the second listing's only page
+		{"aaaaaaaa2", b, nil, ""}, // on the first listing's first page, among others
 		{"aaaaaaaa", "", ports.ErrInvalidArgument, "ambiguous"},
 		{"dddddddd", "", ports.ErrNotFound, "no thing with id prefix dddddddd (list them with sentinel things)"},
 		{"dddddddd44444444444444444444444d", "", ports.ErrNotFound, "no thing with id dddddddd"},
