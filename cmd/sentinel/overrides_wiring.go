@@ -98,17 +98,11 @@ var requestStatuses = approval.Statuses
 var breakGlassStatuses = breakglass.Statuses
 
 func requestsByStatus(store ports.ApprovalStore, st ports.RequestStatus) listing[ports.ApprovalRequest] {
-	return func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-		got, err := store.ListRequestsByStatus(ctx, st, p)
-		return got.Requests, got.Next, err
-	}
+	return approval.ByStatus(store, st)
 }
 
 func breakGlassByStatus(store ports.BreakGlassStore, st ports.BreakGlassStatus) listing[ports.BreakGlassEvent] {
-	return func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-		got, err := store.ListBreakGlassByStatus(ctx, st, p)
-		return got.Events, got.Next, err
-	}
+	return breakglass.ByStatus(store, st)
 }
 
 // collectNewest pages through each listing until limit records pass keep,

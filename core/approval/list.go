@@ -50,9 +50,7 @@ func List(ctx context.Context, store ports.ApprovalStore, f Filter, limit int) (
 		}))
 	default:
 		for _, st := range statuses {
-			lists = append(lists, page(func(ctx context.Context, p ports.Page) (ports.RequestPage, error) {
-				return store.ListRequestsByStatus(ctx, st, p)
-			}))
+			lists = append(lists, ByStatus(store, st))
 		}
 	}
 	keep := func(r ports.ApprovalRequest) bool {
@@ -60,4 +58,12 @@ func List(ctx context.Context, store ports.ApprovalStore, f Filter, limit int) (
 			slices.Contains(statuses, r.Status) && (f.Keep == nil || f.Keep(r))
 	}
 	return record.CollectNewest(ctx, lists, keep, ports.RequestPosition, limit)
+}
+
+// ByStatus is the listing of the requests in one status, newest first.
+func ByStatus(store ports.ApprovalStore, st ports.RequestStatus) record.Listing[ports.ApprovalRequest] {
+	return func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
+		got, err := store.ListRequestsByStatus(ctx, st, p)
+		return got.Requests, got.Next, err
+	}
 }

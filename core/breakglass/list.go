@@ -50,9 +50,7 @@ func List(ctx context.Context, store ports.BreakGlassStore, f Filter, limit int)
 		}))
 	default:
 		for _, st := range statuses {
-			lists = append(lists, page(func(ctx context.Context, p ports.Page) (ports.BreakGlassPage, error) {
-				return store.ListBreakGlassByStatus(ctx, st, p)
-			}))
+			lists = append(lists, ByStatus(store, st))
 		}
 	}
 	keep := func(e ports.BreakGlassEvent) bool {
@@ -60,4 +58,12 @@ func List(ctx context.Context, store ports.BreakGlassStore, f Filter, limit int)
 			slices.Contains(statuses, e.Status) && (f.Keep == nil || f.Keep(e))
 	}
 	return record.CollectNewest(ctx, lists, keep, ports.BreakGlassPosition, limit)
+}
+
+// ByStatus is the listing of the events in one status, newest first.
+func ByStatus(store ports.BreakGlassStore, st ports.BreakGlassStatus) record.Listing[ports.BreakGlassEvent] {
+	return func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
+		got, err := store.ListBreakGlassByStatus(ctx, st, p)
+		return got.Events, got.Next, err
+	}
 }

@@ -114,36 +114,38 @@ func mayDecide(pol *policy.Policy, caller ports.Identity, r ports.ApprovalReques
 // findRequest finds a request (full id or unique prefix) among those the
 // caller may see; one it may not see is refused with ErrForbidden.
 func (s *Service) findRequest(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.ApprovalRequest, error) {
-	store := s.deps.Stores
 	var lists []record.Listing[ports.ApprovalRequest]
 	for _, st := range approval.Statuses {
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByStatus(ctx, st, p)
-			var visible []ports.ApprovalRequest
-			for _, r := range got.Requests {
-				if mayDecide(pol, caller, r) {
-					visible = append(visible, r)
-				}
-			}
-			return visible, got.Next, err
-		})
+		lists = append(lists, approval.ByStatus(s.deps.Stores, st))
 	}
-	r, err := record.Find(ctx, requestKind, id, store.GetRequest, func(r ports.ApprovalRequest) string { return r.ID }, lists...)
+	return findVisible(ctx, requestKind, id, s.deps.Stores.GetRequest, func(r ports.ApprovalRequest) string { return r.ID }, lists,
+		func(r ports.ApprovalRequest) bool { return mayDecide(pol, caller, r) })
+}
+
+// findVisible finds a record by full id or unique prefix among those
+// visible accepts (so a prefix never matches, or names, one the caller may
+// not see); one named by its full id that is not visible is refused with
+// ErrForbidden.
+func findVisible[T any](ctx context.Context, k record.Kind, id string, get func(context.Context, string) (T, error),
+	idOf func(T) string, lists []record.Listing[T], visible func(T) bool,
+) (T, error) {
+	for i, l := range lists {
+		lists[i] = record.Filtered(l, visible)
+	}
+	r, err := record.Find(ctx, k, id, get, idOf, lists...)
 	if err != nil {
-		return ports.ApprovalRequest{}, err
+		return r, err
 	}
-	if !mayDecide(pol, caller, r) {
-		return ports.ApprovalRequest{}, fmt.Errorf("request %s is not yours and you approve none of its profile (%s): %w", r.ID, r.Profile, ports.ErrForbidden)
+	if !visible(r) {
+		var zero T
+		return zero, fmt.Errorf("%s %s is not yours, and the policy gives you no part in it: %w", k.Noun, idOf(r), ports.ErrForbidden)
 	}
 	return r, nil
 }
 
 // CreateRequest asks for approval to use a profile, as the caller.
 func (s *Service) CreateRequest(ctx context.Context, caller ports.Identity, in ports.RequestInput) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -175,10 +177,7 @@ func (s *Service) CreateRequest(ctx context.Context, caller ports.Identity, in p
 // DecideRequest approves or denies a pending request: an approver of its
 // profile who is not its requester (self-approval is refused).
 func (s *Service) DecideRequest(ctx context.Context, caller ports.Identity, in ports.DecideInput) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -202,10 +201,7 @@ func (s *Service) DecideRequest(ctx context.Context, caller ports.Identity, in p
 // CancelRequest withdraws a request (its requester) or ends an approved
 // one early (its requester or an approver).
 func (s *Service) CancelRequest(ctx context.Context, caller ports.Identity, id string) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -224,10 +220,7 @@ func (s *Service) CancelRequest(ctx context.Context, caller ports.Identity, id s
 // ListRequests lists requests newest first: an admin's all, an approver's
 // those for profiles they approve plus their own, anyone else's their own.
 func (s *Service) ListRequests(ctx context.Context, caller ports.Identity, in ports.ListRequestsInput) ([]ports.ApprovalRequest, error) {
-	if err := checkCaller(caller); err != nil {
-		return nil, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return nil, err
 	}
@@ -241,10 +234,7 @@ func (s *Service) ListRequests(ctx context.Context, caller ports.Identity, in po
 
 // ShowRequest returns one request the caller may see.
 func (s *Service) ShowRequest(ctx context.Context, caller ports.Identity, id string) (ports.ApprovalRequest, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.ApprovalRequest{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.ApprovalRequest{}, err
 	}
@@ -259,36 +249,17 @@ func maySee(pol *policy.Policy, caller ports.Identity, e ports.BreakGlassEvent) 
 // findBreakGlass finds an event (full id or unique prefix) among those the
 // caller may see; one it may not see is refused with ErrForbidden.
 func (s *Service) findBreakGlass(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.BreakGlassEvent, error) {
-	store := s.deps.Stores
 	var lists []record.Listing[ports.BreakGlassEvent]
 	for _, st := range breakglass.Statuses {
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByStatus(ctx, st, p)
-			var visible []ports.BreakGlassEvent
-			for _, e := range got.Events {
-				if maySee(pol, caller, e) {
-					visible = append(visible, e)
-				}
-			}
-			return visible, got.Next, err
-		})
+		lists = append(lists, breakglass.ByStatus(s.deps.Stores, st))
 	}
-	e, err := record.Find(ctx, breakGlassKind, id, store.GetBreakGlass, func(e ports.BreakGlassEvent) string { return e.ID }, lists...)
-	if err != nil {
-		return ports.BreakGlassEvent{}, err
-	}
-	if !maySee(pol, caller, e) {
-		return ports.BreakGlassEvent{}, fmt.Errorf("break-glass %s is not yours: %w", e.ID, ports.ErrForbidden)
-	}
-	return e, nil
+	return findVisible(ctx, breakGlassKind, id, s.deps.Stores.GetBreakGlass, func(e ports.BreakGlassEvent) string { return e.ID }, lists,
+		func(e ports.BreakGlassEvent) bool { return maySee(pol, caller, e) })
 }
 
 // OpenBreakGlass invokes emergency access, as the caller.
 func (s *Service) OpenBreakGlass(ctx context.Context, caller ports.Identity, in ports.BreakGlassInput) (ports.BreakGlassOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassOutput{}, err
 	}
@@ -313,10 +284,7 @@ func (s *Service) OpenBreakGlass(ctx context.Context, caller ports.Identity, in 
 // CloseBreakGlass ends an event early: its invoker, or whoever the
 // break-glass rules let close it.
 func (s *Service) CloseBreakGlass(ctx context.Context, caller ports.Identity, in ports.CloseBreakGlassInput) (ports.BreakGlassOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassOutput{}, err
 	}
@@ -339,10 +307,7 @@ func (s *Service) CloseBreakGlass(ctx context.Context, caller ports.Identity, in
 // ListBreakGlass lists events newest first: an admin's all, anyone else's
 // their own.
 func (s *Service) ListBreakGlass(ctx context.Context, caller ports.Identity, in ports.ListBreakGlassInput) ([]ports.BreakGlassEvent, error) {
-	if err := checkCaller(caller); err != nil {
-		return nil, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return nil, err
 	}
@@ -356,10 +321,7 @@ func (s *Service) ListBreakGlass(ctx context.Context, caller ports.Identity, in 
 
 // ShowBreakGlass returns one event the caller may see.
 func (s *Service) ShowBreakGlass(ctx context.Context, caller ports.Identity, id string) (ports.BreakGlassEvent, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassEvent{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassEvent{}, err
 	}

@@ -28,6 +28,20 @@ type Kind struct {
 // Listing reads one page of one index, newest first.
 type Listing[T any] func(ctx context.Context, p ports.Page) (items []T, next string, err error)
 
+// Filtered is l with only the records keep accepts.
+func Filtered[T any](l Listing[T], keep func(T) bool) Listing[T] {
+	return func(ctx context.Context, p ports.Page) ([]T, string, error) {
+		items, next, err := l(ctx, p)
+		var out []T
+		for _, r := range items {
+			if keep(r) {
+				out = append(out, r)
+			}
+		}
+		return out, next, err
+	}
+}
+
 // CheckIDOrPrefix refuses a malformed id or prefix before any store is
 // touched. The error wraps ports.ErrInvalidArgument.
 func (k Kind) CheckIDOrPrefix(id string) error {
