@@ -122,20 +122,32 @@ func TestEveryOperationNeedsAVerifiedCaller(t *testing.T) {
 	id := open(t, s, alice, "dev").Session.ID
 	nobody := ports.Identity{Name: "alice", Source: "os"} // no ARN: no proof was checked
 	ops := map[string]func() error{
-		"WhoAmI":      func() error { _, err := s.WhoAmI(t.Context(), nobody); return err },
-		"OpenSession": func() error { _, err := s.OpenSession(t.Context(), nobody, ports.OpenSessionInput{Profile: "dev"}); return err },
+		"WhoAmI": func() error { _, err := s.WhoAmI(t.Context(), nobody); return err },
+		"OpenSession": func() error {
+			_, err := s.OpenSession(t.Context(), nobody, ports.OpenSessionInput{Profile: "dev"})
+			return err
+		},
 		"Heartbeat":   func() error { _, err := s.Heartbeat(t.Context(), nobody, id); return err },
 		"Close":       func() error { return s.CloseSession(t.Context(), nobody, id) },
 		"Credentials": func() error { return creds(s, nobody, id) },
-		"OneShot":     func() error { _, err := s.OneShot(t.Context(), nobody, ports.OneShotInput{Profile: "dev", Mode: "cli"}); return err },
-		"List":        func() error { _, err := s.ListSessions(t.Context(), nobody, ports.ListSessionsInput{}); return err },
-		"Show":        func() error { _, err := s.ShowSession(t.Context(), nobody, id); return err },
-		"Revoke":      func() error { _, err := s.Revoke(t.Context(), nobody, ports.RevokeInput{ID: id, Reason: "x"}); return err },
+		"OneShot": func() error {
+			_, err := s.OneShot(t.Context(), nobody, ports.OneShotInput{Profile: "dev", Mode: "cli"})
+			return err
+		},
+		"List": func() error { _, err := s.ListSessions(t.Context(), nobody, ports.ListSessionsInput{}); return err },
+		"Show": func() error { _, err := s.ShowSession(t.Context(), nobody, id); return err },
+		"Revoke": func() error {
+			_, err := s.Revoke(t.Context(), nobody, ports.RevokeInput{ID: id, Reason: "x"})
+			return err
+		},
 		"Request": func() error {
 			_, err := s.CreateRequest(t.Context(), nobody, ports.RequestInput{Profile: "prod", Justification: "deploy the fix", Duration: time.Hour})
 			return err
 		},
-		"Decide":       func() error { _, err := s.DecideRequest(t.Context(), nobody, ports.DecideInput{ID: id, Approve: true}); return err },
+		"Decide": func() error {
+			_, err := s.DecideRequest(t.Context(), nobody, ports.DecideInput{ID: id, Approve: true})
+			return err
+		},
 		"Cancel":       func() error { _, err := s.CancelRequest(t.Context(), nobody, id); return err },
 		"ListRequests": func() error { _, err := s.ListRequests(t.Context(), nobody, ports.ListRequestsInput{}); return err },
 		"ShowRequest":  func() error { _, err := s.ShowRequest(t.Context(), nobody, id); return err },
@@ -143,9 +155,12 @@ func TestEveryOperationNeedsAVerifiedCaller(t *testing.T) {
 			_, err := s.OpenBreakGlass(t.Context(), nobody, ports.BreakGlassInput{Profile: "prod", ReasonCode: "incident", Justification: "fire", Duration: time.Hour})
 			return err
 		},
-		"CloseBreakGlass": func() error { _, err := s.CloseBreakGlass(t.Context(), nobody, ports.CloseBreakGlassInput{ID: id, Reason: "x"}); return err },
-		"ListBreakGlass":  func() error { _, err := s.ListBreakGlass(t.Context(), nobody, ports.ListBreakGlassInput{}); return err },
-		"ShowBreakGlass":  func() error { _, err := s.ShowBreakGlass(t.Context(), nobody, id); return err },
+		"CloseBreakGlass": func() error {
+			_, err := s.CloseBreakGlass(t.Context(), nobody, ports.CloseBreakGlassInput{ID: id, Reason: "x"})
+			return err
+		},
+		"ListBreakGlass": func() error { _, err := s.ListBreakGlass(t.Context(), nobody, ports.ListBreakGlassInput{}); return err },
+		"ShowBreakGlass": func() error { _, err := s.ShowBreakGlass(t.Context(), nobody, id); return err },
 	}
 	for name, op := range ops {
 		wantIs(t, name, op(), ports.ErrUnauthenticated)
