@@ -72,7 +72,7 @@ func (s *policySource) Current() (*policy.Policy, error) {
 	return s.p, s.err
 }
 
-func (s *policySource) set(t *testing.T, doc string) {
+func (s *policySource) set(t testing.TB, doc string) {
 	t.Helper()
 	p, err := policy.Parse([]byte(doc))
 	if err != nil {
@@ -130,7 +130,7 @@ type team struct {
 	source *fakeSource
 }
 
-func newTeam(t *testing.T) *team {
+func newTeam(t testing.TB) *team {
 	t.Helper()
 	clock := ports.NewFakeClock(t0)
 	tm := &team{clock: clock, store: memory.New(clock), policy: &policySource{}, source: &fakeSource{clock: clock}}
@@ -145,7 +145,7 @@ func (tm *team) replica(t *testing.T) *broker.Service {
 }
 
 // replicaWith is a replica whose deps tune changes.
-func (tm *team) replicaWith(t *testing.T, tune func(*broker.Deps)) *broker.Service {
+func (tm *team) replicaWith(t testing.TB, tune func(*broker.Deps)) *broker.Service {
 	t.Helper()
 	deps := broker.Deps{
 		Stores: tm.store, Policy: tm.policy, Clock: tm.clock, StoreIdentity: "memory://team",
