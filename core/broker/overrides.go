@@ -129,10 +129,7 @@ func (s *Service) findRequest(ctx context.Context, pol *policy.Policy, caller po
 func findVisible[T any](ctx context.Context, k record.Kind, id string, get func(context.Context, string) (T, error),
 	idOf func(T) string, lists []record.Listing[T], visible func(T) bool,
 ) (T, error) {
-	for i, l := range lists {
-		lists[i] = record.Filtered(l, visible)
-	}
-	r, err := record.Find(ctx, k, id, get, idOf, lists...)
+	r, err := record.FindAmong(ctx, k, id, get, idOf, visible, lists...)
 	if err != nil {
 		return r, err
 	}

@@ -28,20 +28,6 @@ type Kind struct {
 // Listing reads one page of one index, newest first.
 type Listing[T any] func(ctx context.Context, p ports.Page) (items []T, next string, err error)
 
-// Filtered is l with only the records keep accepts.
-func Filtered[T any](l Listing[T], keep func(T) bool) Listing[T] {
-	return func(ctx context.Context, p ports.Page) ([]T, string, error) {
-		items, next, err := l(ctx, p)
-		var out []T
-		for _, r := range items {
-			if keep(r) {
-				out = append(out, r)
-			}
-		}
-		return out, next, err
-	}
-}
-
 // CheckIDOrPrefix refuses a malformed id or prefix before any store is
 // touched. The error wraps ports.ErrInvalidArgument.
 func (k Kind) CheckIDOrPrefix(id string) error {
@@ -64,6 +50,15 @@ func (k Kind) CheckIDOrPrefix(id string) error {
 func Find[T any](ctx context.Context, k Kind, id string,
 	get func(context.Context, string) (T, error), idOf func(T) string, lists ...Listing[T],
 ) (T, error) {
+	return FindAmong(ctx, k, id, get, idOf, nil, lists...)
+}
+
+// FindAmong is Find where a prefix matches only records keep accepts (nil:
+// all), so it never matches, nor names in an error, one the caller may not
+// see. A full id is got whatever keep says: the caller judges it.
+func FindAmong[T any](ctx context.Context, k Kind, id string,
+	get func(context.Context, string) (T, error), idOf func(T) string, keep func(T) bool, lists ...Listing[T],
+) (T, error) {
 	var zero T
 	if err := k.CheckIDOrPrefix(id); err != nil {
 		return zero, err
@@ -85,7 +80,7 @@ func Find[T any](ctx context.Context, k Kind, id string,
 				return zero, err
 			}
 			for _, r := range items {
-				if strings.HasPrefix(idOf(r), id) {
+				if strings.HasPrefix(idOf(r), id) && (keep == nil || keep(r)) {
 					matches = append(matches, r)
 				}
 			}

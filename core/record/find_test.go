@@ -72,6 +72,15 @@ func TestFind(t *testing.T) {
 			t.Errorf("Find(%s) error %q does not say %q", tt.id, err, tt.contains)
 		}
 	}
+	// Among what keep accepts, the prefix shared with a hidden record is
+	// unique, and a miss names no hidden id.
+	notB := func(s string) bool { return s != b }
+	if got, err := record.FindAmong(t.Context(), kind, "aaaaaaaa", get, self, notB, lists...); got != a || err != nil {
+		t.Errorf("FindAmong(aaaaaaaa) = %q, %v; want %s", got, err, a)
+	}
+	if _, err := record.FindAmong(t.Context(), kind, "aaaaaaaa2", get, self, notB, lists...); !errors.Is(err, ports.ErrNotFound) || strings.Contains(err.Error(), b) {
+		t.Errorf("FindAmong of a hidden record's prefix: err = %v, want not found, naming nothing", err)
+	}
 	broken := func(context.Context, ports.Page) ([]string, string, error) { return nil, "", errors.New("store down") }
 	if _, err := record.Find(t.Context(), kind, "aaaaaaaa", get, self, broken); err == nil || err.Error() != "store down" {
 		t.Errorf("a failing listing: err = %v, want it passed on", err)
