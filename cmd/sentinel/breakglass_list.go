@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -45,28 +46,7 @@ func (c *BreakGlassListCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 	}
 	sweepBreakGlass(ctx, store, env.Clock, logger)
 
-	var lists []listing[ports.BreakGlassEvent]
-	switch {
-	case c.Invoker != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByInvoker(ctx, c.Invoker, p)
-			return got.Events, got.Next, err
-		})
-	case c.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByProfile(ctx, c.Profile, p)
-			return got.Events, got.Next, err
-		})
-	default:
-		for _, st := range statusChoice(c.Status, breakGlassStatuses) {
-			lists = append(lists, breakGlassByStatus(store, st))
-		}
-	}
-	keep := func(e ports.BreakGlassEvent) bool {
-		return (c.Invoker == "" || e.Invoker == c.Invoker) && (c.Profile == "" || e.Profile == c.Profile) &&
-			(c.Status == "all" || string(e.Status) == c.Status)
-	}
-	events, err := collectNewest(ctx, lists, keep, ports.BreakGlassPosition, c.Limit)
+	events, err := breakglass.List(ctx, store, breakglass.Filter{Status: c.Status, Invoker: c.Invoker, Profile: c.Profile}, c.Limit)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -13,14 +13,8 @@ import (
 // every command that takes one accepts a unique prefix of at least
 // minIDPrefix characters. This file is the one place that resolves them.
 
-// minIDPrefix is the shortest id prefix commands accept.
-const minIDPrefix = 8
-
 // fullIDLen is a whole id: 128 bits as lowercase hex.
-const fullIDLen = 32
-
-// prefixScanLimit bounds the records one prefix lookup reads.
-const prefixScanLimit = 100_000
+const fullIDLen = record.IDLen
 
 // recordKind names a kind of record in messages.
 type recordKind struct {
@@ -34,70 +28,44 @@ var (
 	breakGlassRecords = recordKind{noun: "break-glass", list: "sentinel breakglass-list --status all"}
 )
 
+func (k recordKind) kind() record.Kind { return record.Kind{Noun: k.noun, List: k.list} }
+
 // checkID refuses a malformed id or prefix before any store is touched.
 func (k recordKind) checkID(id string) error {
-	if len(id) >= minIDPrefix && len(id) <= fullIDLen && strings.Trim(id, "0123456789abcdef") == "" {
-		return nil
+	if err := k.kind().CheckIDOrPrefix(id); err != nil {
+		return usageError{plainError(err).Error()}
 	}
-	shown := id
-	if len(shown) > 80 {
-		shown = shown[:80] + "..."
-	}
-	return usageError{fmt.Sprintf("%q is not a %s id: give the 32 lowercase hex characters from %s, or a unique prefix of at least %d",
-		shown, k.noun, k.list, minIDPrefix)}
+	return nil
 }
 
 // listing reads one page of one index, newest first.
-type listing[T any] func(ctx context.Context, p ports.Page) (items []T, next string, err error)
+type listing[T any] = record.Listing[T]
 
 // findByID gets a record by its full id, or by a unique id prefix found by
-// scanning lists (together they must hold every record).
+// scanning lists (together they must hold every record): record.Find, with
+// a malformed id a usage error.
 func findByID[T any](ctx context.Context, k recordKind, id string,
 	get func(context.Context, string) (T, error), idOf func(T) string, lists ...listing[T],
 ) (T, error) {
-	var zero T
 	if err := k.checkID(id); err != nil {
+		var zero T
 		return zero, err
 	}
-	if len(id) == fullIDLen {
-		r, err := get(ctx, id)
-		if errors.Is(err, ports.ErrNotFound) {
-			return zero, fmt.Errorf("no %s with id %s (list them with %s)", k.noun, id, k.list)
-		}
-		return r, err
+	r, err := record.Find(ctx, k.kind(), id, get, idOf, lists...)
+	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrInvalidArgument) {
+		return r, plainError(err)
 	}
-	var matches []T
-	scanned := 0
-	for _, list := range lists {
-		page := ports.Page{Limit: ports.MaxPageLimit}
-		for scanned < prefixScanLimit {
-			items, next, err := list(ctx, page)
-			if err != nil {
-				return zero, err
-			}
-			for _, r := range items {
-				if strings.HasPrefix(idOf(r), id) {
-					matches = append(matches, r)
-				}
-			}
-			scanned += len(items)
-			if next == "" {
-				break
-			}
-			page.Cursor = next
-		}
+	return r, err
+}
+
+// plainError prints a lookup's refusal without the trailing error-value
+// name, keeping the cause for errors.Is.
+func plainError(err error) error {
+	msg := err.Error()
+	for _, suffix := range []string{": " + ports.ErrNotFound.Error(), ": " + ports.ErrInvalidArgument.Error()} {
+		msg = strings.TrimSuffix(msg, suffix)
 	}
-	switch len(matches) {
-	case 0:
-		return zero, fmt.Errorf("no %s with id prefix %s (list them with %s)", k.noun, id, k.list)
-	case 1:
-		return matches[0], nil
-	}
-	ids := make([]string, 0, len(matches))
-	for _, r := range matches {
-		ids = append(ids, idOf(r))
-	}
-	return zero, fmt.Errorf("id prefix %s is ambiguous (%s): give more characters", id, strings.Join(ids, ", "))
+	return refusedError{msg: msg, err: err}
 }
 
 // validateIDOrPrefix refuses a malformed session id before any store is touched.

@@ -14,6 +14,7 @@ import (
 	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/breakglass"
 	"github.com/sentinel-gw/sentinel/core/policy"
+	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/core/workflow"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -92,58 +93,22 @@ func openOverrideLookups(ctx context.Context, stores *runStore, current func() (
 
 // Listing: newest first, through the narrowest index.
 
-var requestStatuses = []ports.RequestStatus{ports.RequestPending, ports.RequestApproved, ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}
+var requestStatuses = approval.Statuses
 
-var breakGlassStatuses = []ports.BreakGlassStatus{ports.BreakGlassActive, ports.BreakGlassClosed, ports.BreakGlassExpired}
+var breakGlassStatuses = breakglass.Statuses
 
 func requestsByStatus(store ports.ApprovalStore, st ports.RequestStatus) listing[ports.ApprovalRequest] {
-	return func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-		got, err := store.ListRequestsByStatus(ctx, st, p)
-		return got.Requests, got.Next, err
-	}
+	return approval.ByStatus(store, st)
 }
 
 func breakGlassByStatus(store ports.BreakGlassStore, st ports.BreakGlassStatus) listing[ports.BreakGlassEvent] {
-	return func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-		got, err := store.ListBreakGlassByStatus(ctx, st, p)
-		return got.Events, got.Next, err
-	}
+	return breakglass.ByStatus(store, st)
 }
 
 // collectNewest pages through each listing until limit records pass keep,
-// then merges them newest first.
+// then merges them newest first (record.CollectNewest).
 func collectNewest[T any](ctx context.Context, lists []listing[T], keep func(T) bool, pos func(T) ports.Position, limit int) ([]T, error) {
-	out := []T{} // an empty list prints as [], never null
-	for _, list := range lists {
-		page := ports.Page{Limit: min(limit, ports.MaxPageLimit)}
-		kept := 0
-		for kept < limit {
-			items, next, err := list(ctx, page)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range items {
-				if keep(r) && kept < limit {
-					out = append(out, r)
-					kept++
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Cursor = next
-		}
-	}
-	ports.SortByPosition(out, pos)
-	return out[:min(len(out), limit)], nil
-}
-
-// statusChoice turns a --status value into the statuses it selects.
-func statusChoice[S ~string](flag string, all []S) []S {
-	if flag == "" || flag == "all" {
-		return all
-	}
-	return []S{S(flag)}
+	return record.CollectNewest(ctx, lists, keep, pos, limit)
 }
 
 // writeDetail prints label: value rows, aligned.

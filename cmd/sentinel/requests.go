@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/approval"
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -47,28 +48,7 @@ func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *run
 	}
 	sweepRequests(ctx, store, env.Clock, logger)
 
-	var lists []listing[ports.ApprovalRequest]
-	switch {
-	case c.Requester != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByRequester(ctx, c.Requester, p)
-			return got.Requests, got.Next, err
-		})
-	case c.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByProfile(ctx, c.Profile, p)
-			return got.Requests, got.Next, err
-		})
-	default:
-		for _, st := range statusChoice(c.Status, requestStatuses) {
-			lists = append(lists, requestsByStatus(store, st))
-		}
-	}
-	keep := func(r ports.ApprovalRequest) bool {
-		return (c.Requester == "" || r.Requester == c.Requester) && (c.Profile == "" || r.Profile == c.Profile) &&
-			(c.Status == "all" || string(r.Status) == c.Status)
-	}
-	requests, err := collectNewest(ctx, lists, keep, ports.RequestPosition, c.Limit)
+	requests, err := approval.List(ctx, store, approval.Filter{Status: c.Status, Requester: c.Requester, Profile: c.Profile}, c.Limit)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/session"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -88,71 +89,13 @@ func sweep(ctx context.Context, store ports.SessionStore, clock ports.Clock, log
 }
 
 // sessionFilter selects sessions; empty fields match anything.
-type sessionFilter struct {
-	Status, User, Profile string // Status "" or "all" matches every status
-	Since                 time.Time
-}
+type sessionFilter = session.Filter
 
-func (f sessionFilter) keep(s ports.Session) bool {
-	return (f.User == "" || s.User == f.User) &&
-		(f.Profile == "" || s.Profile == f.Profile) &&
-		(f.Status == "" || f.Status == "all" || string(s.Status) == f.Status)
-}
-
-// listSessions reads the narrowest index and filters the rest, newest first.
+// listSessions reads the narrowest index and filters the rest, newest
+// first: the first limit sessions of session.List.
 func listSessions(ctx context.Context, store ports.SessionStore, f sessionFilter, limit int) ([]ports.Session, error) {
-	var fetch func(ports.Page) (ports.SessionPage, error)
-	switch {
-	case f.User != "":
-		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByUser(ctx, f.User, p) }
-	case f.Profile != "":
-		fetch = func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByProfile(ctx, f.Profile, p) }
-	case f.Status != "" && f.Status != "all":
-		fetch = func(p ports.Page) (ports.SessionPage, error) {
-			return store.ListSessionsByStatus(ctx, ports.SessionStatus(f.Status), p)
-		}
-	default:
-		// No single index holds every session: merge the three status listings.
-		var all []ports.Session
-		for _, st := range []ports.SessionStatus{ports.SessionActive, ports.SessionRevoked, ports.SessionExpired} {
-			got, err := collect(func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByStatus(ctx, st, p) }, f, limit)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, got...)
-		}
-		ports.SortByPosition(all, ports.SessionPosition)
-		return all[:min(len(all), limit)], nil
-	}
-	return collect(fetch, f, limit)
-}
-
-// collect pages through fetch until limit sessions pass the filter, or the
-// listing (newest first) goes past f.Since.
-func collect(fetch func(ports.Page) (ports.SessionPage, error), f sessionFilter, limit int) ([]ports.Session, error) {
-	var out []ports.Session
-	page := ports.Page{Limit: min(limit, ports.MaxPageLimit)}
-	for {
-		p, err := fetch(page)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range p.Sessions {
-			if !f.Since.IsZero() && s.CreatedAt.Before(f.Since) {
-				return out, nil
-			}
-			if f.keep(s) {
-				out = append(out, s)
-				if len(out) == limit {
-					return out, nil
-				}
-			}
-		}
-		if p.Next == "" {
-			return out, nil
-		}
-		page.Cursor = p.Next
-	}
+	page, err := session.List(ctx, store, f, ports.Page{Limit: limit})
+	return page.Sessions, err
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -149,6 +149,15 @@ func (s *Service) policy() (*policy.Policy, error) {
 	return pol, nil
 }
 
+// callerPolicy checks the caller and reads the policy in force, for an
+// operation the policy judges.
+func (s *Service) callerPolicy(caller ports.Identity) (*policy.Policy, error) {
+	if err := checkCaller(caller); err != nil {
+		return nil, err
+	}
+	return s.policy()
+}
+
 // isAdmin reports whether caller is one of the policy's admins.
 func (s *Service) isAdmin(caller ports.Identity) (bool, error) {
 	pol, err := s.policy()

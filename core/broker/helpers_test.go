@@ -72,7 +72,7 @@ func (s *policySource) Current() (*policy.Policy, error) {
 	return s.p, s.err
 }
 
-func (s *policySource) set(t *testing.T, doc string) {
+func (s *policySource) set(t testing.TB, doc string) {
 	t.Helper()
 	p, err := policy.Parse([]byte(doc))
 	if err != nil {
@@ -130,7 +130,7 @@ type team struct {
 	source *fakeSource
 }
 
-func newTeam(t *testing.T) *team {
+func newTeam(t testing.TB) *team {
 	t.Helper()
 	clock := ports.NewFakeClock(t0)
 	tm := &team{clock: clock, store: memory.New(clock), policy: &policySource{}, source: &fakeSource{clock: clock}}
@@ -141,7 +141,13 @@ func newTeam(t *testing.T) *team {
 // replica is one broker over the team's store and policy.
 func (tm *team) replica(t *testing.T) *broker.Service {
 	t.Helper()
-	s, err := broker.New(broker.Deps{
+	return tm.replicaWith(t, func(*broker.Deps) {})
+}
+
+// replicaWith is a replica whose deps tune changes.
+func (tm *team) replicaWith(t testing.TB, tune func(*broker.Deps)) *broker.Service {
+	t.Helper()
+	deps := broker.Deps{
 		Stores: tm.store, Policy: tm.policy, Clock: tm.clock, StoreIdentity: "memory://team",
 		Sources: func(profile string) (ports.CredentialProvider, error) {
 			if profile != "dev" && profile != "prod" {
@@ -150,7 +156,9 @@ func (tm *team) replica(t *testing.T) *broker.Service {
 			return tm.source, nil
 		},
 		Notifier: func(_ *policy.Policy, logger *slog.Logger) (ports.Notifier, error) { return logNotifier{logger}, nil },
-	})
+	}
+	tune(&deps)
+	s, err := broker.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +185,21 @@ func wantIs(t *testing.T, what string, err, target error) {
 	if !errors.Is(err, target) {
 		t.Errorf("%s: err = %v, want %v", what, err, target)
 	}
+}
+
+// faultyStore is the team's store whose session reads can be made to find
+// nothing (a wiped Redis, a deleted item) or to fail (a store gone away).
+type faultyStore struct {
+	*memory.Store
+	lost, down atomic.Bool
+}
+
+func (f *faultyStore) GetSession(ctx context.Context, id string) (ports.Session, error) {
+	switch {
+	case f.down.Load():
+		return ports.Session{}, errors.New("dial tcp: connection refused")
+	case f.lost.Load():
+		return ports.Session{}, fmt.Errorf("memory: session %s: %w", id, ports.ErrNotFound)
+	}
+	return f.Store.GetSession(ctx, id)
 }

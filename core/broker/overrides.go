@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 
@@ -22,9 +21,6 @@ import (
 var (
 	requestKind    = record.Kind{Noun: "request", List: "sentinel requests --status all"}
 	breakGlassKind = record.Kind{Noun: "break-glass", List: "sentinel breakglass-list --status all"}
-
-	requestStatuses    = []ports.RequestStatus{ports.RequestPending, ports.RequestApproved, ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}
-	breakGlassStatuses = []ports.BreakGlassStatus{ports.BreakGlassActive, ports.BreakGlassClosed, ports.BreakGlassExpired}
 )
 
 // notifier builds the policy's notifier for one call, with a logger that
@@ -118,36 +114,35 @@ func mayDecide(pol *policy.Policy, caller ports.Identity, r ports.ApprovalReques
 // findRequest finds a request (full id or unique prefix) among those the
 // caller may see; one it may not see is refused with ErrForbidden.
 func (s *Service) findRequest(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.ApprovalRequest, error) {
-	store := s.deps.Stores
 	var lists []record.Listing[ports.ApprovalRequest]
-	for _, st := range requestStatuses {
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByStatus(ctx, st, p)
-			var visible []ports.ApprovalRequest
-			for _, r := range got.Requests {
-				if mayDecide(pol, caller, r) {
-					visible = append(visible, r)
-				}
-			}
-			return visible, got.Next, err
-		})
+	for _, st := range approval.Statuses {
+		lists = append(lists, approval.ByStatus(s.deps.Stores, st))
 	}
-	r, err := record.Find(ctx, requestKind, id, store.GetRequest, func(r ports.ApprovalRequest) string { return r.ID }, lists...)
+	return findVisible(ctx, requestKind, id, s.deps.Stores.GetRequest, func(r ports.ApprovalRequest) string { return r.ID }, lists,
+		func(r ports.ApprovalRequest) bool { return mayDecide(pol, caller, r) })
+}
+
+// findVisible finds a record by full id or unique prefix among those
+// visible accepts (so a prefix never matches, or names, one the caller may
+// not see); one named by its full id that is not visible is refused with
+// ErrForbidden.
+func findVisible[T any](ctx context.Context, k record.Kind, id string, get func(context.Context, string) (T, error),
+	idOf func(T) string, lists []record.Listing[T], visible func(T) bool,
+) (T, error) {
+	r, err := record.FindAmong(ctx, k, id, get, idOf, visible, lists...)
 	if err != nil {
-		return ports.ApprovalRequest{}, err
+		return r, err
 	}
-	if !mayDecide(pol, caller, r) {
-		return ports.ApprovalRequest{}, fmt.Errorf("request %s is not yours and you approve none of its profile (%s): %w", r.ID, r.Profile, ports.ErrForbidden)
+	if !visible(r) {
+		var zero T
+		return zero, fmt.Errorf("%s %s is not yours, and the policy gives you no part in it: %w", k.Noun, idOf(r), ports.ErrForbidden)
 	}
 	return r, nil
 }
 
 // CreateRequest asks for approval to use a profile, as the caller.
 func (s *Service) CreateRequest(ctx context.Context, caller ports.Identity, in ports.RequestInput) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -179,10 +174,7 @@ func (s *Service) CreateRequest(ctx context.Context, caller ports.Identity, in p
 // DecideRequest approves or denies a pending request: an approver of its
 // profile who is not its requester (self-approval is refused).
 func (s *Service) DecideRequest(ctx context.Context, caller ports.Identity, in ports.DecideInput) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -206,10 +198,7 @@ func (s *Service) DecideRequest(ctx context.Context, caller ports.Identity, in p
 // CancelRequest withdraws a request (its requester) or ends an approved
 // one early (its requester or an approver).
 func (s *Service) CancelRequest(ctx context.Context, caller ports.Identity, id string) (ports.RequestOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.RequestOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.RequestOutput{}, err
 	}
@@ -228,14 +217,7 @@ func (s *Service) CancelRequest(ctx context.Context, caller ports.Identity, id s
 // ListRequests lists requests newest first: an admin's all, an approver's
 // those for profiles they approve plus their own, anyone else's their own.
 func (s *Service) ListRequests(ctx context.Context, caller ports.Identity, in ports.ListRequestsInput) ([]ports.ApprovalRequest, error) {
-	if err := checkCaller(caller); err != nil {
-		return nil, err
-	}
-	pol, err := s.policy()
-	if err != nil {
-		return nil, err
-	}
-	statuses, err := choose(in.Status, requestStatuses)
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return nil, err
 	}
@@ -243,40 +225,13 @@ func (s *Service) ListRequests(ctx context.Context, caller ports.Identity, in po
 	if err != nil {
 		return nil, err
 	}
-	store := s.deps.Stores
-	var lists []record.Listing[ports.ApprovalRequest]
-	switch {
-	case in.Requester != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByRequester(ctx, in.Requester, p)
-			return got.Requests, got.Next, err
-		})
-	case in.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-			got, err := store.ListRequestsByProfile(ctx, in.Profile, p)
-			return got.Requests, got.Next, err
-		})
-	default:
-		for _, st := range statuses {
-			lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.ApprovalRequest, string, error) {
-				got, err := store.ListRequestsByStatus(ctx, st, p)
-				return got.Requests, got.Next, err
-			})
-		}
-	}
-	keep := func(r ports.ApprovalRequest) bool {
-		return (in.Requester == "" || r.Requester == in.Requester) && (in.Profile == "" || r.Profile == in.Profile) &&
-			slices.Contains(statuses, r.Status) && mayDecide(pol, caller, r)
-	}
-	return record.CollectNewest(ctx, lists, keep, ports.RequestPosition, limit)
+	return approval.List(ctx, s.deps.Stores, approval.Filter{Status: in.Status, Requester: in.Requester, Profile: in.Profile,
+		Keep: func(r ports.ApprovalRequest) bool { return mayDecide(pol, caller, r) }}, limit)
 }
 
 // ShowRequest returns one request the caller may see.
 func (s *Service) ShowRequest(ctx context.Context, caller ports.Identity, id string) (ports.ApprovalRequest, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.ApprovalRequest{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.ApprovalRequest{}, err
 	}
@@ -291,36 +246,17 @@ func maySee(pol *policy.Policy, caller ports.Identity, e ports.BreakGlassEvent) 
 // findBreakGlass finds an event (full id or unique prefix) among those the
 // caller may see; one it may not see is refused with ErrForbidden.
 func (s *Service) findBreakGlass(ctx context.Context, pol *policy.Policy, caller ports.Identity, id string) (ports.BreakGlassEvent, error) {
-	store := s.deps.Stores
 	var lists []record.Listing[ports.BreakGlassEvent]
-	for _, st := range breakGlassStatuses {
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByStatus(ctx, st, p)
-			var visible []ports.BreakGlassEvent
-			for _, e := range got.Events {
-				if maySee(pol, caller, e) {
-					visible = append(visible, e)
-				}
-			}
-			return visible, got.Next, err
-		})
+	for _, st := range breakglass.Statuses {
+		lists = append(lists, breakglass.ByStatus(s.deps.Stores, st))
 	}
-	e, err := record.Find(ctx, breakGlassKind, id, store.GetBreakGlass, func(e ports.BreakGlassEvent) string { return e.ID }, lists...)
-	if err != nil {
-		return ports.BreakGlassEvent{}, err
-	}
-	if !maySee(pol, caller, e) {
-		return ports.BreakGlassEvent{}, fmt.Errorf("break-glass %s is not yours: %w", e.ID, ports.ErrForbidden)
-	}
-	return e, nil
+	return findVisible(ctx, breakGlassKind, id, s.deps.Stores.GetBreakGlass, func(e ports.BreakGlassEvent) string { return e.ID }, lists,
+		func(e ports.BreakGlassEvent) bool { return maySee(pol, caller, e) })
 }
 
 // OpenBreakGlass invokes emergency access, as the caller.
 func (s *Service) OpenBreakGlass(ctx context.Context, caller ports.Identity, in ports.BreakGlassInput) (ports.BreakGlassOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassOutput{}, err
 	}
@@ -345,10 +281,7 @@ func (s *Service) OpenBreakGlass(ctx context.Context, caller ports.Identity, in 
 // CloseBreakGlass ends an event early: its invoker, or whoever the
 // break-glass rules let close it.
 func (s *Service) CloseBreakGlass(ctx context.Context, caller ports.Identity, in ports.CloseBreakGlassInput) (ports.BreakGlassOutput, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassOutput{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassOutput{}, err
 	}
@@ -371,14 +304,7 @@ func (s *Service) CloseBreakGlass(ctx context.Context, caller ports.Identity, in
 // ListBreakGlass lists events newest first: an admin's all, anyone else's
 // their own.
 func (s *Service) ListBreakGlass(ctx context.Context, caller ports.Identity, in ports.ListBreakGlassInput) ([]ports.BreakGlassEvent, error) {
-	if err := checkCaller(caller); err != nil {
-		return nil, err
-	}
-	pol, err := s.policy()
-	if err != nil {
-		return nil, err
-	}
-	statuses, err := choose(in.Status, breakGlassStatuses)
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return nil, err
 	}
@@ -386,60 +312,17 @@ func (s *Service) ListBreakGlass(ctx context.Context, caller ports.Identity, in 
 	if err != nil {
 		return nil, err
 	}
-	store := s.deps.Stores
-	var lists []record.Listing[ports.BreakGlassEvent]
-	switch {
-	case in.Invoker != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByInvoker(ctx, in.Invoker, p)
-			return got.Events, got.Next, err
-		})
-	case in.Profile != "":
-		lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-			got, err := store.ListBreakGlassByProfile(ctx, in.Profile, p)
-			return got.Events, got.Next, err
-		})
-	default:
-		for _, st := range statuses {
-			lists = append(lists, func(ctx context.Context, p ports.Page) ([]ports.BreakGlassEvent, string, error) {
-				got, err := store.ListBreakGlassByStatus(ctx, st, p)
-				return got.Events, got.Next, err
-			})
-		}
-	}
-	keep := func(e ports.BreakGlassEvent) bool {
-		return (in.Invoker == "" || e.Invoker == in.Invoker) && (in.Profile == "" || e.Profile == in.Profile) &&
-			slices.Contains(statuses, e.Status) && maySee(pol, caller, e)
-	}
-	return record.CollectNewest(ctx, lists, keep, ports.BreakGlassPosition, limit)
+	return breakglass.List(ctx, s.deps.Stores, breakglass.Filter{Status: in.Status, Invoker: in.Invoker, Profile: in.Profile,
+		Keep: func(e ports.BreakGlassEvent) bool { return maySee(pol, caller, e) }}, limit)
 }
 
 // ShowBreakGlass returns one event the caller may see.
 func (s *Service) ShowBreakGlass(ctx context.Context, caller ports.Identity, id string) (ports.BreakGlassEvent, error) {
-	if err := checkCaller(caller); err != nil {
-		return ports.BreakGlassEvent{}, err
-	}
-	pol, err := s.policy()
+	pol, err := s.callerPolicy(caller)
 	if err != nil {
 		return ports.BreakGlassEvent{}, err
 	}
 	return s.findBreakGlass(ctx, pol, caller, id)
-}
-
-// choose turns a status filter into the statuses it selects ("" or "all":
-// every one).
-func choose[S ~string](status string, all []S) ([]S, error) {
-	if status == "" || status == "all" {
-		return all, nil
-	}
-	if !slices.Contains(all, S(status)) {
-		names := make([]string, len(all))
-		for i, s := range all {
-			names[i] = string(s)
-		}
-		return nil, fmt.Errorf("unknown status %q: use %s or all: %w", status, strings.Join(names, ", "), ports.ErrInvalidArgument)
-	}
-	return []S{S(status)}, nil
 }
 
 // listLimit checks a listing's limit; 0 means the default.

@@ -115,3 +115,78 @@ func TestBreakGlassThroughTheBroker(t *testing.T) {
 		t.Errorf("prod after closing break-glass: err = %v, want a denial", err)
 	}
 }
+
+func TestEveryOperationNeedsAVerifiedCaller(t *testing.T) {
+	tm := newTeam(t)
+	s := tm.replica(t)
+	id := open(t, s, alice, "dev").Session.ID
+	nobody := ports.Identity{Name: "alice", Source: "os"} // no ARN: no proof was checked
+	ops := map[string]func() error{
+		"WhoAmI": func() error { _, err := s.WhoAmI(t.Context(), nobody); return err },
+		"OpenSession": func() error {
+			_, err := s.OpenSession(t.Context(), nobody, ports.OpenSessionInput{Profile: "dev"})
+			return err
+		},
+		"Heartbeat":   func() error { _, err := s.Heartbeat(t.Context(), nobody, id); return err },
+		"Close":       func() error { return s.CloseSession(t.Context(), nobody, id) },
+		"Credentials": func() error { return creds(s, nobody, id) },
+		"OneShot": func() error {
+			_, err := s.OneShot(t.Context(), nobody, ports.OneShotInput{Profile: "dev", Mode: "cli"})
+			return err
+		},
+		"List": func() error { _, err := s.ListSessions(t.Context(), nobody, ports.ListSessionsInput{}); return err },
+		"Show": func() error { _, err := s.ShowSession(t.Context(), nobody, id); return err },
+		"Revoke": func() error {
+			_, err := s.Revoke(t.Context(), nobody, ports.RevokeInput{ID: id, Reason: "x"})
+			return err
+		},
+		"Request": func() error {
+			_, err := s.CreateRequest(t.Context(), nobody, ports.RequestInput{Profile: "prod", Justification: "deploy the fix", Duration: time.Hour})
+			return err
+		},
+		"Decide": func() error {
+			_, err := s.DecideRequest(t.Context(), nobody, ports.DecideInput{ID: id, Approve: true})
+			return err
+		},
+		"Cancel":       func() error { _, err := s.CancelRequest(t.Context(), nobody, id); return err },
+		"ListRequests": func() error { _, err := s.ListRequests(t.Context(), nobody, ports.ListRequestsInput{}); return err },
+		"ShowRequest":  func() error { _, err := s.ShowRequest(t.Context(), nobody, id); return err },
+		"BreakGlass": func() error {
+			_, err := s.OpenBreakGlass(t.Context(), nobody, ports.BreakGlassInput{Profile: "prod", ReasonCode: "incident", Justification: "fire", Duration: time.Hour})
+			return err
+		},
+		"CloseBreakGlass": func() error {
+			_, err := s.CloseBreakGlass(t.Context(), nobody, ports.CloseBreakGlassInput{ID: id, Reason: "x"})
+			return err
+		},
+		"ListBreakGlass": func() error { _, err := s.ListBreakGlass(t.Context(), nobody, ports.ListBreakGlassInput{}); return err },
+		"ShowBreakGlass": func() error { _, err := s.ShowBreakGlass(t.Context(), nobody, id); return err },
+	}
+	for name, op := range ops {
+		wantIs(t, name, op(), ports.ErrUnauthenticated)
+	}
+	if got, _ := tm.store.GetSession(t.Context(), id); got.Status != ports.SessionActive {
+		t.Errorf("the session is %s after the refused calls, want active", got.Status)
+	}
+}
+
+func TestAdminSeesButDoesNotDecideOrClose(t *testing.T) {
+	tm := newTeam(t)
+	s := tm.replica(t)
+	req, err := s.CreateRequest(t.Context(), alice, ports.RequestInput{Profile: "prod", Justification: "deploy the fix for INC-42", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ShowRequest(t.Context(), carol, req.Request.ID); err != nil || got.ID != req.Request.ID {
+		t.Errorf("admin shows the request: %+v, %v", got, err)
+	}
+	// Approvers stay as the policy's approvals say: admins is not among them.
+	_, err = s.DecideRequest(t.Context(), carol, ports.DecideInput{ID: req.Request.ID, Approve: true})
+	wantIs(t, "admin approves", err, ports.ErrForbidden)
+	bg, err := s.OpenBreakGlass(t.Context(), alice, ports.BreakGlassInput{Profile: "prod", ReasonCode: "incident", Justification: "the database is on fire", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CloseBreakGlass(t.Context(), carol, ports.CloseBreakGlassInput{ID: bg.Event.ID, Reason: "not an incident"})
+	wantIs(t, "admin closes alice's break-glass", err, ports.ErrForbidden)
+}

@@ -176,12 +176,9 @@ func (s *Service) servedFor(ctx context.Context, caller ports.Identity, id strin
 			return e, nil
 		}
 	}
-	if end, ok := s.remembered.Ended(id); ok {
-		return nil, end.Err(id)
-	}
 	rec, err := s.ownSession(ctx, caller, id)
 	if err != nil {
-		return nil, err
+		return nil, s.orRemembered(id, err)
 	}
 	src, err := s.source(rec.Profile)
 	if err != nil {
@@ -240,6 +237,25 @@ func (s *Service) takePending(id string) (int64, func()) {
 	return n, func() { e.pending.Add(n) }
 }
 
+// orRemembered is err, the failure to read session id, or the end this
+// replica remembers for it when the record is gone or the store does not
+// answer (the store's answer comes first, so only the owner learns how a
+// session ended while the store is up).
+func (s *Service) orRemembered(id string, err error) error {
+	if errors.Is(err, ports.ErrForbidden) || errors.Is(err, ports.ErrInvalidArgument) {
+		return err
+	}
+	var revoked *gateway.RevokedError
+	var ended *gateway.SessionEndedError
+	if errors.As(err, &revoked) || errors.As(err, &ended) {
+		return err
+	}
+	if end, ok := s.remembered.Ended(id); ok {
+		return end.Err(id)
+	}
+	return err
+}
+
 // ownSession reads session id (full id) for its owner: ErrNotFound when
 // there is none, ErrForbidden when it is another user's.
 func (s *Service) ownSession(ctx context.Context, caller ports.Identity, id string) (ports.Session, error) {
@@ -270,9 +286,6 @@ func (s *Service) update(ctx context.Context, caller ports.Identity, id string, 
 	if err := record.ValidateID("session", id); err != nil {
 		return ports.Session{}, err
 	}
-	if end, ok := s.remembered.Ended(id); ok {
-		return ports.Session{}, end.Err(id)
-	}
 	n, giveBack := s.takePending(id)
 	saved, err := session.UpdateWithRetry(ctx, s.deps.Stores, id, func(cur ports.Session) (ports.Session, error) {
 		now := s.deps.Clock.Now()
@@ -295,9 +308,9 @@ func (s *Service) update(ctx context.Context, caller ports.Identity, id string, 
 	if err != nil {
 		giveBack()
 		if errors.Is(err, ports.ErrNotFound) {
-			return ports.Session{}, fmt.Errorf("no session %s: open one with sentinel exec --server: %w", id, ports.ErrNotFound)
+			err = fmt.Errorf("no session %s: open one with sentinel exec --server: %w", id, ports.ErrNotFound)
 		}
-		return ports.Session{}, err
+		return ports.Session{}, s.orRemembered(id, err)
 	}
 	return saved, nil
 }

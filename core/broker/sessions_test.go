@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +296,82 @@ func TestReady(t *testing.T) {
 	}
 	if id, err := tm.replica(t).WhoAmI(t.Context(), carol); err != nil || id != carol {
 		t.Errorf("WhoAmI = %+v, %v", id, err)
+	}
+}
+
+func TestRevokeRememberedWhenTheRecordIsLost(t *testing.T) {
+	tm := newTeam(t)
+	faulty := &faultyStore{Store: tm.store}
+	onFaulty := func(d *broker.Deps) { d.Stores = faulty }
+	r1, r2 := tm.replicaWith(t, onFaulty), tm.replicaWith(t, onFaulty)
+	id := open(t, r1, alice, "dev").Session.ID
+	if err := creds(r2, alice, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r1.Revoke(t.Context(), alice, ports.RevokeInput{ID: id, Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := creds(r2, alice, id); err == nil {
+		t.Fatal("served after the revoke")
+	}
+	// The record vanishes, then the store goes away: both replicas, which
+	// have seen the revoke, still say so.
+	var revoked *gateway.RevokedError
+	for _, fault := range []*atomic.Bool{&faulty.lost, &faulty.down} {
+		fault.Store(true)
+		for i, r := range []*broker.Service{r1, r2} {
+			if err := creds(r, alice, id); !errors.As(err, &revoked) {
+				t.Errorf("replica %d: credentials: err = %v, want the remembered revoke", i+1, err)
+			}
+			if _, err := r.Heartbeat(t.Context(), alice, id); !errors.As(err, &revoked) {
+				t.Errorf("replica %d: heartbeat: err = %v, want the remembered revoke", i+1, err)
+			}
+		}
+	}
+	// A replica that never saw it refuses too: the record is gone, the
+	// store down; nothing is served unchecked.
+	faulty.down.Store(false)
+	wantIs(t, "a fresh replica, record lost", creds(tm.replicaWith(t, onFaulty), alice, id), ports.ErrNotFound)
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	tm := newTeam(t)
+	faulty := &faultyStore{Store: tm.store}
+	s := tm.replicaWith(t, func(d *broker.Deps) { d.Stores = faulty })
+	id := open(t, s, alice, "dev").Session.ID
+	if err := creds(s, alice, id); err != nil {
+		t.Fatal(err)
+	}
+	faulty.down.Store(true)
+	var storeErr *gateway.StoreError
+	if err := creds(s, alice, id); !errors.As(err, &storeErr) {
+		t.Errorf("credentials with the store down: err = %v, want a StoreError (a broker denies by default)", err)
+	}
+	if err := s.Ready(t.Context()); err == nil {
+		t.Error("Ready with the store down reports ready")
+	}
+}
+
+func TestGatewaysBounded(t *testing.T) {
+	tm := newTeam(t)
+	s := tm.replicaWith(t, func(d *broker.Deps) { d.MaxGateways = 1 })
+	a := open(t, s, alice, "dev").Session.ID
+	b := open(t, s, bob, "dev").Session.ID
+	// Each new session evicts the other's gateway; both keep being served,
+	// and a revoke of an evicted one is still refused.
+	for range 3 {
+		if err := creds(s, alice, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := creds(s, bob, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tm.replica(t).Revoke(t.Context(), carol, ports.RevokeInput{ID: a, Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	var revoked *gateway.RevokedError
+	if err := creds(s, alice, a); !errors.As(err, &revoked) {
+		t.Errorf("evicted session after a revoke elsewhere: err = %v, want RevokedError", err)
 	}
 }

@@ -50,6 +50,15 @@ func (k Kind) CheckIDOrPrefix(id string) error {
 func Find[T any](ctx context.Context, k Kind, id string,
 	get func(context.Context, string) (T, error), idOf func(T) string, lists ...Listing[T],
 ) (T, error) {
+	return FindAmong(ctx, k, id, get, idOf, nil, lists...)
+}
+
+// FindAmong is Find where a prefix matches only records keep accepts (nil:
+// all), so it never matches, nor names in an error, one the caller may not
+// see. A full id is got whatever keep says: the caller judges it.
+func FindAmong[T any](ctx context.Context, k Kind, id string,
+	get func(context.Context, string) (T, error), idOf func(T) string, keep func(T) bool, lists ...Listing[T],
+) (T, error) {
 	var zero T
 	if err := k.CheckIDOrPrefix(id); err != nil {
 		return zero, err
@@ -71,7 +80,7 @@ func Find[T any](ctx context.Context, k Kind, id string,
 				return zero, err
 			}
 			for _, r := range items {
-				if strings.HasPrefix(idOf(r), id) {
+				if strings.HasPrefix(idOf(r), id) && (keep == nil || keep(r)) {
 					matches = append(matches, r)
 				}
 			}
