@@ -150,7 +150,7 @@ func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Lo
 	go teamHeartbeat(hbCtx, hbDone, broker, sid, opened.Heartbeat, logger)
 	closers = append(closers, func() { stopHeartbeat(); <-hbDone })
 
-	issuer := teamIssuer{broker: broker, sessionID: sid}
+	issuer := teamIssuer{broker: broker, sessionID: sid, duration: c.ServerDuration}
 	if opened.Warning != "" {
 		fmt.Fprintf(env.Stderr, "sentinel: warning: %s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", opened.Warning)
 	} else if !c.Lazy {
@@ -183,10 +183,13 @@ func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Lo
 type teamIssuer struct {
 	broker    brokerAPI
 	sessionID string
+	// duration is --server-duration: every request asks it, so any replica
+	// serves what this session asked for.
+	duration time.Duration
 }
 
 func (t teamIssuer) Issue(ctx context.Context, requestID string) (ports.Credentials, error) {
-	return t.broker.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: t.sessionID, RequestID: requestID})
+	return t.broker.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: t.sessionID, RequestID: requestID, Duration: t.duration})
 }
 
 // teamHeartbeat renews the session's lease at the broker until ctx ends, or
