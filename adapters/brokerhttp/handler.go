@@ -153,7 +153,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serviceError(w, r, requestID, caller, err)
 		return
 	}
-	encoded, err := json.Marshal(out)
+	encoded, err := marshal(out)
 	if err != nil {
 		h.serviceError(w, r, requestID, caller, fmt.Errorf("brokerhttp: encode answer: %w", err))
 		return
@@ -213,9 +213,9 @@ func proofFrom(header http.Header) (proof, reason string) {
 	case len(values) > 1:
 		return "", "more than one Authorization header" + fix
 	}
-	scheme, proof, found := strings.Cut(values[0], " ")
+	scheme, proof, _ := strings.Cut(values[0], " ")
 	switch {
-	case !found || !strings.EqualFold(scheme, AuthScheme):
+	case !strings.EqualFold(scheme, AuthScheme):
 		return "", "the Authorization header is not of scheme " + AuthScheme + fix
 	case proof == "":
 		return "", "empty proof" + fix
@@ -308,7 +308,7 @@ func (h *handler) refuse(w http.ResponseWriter, requestID string, status int, co
 }
 
 func (h *handler) writeError(w http.ResponseWriter, status int, body wireError) {
-	encoded, err := json.Marshal(errorEnvelope{Error: body})
+	encoded, err := marshal(errorEnvelope{Error: body})
 	if err != nil {
 		encoded = []byte(`{"error":{"code":"` + CodeInternal + `","message":"` + internalMessage + `"}}`)
 	}
@@ -322,6 +322,17 @@ func (h *handler) write(w http.ResponseWriter, status int, body []byte) {
 	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// marshal encodes v without HTML escaping, so messages read plainly.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // badBodyError is a body that is not the operation's input: served as 400.
