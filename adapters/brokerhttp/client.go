@@ -167,10 +167,10 @@ func (c *Client) callWithID(ctx context.Context, path, requestID string, in, out
 		}
 		return fmt.Errorf("brokerhttp: broker %s unreachable: %w: %w", c.base, redactURL(err), ports.ErrUnavailable)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return fmt.Errorf("brokerhttp: read the broker's answer to %s: %v: %w", path, err, ports.ErrUnavailable)
+		return fmt.Errorf("brokerhttp: read the broker's answer to %s: %w: %w", path, err, ports.ErrUnavailable)
 	}
 	if len(answer) > maxAnswerBytes {
 		return fmt.Errorf("brokerhttp: the broker's answer to %s is over %d bytes", path, maxAnswerBytes)

@@ -80,7 +80,8 @@ func FuzzHandler(f *testing.F) {
 		svc.mu.Lock()
 		called := len(svc.calls) != calls
 		svc.mu.Unlock()
-		if called && !(method == http.MethodPost && known && proofOK) {
+		authorized := method == http.MethodPost && known && proofOK
+		if called && !authorized {
 			t.Fatalf("service called (after %q) without a valid proof: method %q path %q auth %q", before, method, u.Path, auth)
 		}
 		var answer map[string]any
