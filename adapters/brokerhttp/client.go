@@ -25,6 +25,9 @@ import (
 // broker's own write timeout so the broker's answer wins.
 const DefaultClientTimeout = 65 * time.Second
 
+// idleConnTimeout is how long the client keeps an idle connection.
+const idleConnTimeout = 30 * time.Second
+
 // maxAnswerBytes bounds an answer read: a page of listings, not more.
 const maxAnswerBytes = 8 << 20
 
@@ -71,6 +74,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		tr.MaxIdleConnsPerHost = 16
+		// Below the broker's idle timeout and a load balancer's usual 60s,
+		// so a call never picks a connection the other end is closing.
+		tr.IdleConnTimeout = idleConnTimeout
 		tr.ForceAttemptHTTP2 = true
 		timeout := cfg.Timeout
 		if timeout <= 0 {

@@ -34,9 +34,11 @@ const (
 	AuthScheme = "Sentinel-STS"
 
 	// Failed proofs are throttled per remote address: past the burst, 429
-	// (and the verifier is not asked) until the rate allows again.
-	badProofRate  = 1
-	badProofBurst = 10
+	// (and the verifier is not asked, so STS is not either) until the rate
+	// allows again. Generous, because behind a load balancer many callers
+	// may share one address.
+	badProofRate  = 5
+	badProofBurst = 20
 	// maxThrottled bounds the per-address table; when full it starts over.
 	maxThrottled = 10000
 	// readyCache is how long a /readyz answer is reused, so an

@@ -24,6 +24,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -216,26 +217,8 @@ func (f *fakeService) Ready(context.Context) error {
 	return f.readyErr
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newTestLogger logs everything, debug included, as text.
-func newTestLogger(w *syncBuffer) *slog.Logger {
+func newTestLogger(w *testkit.LockedBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -284,7 +267,7 @@ type broker struct {
 	svc      *fakeService
 	verifier *fakeVerifier
 	clock    *ports.FakeClock
-	logs     *syncBuffer
+	logs     *testkit.LockedBuffer
 	client   *Client
 	caFile   string
 	// raw is an HTTPS client trusting the test certificate, for requests
@@ -297,7 +280,7 @@ type brokerOption func(*ServerConfig)
 func startBroker(t testing.TB, opts ...brokerOption) *broker {
 	t.Helper()
 	certFile, keyFile := testCert(t)
-	b := &broker{svc: &fakeService{}, verifier: &fakeVerifier{}, clock: ports.NewFakeClock(testInstant), logs: &syncBuffer{}, caFile: certFile}
+	b := &broker{svc: &fakeService{}, verifier: &fakeVerifier{}, clock: ports.NewFakeClock(testInstant), logs: &testkit.LockedBuffer{}, caFile: certFile}
 	logger := newTestLogger(b.logs)
 	h, err := NewHandler(Config{Service: b.svc, Verifier: b.verifier, Logger: logger, Clock: b.clock})
 	if err != nil {

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/httpserver"
 	"github.com/sentinel-gw/sentinel/core/gateway"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -343,7 +345,7 @@ func TestPlainHTTP(t *testing.T) {
 		t.Fatal("a certificate without a key was accepted")
 	}
 
-	logs := &syncBuffer{}
+	logs := &testkit.LockedBuffer{}
 	s, err := Start(ServerConfig{Listen: "127.0.0.1:0", AllowPlainLoopback: true, Handler: h, Logger: newTestLogger(logs)})
 	if err != nil {
 		t.Fatal(err)
@@ -573,5 +575,25 @@ func TestRequestID(t *testing.T) {
 		if got == "" || (got == sent) != keep {
 			t.Errorf("sent %q, answered %q (keep=%v)", sent, got, keep)
 		}
+	}
+}
+
+// TestClientReusesConnections: many calls, one TLS connection.
+func TestClientReusesConnections(t *testing.T) {
+	var opened atomic.Int64
+	b := startBroker(t, func(c *ServerConfig) {
+		c.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				opened.Add(1)
+			}
+		}
+	})
+	for i := range 20 {
+		if _, err := b.client.SessionCredentials(context.Background(), ports.SessionCredentialsInput{SessionID: "s-1"}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := opened.Load(); n != 1 {
+		t.Fatalf("20 calls opened %d connections, want 1", n)
 	}
 }
