@@ -169,12 +169,20 @@ func TestUnauthenticated(t *testing.T) {
 		t.Fatalf("service called: %s", call)
 	}
 
-	b.clock.Advance(time.Minute)
-	_, err := b.newClient(t, "proof-v1.refused").WhoAmI(context.Background())
-	if !errors.Is(err, ports.ErrUnauthenticated) || !strings.Contains(err.Error(), "check the clock") {
-		t.Fatalf("client error %v, want ErrUnauthenticated saying check the clock", err)
+	// A refused proof, and one of the longest length allowed: both reach
+	// the verifier (the header limits leave room for the longest proof).
+	for _, proof := range []string{"proof-v1.refused", strings.Repeat("p", MaxProofLength)} {
+		b.clock.Advance(time.Minute)
+		before := b.verifier.calls.Load()
+		_, err := b.newClient(t, proof).WhoAmI(context.Background())
+		if !errors.Is(err, ports.ErrUnauthenticated) || !strings.Contains(err.Error(), "check the clock") {
+			t.Fatalf("proof of %d bytes: client error %v, want ErrUnauthenticated saying check the clock", len(proof), err)
+		}
+		if b.verifier.calls.Load() != before+1 {
+			t.Fatalf("proof of %d bytes did not reach the verifier", len(proof))
+		}
 	}
-	_, err = b.newClient(t, downProof).WhoAmI(context.Background())
+	_, err := b.newClient(t, downProof).WhoAmI(context.Background())
 	if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrUnauthenticated) {
 		t.Fatalf("client error %v, want ErrUnavailable", err)
 	}
@@ -261,6 +269,23 @@ func TestHostileRequests(t *testing.T) {
 	if call, _ := b.svc.last(); call != "" {
 		t.Fatalf("service called: %s", call)
 	}
+
+	t.Run("oversized headers", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, b.srv.URL()+PathWhoAmI, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Padding", strings.Repeat("p", maxHeaderBytes+8<<10))
+		resp, err := b.raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
 
 	t.Run("chunked oversized body", func(t *testing.T) {
 		// No Content-Length: the limit is enforced while reading.
