@@ -189,6 +189,15 @@ func TestUnauthenticated(t *testing.T) {
 	if strings.Contains(err.Error(), "sts.amazonaws.com") {
 		t.Fatalf("served the verifier's internal error: %v", err)
 	}
+	logs := b.logs.String()
+	if !strings.Contains(logs, "sts.amazonaws.com") || !strings.Contains(logs, "older than 5 minutes") {
+		t.Fatalf("refusals not logged:\n%s", logs)
+	}
+	for _, proof := range []string{testProof, downProof, "proof-v1.stale", "proof-v1.refused", strings.Repeat("p", 64)} {
+		if strings.Contains(logs, proof) {
+			t.Fatalf("log holds a proof %.20q", proof)
+		}
+	}
 }
 
 // TestFailedProofsThrottled: past the burst, an address gets 429 and the
