@@ -25,6 +25,9 @@ import (
 // broker's own write timeout so the broker's answer wins.
 const DefaultClientTimeout = 65 * time.Second
 
+// idleConnTimeout is how long the client keeps an idle connection.
+const idleConnTimeout = 30 * time.Second
+
 // maxAnswerBytes bounds an answer read: a page of listings, not more.
 const maxAnswerBytes = 8 << 20
 
@@ -71,6 +74,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		tr.MaxIdleConnsPerHost = 16
+		// Below the broker's idle timeout and a load balancer's usual 60s,
+		// so a call never picks a connection the other end is closing.
+		tr.IdleConnTimeout = idleConnTimeout
 		tr.ForceAttemptHTTP2 = true
 		timeout := cfg.Timeout
 		if timeout <= 0 {
@@ -167,10 +173,10 @@ func (c *Client) callWithID(ctx context.Context, path, requestID string, in, out
 		}
 		return fmt.Errorf("brokerhttp: broker %s unreachable: %w: %w", c.base, redactURL(err), ports.ErrUnavailable)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return fmt.Errorf("brokerhttp: read the broker's answer to %s: %v: %w", path, err, ports.ErrUnavailable)
+		return fmt.Errorf("brokerhttp: read the broker's answer to %s: %w: %w", path, err, ports.ErrUnavailable)
 	}
 	if len(answer) > maxAnswerBytes {
 		return fmt.Errorf("brokerhttp: the broker's answer to %s is over %d bytes", path, maxAnswerBytes)

@@ -34,9 +34,11 @@ const (
 	AuthScheme = "Sentinel-STS"
 
 	// Failed proofs are throttled per remote address: past the burst, 429
-	// (and the verifier is not asked) until the rate allows again.
-	badProofRate  = 1
-	badProofBurst = 10
+	// (and the verifier is not asked, so STS is not either) until the rate
+	// allows again. Generous, because behind a load balancer many callers
+	// may share one address.
+	badProofRate  = 5
+	badProofBurst = 20
 	// maxThrottled bounds the per-address table; when full it starts over.
 	maxThrottled = 10000
 	// readyCache is how long a /readyz answer is reused, so an
@@ -153,7 +155,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serviceError(w, r, requestID, caller, err)
 		return
 	}
-	encoded, err := json.Marshal(out)
+	encoded, err := marshal(out)
 	if err != nil {
 		h.serviceError(w, r, requestID, caller, fmt.Errorf("brokerhttp: encode answer: %w", err))
 		return
@@ -213,9 +215,9 @@ func proofFrom(header http.Header) (proof, reason string) {
 	case len(values) > 1:
 		return "", "more than one Authorization header" + fix
 	}
-	scheme, proof, found := strings.Cut(values[0], " ")
+	scheme, proof, _ := strings.Cut(values[0], " ")
 	switch {
-	case !found || !strings.EqualFold(scheme, AuthScheme):
+	case !strings.EqualFold(scheme, AuthScheme):
 		return "", "the Authorization header is not of scheme " + AuthScheme + fix
 	case proof == "":
 		return "", "empty proof" + fix
@@ -308,7 +310,7 @@ func (h *handler) refuse(w http.ResponseWriter, requestID string, status int, co
 }
 
 func (h *handler) writeError(w http.ResponseWriter, status int, body wireError) {
-	encoded, err := json.Marshal(errorEnvelope{Error: body})
+	encoded, err := marshal(errorEnvelope{Error: body})
 	if err != nil {
 		encoded = []byte(`{"error":{"code":"` + CodeInternal + `","message":"` + internalMessage + `"}}`)
 	}
@@ -322,6 +324,17 @@ func (h *handler) write(w http.ResponseWriter, status int, body []byte) {
 	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// marshal encodes v without HTML escaping, so messages read plainly.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // badBodyError is a body that is not the operation's input: served as 400.

@@ -37,6 +37,9 @@ type ServerConfig struct {
 	Logger *slog.Logger
 	// ReadHeaderTimeout cuts off slow clients; zero is DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
+	// ConnState, when set, is told of every connection's state changes
+	// (http.Server.ConnState), e.g. for a gauge of open connections.
+	ConnState func(net.Conn, http.ConnState)
 }
 
 // Server is a running broker listener.
@@ -89,6 +92,7 @@ func Start(cfg ServerConfig) (*Server, error) {
 			WriteTimeout:      writeTimeout,
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
+			ConnState:         cfg.ConnState,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		url:  scheme + "://" + addr.String(),
