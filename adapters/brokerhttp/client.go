@@ -325,16 +325,19 @@ func (c *Client) ShowBreakGlass(ctx context.Context, id string) (ports.BreakGlas
 type SessionIssuer struct {
 	client    *Client
 	sessionID string
+	duration  time.Duration
 }
 
 var _ httpserver.Issuer = (*SessionIssuer)(nil)
 
 // SessionIssuer returns the issuer for sessionID, for httpserver.Config.Issuer.
-func (c *Client) SessionIssuer(sessionID string) *SessionIssuer {
-	return &SessionIssuer{client: c, sessionID: sessionID}
+// Every request asks for duration (zero: the broker's default), so any
+// replica serves what the session asked for.
+func (c *Client) SessionIssuer(sessionID string, duration time.Duration) *SessionIssuer {
+	return &SessionIssuer{client: c, sessionID: sessionID, duration: duration}
 }
 
 // Issue asks the broker for credentials for this request of the session.
 func (s *SessionIssuer) Issue(ctx context.Context, requestID string) (ports.Credentials, error) {
-	return s.client.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: s.sessionID, RequestID: requestID})
+	return s.client.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: s.sessionID, RequestID: requestID, Duration: s.duration})
 }

@@ -544,7 +544,7 @@ func TestSessionIssuerForwards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := httpserver.Start(httpserver.Config{Token: token, Issuer: b.client.SessionIssuer("s-42")})
+	local, err := httpserver.Start(httpserver.Config{Token: token, Issuer: b.client.SessionIssuer("s-42", 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,8 @@ import (
 // team_*.go files hold each command's broker path; each command's Run
 // dispatches to it first.
 
-// brokerAPI is what the commands use of the broker's client.
+// brokerAPI is what the commands use of the broker's client
+// (brokerhttp.Client), besides exec --server's SessionIssuer.
 type brokerAPI interface {
 	WhoAmI(ctx context.Context) (ports.Identity, error)
 
@@ -81,7 +82,7 @@ func isLoopbackHost(host string) bool {
 
 // openBroker builds the client for --broker, signing with the caller's own
 // AWS credentials.
-func openBroker(ctx context.Context, g *Globals, env *Env, logger *slog.Logger) (brokerAPI, error) {
+func openBroker(ctx context.Context, g *Globals, env *Env, logger *slog.Logger) (*brokerhttp.Client, error) {
 	id, err := brokerID(g.Broker)
 	if err != nil {
 		return nil, err

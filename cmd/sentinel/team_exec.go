@@ -16,6 +16,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
 	"github.com/sentinel-gw/sentinel/adapters/httpserver"
 	"github.com/sentinel-gw/sentinel/adapters/signin"
 	"github.com/sentinel-gw/sentinel/core/gateway"
@@ -125,7 +126,7 @@ func credentialVars(creds ports.Credentials) map[string]string {
 // startTeamServer opens the session at the broker, keeps it alive with
 // heartbeats, and starts the local credential server that forwards to the
 // broker. The returned func closes it all (idempotent).
-func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Logger, broker brokerAPI) (map[string]string, func(), error) {
+func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Logger, broker *brokerhttp.Client) (map[string]string, func(), error) {
 	opened, err := broker.OpenSession(ctx, ports.OpenSessionInput{Profile: c.Profile, Duration: c.ServerDuration, RevocationPoll: c.RevocationPoll})
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +151,7 @@ func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Lo
 	go teamHeartbeat(hbCtx, hbDone, broker, sid, opened.Heartbeat, logger)
 	closers = append(closers, func() { stopHeartbeat(); <-hbDone })
 
-	issuer := teamIssuer{broker: broker, sessionID: sid, duration: c.ServerDuration}
+	issuer := broker.SessionIssuer(sid, c.ServerDuration)
 	if opened.Warning != "" {
 		fmt.Fprintf(env.Stderr, "sentinel: warning: %s\nsentinel: the server starts anyway; requests are refused until policy, an approval or break-glass allows them\n", opened.Warning)
 	} else if !c.Lazy {
@@ -177,19 +178,6 @@ func (c *ExecCmd) startTeamServer(ctx context.Context, env *Env, logger *slog.Lo
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  token,
 		"SENTINEL_SESSION_ID":                sid,
 	}, finish, nil
-}
-
-// teamIssuer forwards each local credential request to the broker.
-type teamIssuer struct {
-	broker    brokerAPI
-	sessionID string
-	// duration is --server-duration: every request asks it, so any replica
-	// serves what this session asked for.
-	duration time.Duration
-}
-
-func (t teamIssuer) Issue(ctx context.Context, requestID string) (ports.Credentials, error) {
-	return t.broker.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: t.sessionID, RequestID: requestID, Duration: t.duration})
 }
 
 // teamHeartbeat renews the session's lease at the broker until ctx ends, or
