@@ -26,6 +26,9 @@ type DecisionRecord struct {
 	ServedDuration    string    `json:"served_duration,omitempty"`
 	CredentialsExpire time.Time `json:"credentials_expire,omitzero"`
 	Error             string    `json:"error,omitempty"`
+	// PolicyVersion is the hash of the policy that decided (policy.HashOf);
+	// empty when no policy could be loaded.
+	PolicyVersion string `json:"policy_version,omitempty"`
 }
 
 // DecisionLog writes decision records.

@@ -36,6 +36,7 @@ func appendRecord(dst []byte, r ports.DecisionRecord) []byte {
 		dst = appendTime(dst, r.CredentialsExpire)
 	}
 	dst = appendOptional(dst, "error", r.Error)
+	dst = appendOptional(dst, "policy_version", r.PolicyVersion)
 	return append(dst, '}')
 }
 

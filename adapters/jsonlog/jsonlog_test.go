@@ -38,6 +38,7 @@ func sampleRecord(i int) ports.DecisionRecord {
 		ServedDuration:    "15m0s",
 		CredentialsExpire: time.Date(2026, 4, 5, 7, 7, 8, 0, time.UTC),
 		Error:             "",
+		PolicyVersion:     "sha256:0123456789abcdef",
 	}
 }
 
@@ -312,7 +313,8 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		{Time: at, RequestID: "r1", User: "alice", Profile: "prod", Mode: "server", Effect: "deny", RuleIndex: -1, Reason: "no matching rule"},
 		{Time: at, RequestID: "r2", User: "al\"ice\n<&>", UserARN: "arn:aws:sts::1:assumed-role/A/b", IdentitySource: "sts", Profile: "p\x00", Mode: "cli",
 			SessionID: "s", Effect: "allow", RuleEffect: "allow", Rule: "r", RuleIndex: 3, Reason: "ok \u2028", Override: "breakglass:x",
-			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8"},
+			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8",
+			PolicyVersion: "sha256:0123456789abcdef"},
 	}
 	for i, r := range records {
 		want, err := json.Marshal(r)

@@ -153,6 +153,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 		rec.Reason = "policy could not be loaded"
 		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
 	}
+	rec.PolicyVersion = pol.Hash
 	d := pol.Evaluate(g.policyRequest(now))
 	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
 

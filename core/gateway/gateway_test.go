@@ -129,6 +129,12 @@ func (m *memoryLog) last(t *testing.T) ports.DecisionRecord {
 	return m.recs[len(m.recs)-1]
 }
 
+func (m *memoryLog) all() []ports.DecisionRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ports.DecisionRecord(nil), m.recs...)
+}
+
 type grant struct {
 	id      string
 	expires time.Time
@@ -272,13 +278,25 @@ func TestPolicyChangeTakesEffectOnNextRequest(t *testing.T) {
 	if _, err := r.gw.Issue(context.Background(), "r1"); err != nil {
 		t.Fatal(err)
 	}
-	r.policy.set(t, `version: "1"
+	const closed = `version: "1"
 rules:
   - name: closed
     effect: deny
-`)
+`
+	r.policy.set(t, closed)
 	if _, err := r.gw.Issue(context.Background(), "r2"); err == nil {
 		t.Fatal("served after the policy changed to deny")
+	}
+	// Each decision names the version of the policy that made it.
+	recs := r.log.all()
+	if len(recs) != 2 {
+		t.Fatalf("%d decision records, want 2", len(recs))
+	}
+	if got, want := recs[0].PolicyVersion, policy.HashOf([]byte(allowAll)); got != want {
+		t.Errorf("allow recorded policy_version %q, want %q", got, want)
+	}
+	if got, want := recs[1].PolicyVersion, policy.HashOf([]byte(closed)); got != want {
+		t.Errorf("deny recorded policy_version %q, want %q", got, want)
 	}
 }
 

@@ -73,6 +73,10 @@ type Policy struct {
 	Webhooks   []Webhook
 	// rulesLine is where the rules key sits, for policy-wide lint warnings.
 	rulesLine int
+
+	// Hash is the policy's version as decisions and metrics record it
+	// (HashOf the file's bytes); Parse sets it.
+	Hash string
 }
 
 // Rule is one entry of the rules list.
