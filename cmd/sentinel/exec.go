@@ -252,6 +252,12 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		}
 	})
 	fail := func(err error) (map[string]string, func(), error) { finish(); return nil, nil, err }
+	// Policy edits are picked up by a file watch (and a periodic stat), not
+	// a stat per request; an invalid edit is refused and logged.
+	policies.Subscribe(policyfile.LogReloads(logger))
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watchDone := policies.Watch(watchCtx, policyfile.WatchConfig{Logger: logger})
+	closers = append(closers, func() { stopWatch(); <-watchDone })
 
 	cfg := gateway.Config{Profile: c.Profile, Identity: id, Duration: c.ServerDuration, OnStoreError: onStoreError}
 	deps := gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: env.Clock, Logger: logger}
