@@ -29,6 +29,10 @@ type DecisionRecord struct {
 	// PolicyVersion is the hash of the policy that decided (policy.HashOf);
 	// empty when no policy could be loaded.
 	PolicyVersion string `json:"policy_version,omitempty"`
+	// Outcome is allow, deny (policy or a lock), revoked (the session was
+	// revoked or ended) or error (a fault: no policy, the store, the
+	// source); empty in records written before it existed.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // DecisionLog writes decision records.

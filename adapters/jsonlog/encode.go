@@ -37,6 +37,7 @@ func appendRecord(dst []byte, r ports.DecisionRecord) []byte {
 	}
 	dst = appendOptional(dst, "error", r.Error)
 	dst = appendOptional(dst, "policy_version", r.PolicyVersion)
+	dst = appendOptional(dst, "outcome", r.Outcome)
 	return append(dst, '}')
 }
 

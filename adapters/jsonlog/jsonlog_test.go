@@ -39,6 +39,7 @@ func sampleRecord(i int) ports.DecisionRecord {
 		CredentialsExpire: time.Date(2026, 4, 5, 7, 7, 8, 0, time.UTC),
 		Error:             "",
 		PolicyVersion:     "sha256:0123456789abcdef",
+		Outcome:           "deny",
 	}
 }
 
@@ -404,7 +405,7 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		{Time: at, RequestID: "r2", User: "al\"ice\n<&>", UserARN: "arn:aws:sts::1:assumed-role/A/b", IdentitySource: "sts", Profile: "p\x00", Mode: "cli",
 			SessionID: "s", Effect: "allow", RuleEffect: "allow", Rule: "r", RuleIndex: 3, Reason: "ok \u2028", Override: "breakglass:x",
 			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8",
-			PolicyVersion: "sha256:0123456789abcdef"},
+			PolicyVersion: "sha256:0123456789abcdef", Outcome: "error"},
 	}
 	for i, r := range records {
 		want, err := json.Marshal(r)

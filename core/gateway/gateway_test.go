@@ -271,6 +271,9 @@ func TestPolicyErrorFailsClosed(t *testing.T) {
 	if !errors.As(err, &denied) || !strings.Contains(err.Error(), "could not be loaded") {
 		t.Fatalf("err = %v, want a fail-closed denial", err)
 	}
+	if rec := r.log.last(t); rec.Outcome != gateway.OutcomeError || rec.PolicyVersion != "" {
+		t.Errorf("decision record = %+v, want outcome error and no policy version", rec)
+	}
 }
 
 func TestPolicyChangeTakesEffectOnNextRequest(t *testing.T) {
@@ -297,6 +300,9 @@ rules:
 	}
 	if got, want := recs[1].PolicyVersion, policy.HashOf([]byte(closed)); got != want {
 		t.Errorf("deny recorded policy_version %q, want %q", got, want)
+	}
+	if recs[0].Outcome != gateway.OutcomeAllow || recs[1].Outcome != gateway.OutcomeDeny {
+		t.Errorf("outcomes %q, %q; want allow, deny", recs[0].Outcome, recs[1].Outcome)
 	}
 }
 
@@ -368,6 +374,9 @@ func TestRevokedIsRefusedAndRemembered(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "session revoked by secops at 2026-11-27T10:00:00Z: laptop stolen") {
 		t.Errorf("message = %q", err.Error())
+	}
+	if rec := r.log.last(t); rec.Outcome != gateway.OutcomeRevoked {
+		t.Errorf("decision outcome %q, want revoked", rec.Outcome)
 	}
 	// Even with the store gone and fail-open, a seen revoke stays refused.
 	r2 := gateway.New(gateway.Config{Profile: "prod", Identity: ports.Identity{Name: "alice"}, SessionID: r.sid, OnStoreError: session.StoreErrorAllow},
