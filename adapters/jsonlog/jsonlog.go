@@ -21,9 +21,13 @@ var _ ports.DecisionLog = (*Log)(nil)
 // it is written: what a crash (kill -9, power loss) can lose at most.
 const DefaultFlushInterval = 10 * time.Millisecond
 
-// maxBuffered: past it, Record writes the buffer itself rather than wait for
-// the timer, so a burst never holds more than this in memory.
-const maxBuffered = 64 << 10
+// Buffer bounds: past flushSoon the timer fires at once (the Write happens
+// off the request path); past maxBuffered, when Writes cannot keep up,
+// Record writes the buffer itself, so memory stays bounded.
+const (
+	flushSoon   = 64 << 10
+	maxBuffered = 1 << 20
+)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
@@ -31,8 +35,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // concurrent use.
 //
 // Writes are buffered: Record appends its line to memory and returns; the
-// buffer goes out in one Write at most FlushInterval later (or at once when
-// it reaches 64 KiB), and on Flush and Close. So a clean exit loses nothing,
+// buffer goes out in one Write at most FlushInterval later (as soon as it
+// holds 64 KiB), and on Flush and Close. So a clean exit loses nothing,
 // and a crash loses at most the lines of the last interval. Every Write
 // holds whole lines, in the order they were recorded, so O_APPEND keeps
 // them intact when processes share a file. A failed Write is reported by
@@ -121,7 +125,12 @@ func (l *Log) Record(_ context.Context, r ports.DecisionRecord) error {
 	err := l.err
 	l.err = nil
 	now := l.interval < 0 || len(l.buf) >= maxBuffered
-	if !now && !l.pending {
+	switch {
+	case now:
+	case len(l.buf) >= flushSoon:
+		l.pending = true
+		l.timer.Reset(0)
+	case !l.pending:
 		l.pending = true
 		l.timer.Reset(l.interval)
 	}

@@ -444,3 +444,30 @@ func FuzzAppendRecord(f *testing.F) {
 		}
 	})
 }
+
+// Past 64 KiB the buffer is written at once, off the Record call, without
+// waiting for the interval.
+func TestAFullBufferIsWrittenWithoutWaiting(t *testing.T) {
+	var w countingWriter
+	l := New(&w, Options{FlushInterval: time.Hour})
+	defer l.Close()
+	r := sampleRecord(0)
+	r.Reason = strings.Repeat("x", 1024)
+	n := 0
+	for ; n*1100 < flushSoon+4096; n++ {
+		if err := l.Record(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		written := len(w.writes)
+		w.mu.Unlock()
+		if written > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records (over 64 KiB) still unwritten with an hour-long interval", n)
+		}
+	}
+}
