@@ -48,6 +48,7 @@ type Source struct {
 	path     string
 	watching atomic.Bool
 	state    atomic.Pointer[state]
+	checks   atomic.Int64 // stats of the file, for tests
 
 	// mu serialises reload attempts and observer calls, so observers see
 	// attempts in order.
@@ -127,6 +128,7 @@ func (s *Source) Subscribe(fn func(Reload)) {
 
 // check stats the file and reloads it when it changed.
 func (s *Source) check() {
+	s.checks.Add(1)
 	st, statErr := statFile(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -51,7 +52,7 @@ func (s *Source) Watch(ctx context.Context, cfg WatchConfig) <-chan struct{} {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w, err := s.newWatcher()
+	w, names, err := s.newWatcher()
 	if err != nil {
 		log.Warn("policy file watch unavailable; checking the file on a timer instead",
 			slog.String("policy", s.path), slog.Duration("every", cfg.Poll), slog.String("error", err.Error()))
@@ -59,31 +60,45 @@ func (s *Source) Watch(ctx context.Context, cfg WatchConfig) <-chan struct{} {
 	s.check()
 	s.watching.Store(true)
 	done := make(chan struct{})
-	go s.watch(ctx, w, cfg, log, done)
+	go s.watch(ctx, w, names, cfg, log, done)
 	return done
 }
 
 // newWatcher watches the policy's directory and, when the path is a
-// symlink, the directory of the file it resolves to.
-func (s *Source) newWatcher() (*fsnotify.Watcher, error) {
+// symlink, the directory of the file it resolves to. names are the file
+// names whose events matter there (see relevant).
+func (s *Source) newWatcher() (*fsnotify.Watcher, map[string]bool, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dirs := []string{filepath.Dir(s.path)}
-	if real, err := filepath.EvalSymlinks(s.path); err == nil && filepath.Dir(real) != dirs[0] {
-		dirs = append(dirs, filepath.Dir(real))
+	names := map[string]bool{filepath.Base(s.path): true}
+	if real, err := filepath.EvalSymlinks(s.path); err == nil {
+		names[filepath.Base(real)] = true
+		if filepath.Dir(real) != dirs[0] {
+			dirs = append(dirs, filepath.Dir(real))
+		}
 	}
 	for _, d := range dirs {
 		if err := w.Add(d); err != nil {
 			_ = w.Close()
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return w, nil
+	return w, names, nil
 }
 
-func (s *Source) watch(ctx context.Context, w *fsnotify.Watcher, cfg WatchConfig, log *slog.Logger, done chan<- struct{}) {
+// relevant: an event on the policy file's name (or its symlink target's),
+// or on a name starting with ".." (a Kubernetes ConfigMap swaps ..data).
+// Other files in the directory (a decision log beside the policy, say) do
+// not make the watcher stat the policy.
+func relevant(names map[string]bool, ev fsnotify.Event) bool {
+	base := filepath.Base(ev.Name)
+	return names[base] || strings.HasPrefix(base, "..")
+}
+
+func (s *Source) watch(ctx context.Context, w *fsnotify.Watcher, names map[string]bool, cfg WatchConfig, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
 	defer s.watching.Store(false)
 	var events <-chan fsnotify.Event
@@ -101,12 +116,12 @@ func (s *Source) watch(ctx context.Context, w *fsnotify.Watcher, cfg WatchConfig
 			return
 		case <-poll.C:
 			s.check()
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
-			if settled == nil {
+			if settled == nil && relevant(names, ev) {
 				settled = time.After(cfg.Settle)
 			}
 		case <-settled:

@@ -108,7 +108,7 @@ func TestPollReloadsWithoutEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.watching.Store(true)
-	go s.watch(ctx, nil, WatchConfig{Poll: 20 * time.Millisecond, Settle: DefaultSettle}, slog.New(slog.DiscardHandler), done)
+	go s.watch(ctx, nil, nil, WatchConfig{Poll: 20 * time.Millisecond, Settle: DefaultSettle}, slog.New(slog.DiscardHandler), done)
 	defer func() { cancel(); <-done }()
 
 	write(t, path, deny, 0o600)
@@ -172,5 +172,26 @@ func BenchmarkCurrentWatched(b *testing.B) {
 		if _, err := s.Current(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Writes to other files in the policy's directory (a decision log beside
+// it, say) do not make the watcher stat the policy; a write to the policy
+// still does.
+func TestWatchIgnoresOtherFilesInTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.yaml")
+	write(t, path, allow, 0o600)
+	s, reloads := watched(t, path, WatchConfig{Poll: time.Hour, Settle: time.Millisecond})
+	before := s.checks.Load()
+	for i := range 50 {
+		write(t, filepath.Join(dir, "decisions.jsonl"), strings.Repeat("x", i), 0o600)
+		time.Sleep(2 * time.Millisecond) // past the settle time: without the filter, each write is a check
+	}
+	// Then the policy: once its reload is seen, every earlier event has been handled.
+	write(t, path, deny, 0o600)
+	waitLoaded(t, reloads, deny)
+	if n := s.checks.Load() - before; n > 2 {
+		t.Errorf("%d checks of the policy for 50 writes to another file and 1 to the policy, want at most 2", n)
 	}
 }
