@@ -158,7 +158,7 @@ func (m *Metrics) Serve(ctx context.Context, addr string) (string, <-chan struct
 	}()
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if srv.Shutdown(sctx) != nil {
 			_ = srv.Close()

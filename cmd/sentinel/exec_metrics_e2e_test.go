@@ -187,8 +187,11 @@ func runMetricsChild() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := provider.Retrieve(ctx)
-		if (err == nil) != wantOK {
-			return fmt.Errorf("request: served %v (err %v), want served %v", err == nil, err, wantOK)
+		switch {
+		case wantOK && err != nil:
+			return fmt.Errorf("request refused, want served: %w", err)
+		case !wantOK && err == nil:
+			return errors.New("request served, want refused")
 		}
 		return nil
 	}
