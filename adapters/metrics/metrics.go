@@ -95,30 +95,15 @@ func New(opts ...Options) *Metrics {
 			Help:    "Time a store operation took, by operation.",
 			Buckets: latencyBuckets,
 		}, []string{"operation"}),
-		revocations: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sentinel_revocations_total",
-			Help: "Sessions revoked.",
-		}),
-		approvals: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sentinel_approvals_total",
-			Help: "Access requests approved.",
-		}),
-		breakGlass: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sentinel_breakglass_total",
-			Help: "Break-glass events opened.",
-		}),
-		activeSessions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "sentinel_active_sessions",
-			Help: "Server sessions active now.",
-		}),
+		revocations:    counter("sentinel_revocations_total", "Sessions revoked."),
+		approvals:      counter("sentinel_approvals_total", "Access requests approved."),
+		breakGlass:     counter("sentinel_breakglass_total", "Break-glass events opened."),
+		activeSessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sentinel_active_sessions", Help: "Server sessions active now."}),
 		policyInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sentinel_policy_info",
 			Help: "1 for the version (sha256 of the file) of the policy in force; no series while none is (every request refused).",
 		}, []string{"version"}),
-		policyLoadErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sentinel_policy_load_errors_total",
-			Help: "Policy loads refused (invalid, missing, unreadable or unsafe file).",
-		}),
+		policyLoadErrors: counter("sentinel_policy_load_errors_total", "Policy loads refused (invalid, missing, unreadable or unsafe file)."),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.storeErrors, m.storeDuration,
@@ -128,6 +113,10 @@ func New(opts ...Options) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 }
 
 // Registry is the registry every metric is on, for tests and for a caller

@@ -25,11 +25,21 @@ func write(t *testing.T, path, body string, mode os.FileMode) {
 	}
 }
 
-// subscribe returns the source's reload attempts, the state in force first.
-func subscribe(s *Source) <-chan Reload {
-	ch := make(chan Reload, 64)
-	s.Subscribe(func(r Reload) { ch <- r })
-	return ch
+// sourceOn writes the allow policy at path and returns a Source on it and
+// its reload attempts, after checking the state Subscribe reports first.
+func sourceOn(t *testing.T, path string) (string, *Source, <-chan Reload) {
+	t.Helper()
+	write(t, path, allow, 0o600)
+	s, err := NewSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloads := make(chan Reload, 64)
+	s.Subscribe(func(r Reload) { reloads <- r })
+	if r := <-reloads; r.Err != nil || r.InForce != policy.HashOf([]byte(allow)) || r.Loaded != r.InForce {
+		t.Fatalf("initial state %+v, want the loaded version", r)
+	}
+	return path, s, reloads
 }
 
 func expectNoReload(t *testing.T, reloads <-chan Reload) {
@@ -98,16 +108,7 @@ func TestSourceReloadsOnChange(t *testing.T) {
 // stays in force (observers hear of it); a removed file fails closed; a
 // fixed file is loaded again.
 func TestBrokenEditKeepsTheLastValidPolicyAndARemovedFileFailsClosed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, allow, 0o600)
-	s, err := NewSource(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reloads := subscribe(s)
-	if r := <-reloads; r.Err != nil || r.InForce != policy.HashOf([]byte(allow)) {
-		t.Fatalf("initial state %+v, want the loaded version", r)
-	}
+	path, s, reloads := sourceOn(t, filepath.Join(t.TempDir(), "policy.yaml"))
 
 	write(t, path, "version: \"1\"\nrules:\n  - name: x\n    effect: alow\n", 0o600)
 	if got := firstRule(t, s); got != "open" {
@@ -144,31 +145,6 @@ func TestBrokenEditKeepsTheLastValidPolicyAndARemovedFileFailsClosed(t *testing.
 	}
 }
 
-// A policy made unsafe after startup fails closed: its content can no longer be trusted.
-func TestUnsafePermissionsAfterStartFailClosed(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("Windows: mode bits are not the file's access control; the check is unix-only")
-	}
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, allow, 0o600)
-	s, err := NewSource(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := s.Current(); !errors.Is(err, ErrUnsafePermissions) || p != nil {
-		t.Fatalf("policy %v, err %v; want ErrUnsafePermissions and no policy", p, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := firstRule(t, s); got != "open" {
-		t.Fatalf("after chmod o-w rule = %q", got)
-	}
-}
-
 func TestWorldWritablePolicyIsRefused(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows: mode bits are not the file's access control; the check is unix-only")
@@ -181,6 +157,28 @@ func TestWorldWritablePolicyIsRefused(t *testing.T) {
 	}
 	if _, err := NewSource(path); !errors.Is(err, ErrUnsafePermissions) {
 		t.Fatalf("NewSource err = %v", err)
+	}
+
+	// Made unsafe after startup, it fails closed (its content can no longer
+	// be trusted), and chmod o-w brings it back.
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Current(); !errors.Is(err, ErrUnsafePermissions) || p != nil {
+		t.Fatalf("made unsafe after start: policy %v, err %v; want ErrUnsafePermissions and no policy", p, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstRule(t, s); got != "open" {
+		t.Fatalf("after chmod o-w rule = %q", got)
 	}
 }
 

@@ -14,14 +14,10 @@ import (
 	"github.com/sentinel-gw/sentinel/core/policy"
 )
 
+// watched is sourceOn with Watch running.
 func watched(t *testing.T, path string, cfg WatchConfig) (*Source, <-chan Reload) {
 	t.Helper()
-	s, err := NewSource(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reloads := subscribe(s)
-	<-reloads // the state in force
+	_, s, reloads := sourceOn(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := s.Watch(ctx, cfg)
 	t.Cleanup(func() { cancel(); <-done })
@@ -35,7 +31,6 @@ func watched(t *testing.T, path string, cfg WatchConfig) (*Source, <-chan Reload
 func TestWatchReloadsOnFileEvents(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
-	write(t, path, allow, 0o600)
 	s, reloads := watched(t, path, WatchConfig{Poll: time.Hour})
 
 	write(t, path, deny, 0o600)
@@ -97,14 +92,7 @@ func TestWatchFollowsAConfigMapSymlinkSwap(t *testing.T) {
 // Where no file events come (NFS, or a watch that could not be set up),
 // the periodic stat reloads: this runs the watcher with no event source.
 func TestPollReloadsWithoutEvents(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, allow, 0o600)
-	s, err := NewSource(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reloads := subscribe(s)
-	<-reloads
+	path, s, reloads := sourceOn(t, filepath.Join(t.TempDir(), "policy.yaml"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.watching.Store(true)
@@ -121,7 +109,6 @@ func TestPollReloadsWithoutEvents(t *testing.T) {
 // While watched, Current reads memory only: no stat, so nothing allocated.
 func TestWatchedCurrentDoesNotStat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	write(t, path, allow, 0o600)
 	s, _ := watched(t, path, WatchConfig{Poll: time.Hour})
 	if n := testing.AllocsPerRun(100, func() { _, _ = s.Current() }); n != 0 {
 		t.Errorf("watched Current allocates %.0f times per call; a stat allocates", n)
@@ -181,7 +168,6 @@ func BenchmarkCurrentWatched(b *testing.B) {
 func TestWatchIgnoresOtherFilesInTheDirectory(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
-	write(t, path, allow, 0o600)
 	s, reloads := watched(t, path, WatchConfig{Poll: time.Hour, Settle: time.Millisecond})
 	before := s.checks.Load()
 	for i := range 50 {
