@@ -26,6 +26,13 @@ type DecisionRecord struct {
 	ServedDuration    string    `json:"served_duration,omitempty"`
 	CredentialsExpire time.Time `json:"credentials_expire,omitzero"`
 	Error             string    `json:"error,omitempty"`
+	// PolicyVersion is the hash of the policy that decided (policy.HashOf);
+	// empty when no policy could be loaded.
+	PolicyVersion string `json:"policy_version,omitempty"`
+	// Outcome is allow, deny (policy or a lock), revoked (the session was
+	// revoked or ended) or error (a fault: no policy, the store, the
+	// source); empty in records written before it existed.
+	Outcome string `json:"outcome,omitempty"`
 	// Action names what a broker caller did when the record is not a
 	// credential decision (open_session, revoke, request_approve, ...);
 	// empty for credential requests.

@@ -80,6 +80,9 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// StaticExpiry is served as the lifetime of credentials with zero Expires; zero is DefaultStaticExpiry.
 	StaticExpiry time.Duration
+	// Wrap, when set, wraps the request handler (a latency observer for
+	// metrics, say); it sees every request, refused ones too.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Server is a running credential server.
@@ -121,9 +124,13 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpserver: listen: %w", err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	var served http.Handler = h
+	if cfg.Wrap != nil {
+		served = cfg.Wrap(h)
+	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           h,
+			Handler:           served,
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       max(readTimeout, readHeaderTimeout),
 			WriteTimeout:      writeTimeout,

@@ -36,6 +36,8 @@ func appendRecord(dst []byte, r ports.DecisionRecord) []byte {
 		dst = appendTime(dst, r.CredentialsExpire)
 	}
 	dst = appendOptional(dst, "error", r.Error)
+	dst = appendOptional(dst, "policy_version", r.PolicyVersion)
+	dst = appendOptional(dst, "outcome", r.Outcome)
 	dst = appendOptional(dst, "action", r.Action)
 	dst = appendOptional(dst, "target", r.Target)
 	return append(dst, '}')

@@ -38,6 +38,8 @@ func sampleRecord(i int) ports.DecisionRecord {
 		ServedDuration:    "15m0s",
 		CredentialsExpire: time.Date(2026, 4, 5, 7, 7, 8, 0, time.UTC),
 		Error:             "",
+		PolicyVersion:     "sha256:0123456789abcdef",
+		Outcome:           "deny",
 	}
 }
 
@@ -203,7 +205,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // Every Write holds whole lines, every line is written exactly once, and
-// concurrent records share Writes (group commit) instead of one each.
+// records share Writes instead of one each.
 func TestWritesHoldWholeLines(t *testing.T) {
 	var w countingWriter
 	l := New(&w)
@@ -216,7 +218,10 @@ func TestWritesHoldWholeLines(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(w.writes) == 0 || len(w.writes) > 200 {
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.writes) == 0 || len(w.writes) >= 200 {
 		t.Fatalf("%d Write calls for 200 records", len(w.writes))
 	}
 	off := 0
@@ -233,10 +238,11 @@ func TestWritesHoldWholeLines(t *testing.T) {
 	t.Logf("200 concurrent records in %d writes", len(w.writes))
 }
 
-// A Record returns only after its own line has been written.
-func TestRecordReturnsAfterItsLineIsWritten(t *testing.T) {
+// With a negative FlushInterval a Record returns only after its own line
+// has been written.
+func TestUnbufferedRecordReturnsAfterItsLineIsWritten(t *testing.T) {
 	var w countingWriter
-	l := New(&w)
+	l := New(&w, Options{FlushInterval: -1})
 	for i := range 5 {
 		if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
 			t.Fatal(err)
@@ -256,6 +262,60 @@ func (f failingWriter) Write(p []byte) (int, error) {
 	return min(f.n, len(p)), nil
 }
 
+// A buffered line goes out within the interval with no Flush or Close,
+// and one Write carries the lines recorded meanwhile.
+func TestBufferedLinesGoOutWithinTheInterval(t *testing.T) {
+	var w countingWriter
+	l := New(&w, Options{FlushInterval: 20 * time.Millisecond})
+	defer l.Close()
+	for i := range 3 {
+		if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The bound is slack for a loaded machine; the timer fires after 20 ms.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		n, data := len(w.writes), bytes.Clone(w.buf.Bytes())
+		w.mu.Unlock()
+		if n > 0 {
+			if got := len(readLines(t, data)); got != 3 || n != 1 {
+				t.Fatalf("%d lines in %d writes, want 3 in 1", got, n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the buffered lines were never written")
+		}
+	}
+}
+
+// Close writes what is still buffered: a clean exit loses no line.
+func TestCloseWritesTheBuffer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.jsonl")
+	l, err := Open(path, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := l.Record(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data, _ := os.ReadFile(path); len(data) != 0 {
+		t.Fatalf("written before the interval or Close: %d bytes", len(data))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if got := len(readLines(t, data)); got != 10 {
+		t.Fatalf("%d lines after Close, want 10", got)
+	}
+}
+
+// A failed Write is reported: at once without buffering; by Flush, or by
+// the next Record when the timer wrote, with buffering.
 func TestWriteErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -266,11 +326,43 @@ func TestWriteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := New(tt.w).Record(context.Background(), sampleRecord(0)); err == nil {
-				t.Error("Record reported success")
+			if err := New(tt.w, Options{FlushInterval: -1}).Record(context.Background(), sampleRecord(0)); err == nil {
+				t.Error("unbuffered Record reported success")
+			}
+			l := New(tt.w, Options{FlushInterval: time.Hour})
+			if err := l.Record(context.Background(), sampleRecord(0)); err != nil {
+				t.Fatalf("buffered Record: %v", err)
+			}
+			if err := l.Flush(); err == nil {
+				t.Error("Flush reported success")
 			}
 		})
 	}
+	t.Run("the timer's failure reported by the next call", func(t *testing.T) {
+		w := &signallingWriter{wrote: make(chan struct{}, 1)}
+		l := New(w, Options{FlushInterval: time.Millisecond})
+		if err := l.Record(context.Background(), sampleRecord(0)); err != nil {
+			t.Fatal(err)
+		}
+		<-w.wrote // the timer's Write is failing; Flush waits for it to end
+		if err := l.Flush(); err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Errorf("the next call after the timer's failed Write: err = %v", err)
+		}
+		if err := l.Record(context.Background(), sampleRecord(1)); err != nil {
+			t.Errorf("an error already reported came back: %v", err)
+		}
+	})
+}
+
+// signallingWriter fails every Write and says when one happened.
+type signallingWriter struct{ wrote chan struct{} }
+
+func (s *signallingWriter) Write([]byte) (int, error) {
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
+	return 0, errors.New("disk full")
 }
 
 func TestRecordAfterClose(t *testing.T) {
@@ -312,7 +404,8 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		{Time: at, RequestID: "r1", User: "alice", Profile: "prod", Mode: "server", Effect: "deny", RuleIndex: -1, Reason: "no matching rule"},
 		{Time: at, RequestID: "r2", User: "al\"ice\n<&>", UserARN: "arn:aws:sts::1:assumed-role/A/b", IdentitySource: "sts", Profile: "p\x00", Mode: "cli",
 			SessionID: "s", Effect: "allow", RuleEffect: "allow", Rule: "r", RuleIndex: 3, Reason: "ok \u2028", Override: "breakglass:x",
-			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8"},
+			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8",
+			PolicyVersion: "sha256:0123456789abcdef", Outcome: "error"},
 	}
 	for i, r := range records {
 		want, err := json.Marshal(r)
@@ -350,4 +443,31 @@ func FuzzAppendRecord(f *testing.F) {
 			t.Fatalf("differs from encoding/json:\n got %v\nwant %v", gotV, wantV)
 		}
 	})
+}
+
+// Past 64 KiB the buffer is written at once, off the Record call, without
+// waiting for the interval.
+func TestAFullBufferIsWrittenWithoutWaiting(t *testing.T) {
+	var w countingWriter
+	l := New(&w, Options{FlushInterval: time.Hour})
+	defer l.Close()
+	r := sampleRecord(0)
+	r.Reason = strings.Repeat("x", 1024)
+	n := 0
+	for ; n*1100 < flushSoon+4096; n++ {
+		if err := l.Record(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		written := len(w.writes)
+		w.mu.Unlock()
+		if written > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records (over 64 KiB) still unwritten with an hour-long interval", n)
+		}
+	}
 }

@@ -50,6 +50,9 @@ func inProcessServer(b *testing.B) (*gateway.Gateway, *httpserver.Server, string
 	if err != nil {
 		b.Fatal(err)
 	}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := policies.Watch(watchCtx, policyfile.WatchConfig{}) // as exec --server does
+	b.Cleanup(func() { stopWatch(); <-watched })
 	provider, err := awscreds.NewProvider(ctx, benchProfile, awscreds.Options{NoSession: true})
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
@@ -14,6 +15,9 @@ import (
 type loadOutcome struct {
 	baseline, sentinel       *benchtool.Result
 	sentinelRSS, baselineRSS uint64
+	// sentinelCPU and baselineCPU are each server's CPU time (user and
+	// system) over its measured window.
+	sentinelCPU, baselineCPU time.Duration
 }
 
 // runLoad measures the baseline, then sentinel, with the same client and
@@ -37,32 +41,43 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 		benchtool.Ms(srv.startup), srv.pid(), len(body))
 
 	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
-	measure := func(label string, t benchtool.Target) (*benchtool.Result, error) {
+	measure := func(label string, t benchtool.Target, pid int) (*benchtool.Result, time.Duration, error) {
 		clients, err := benchtool.NewClients(o.client, t, o.conns)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		defer clients.Close()
+		cpu := cpuOverWindow(pid, cfg.Warmup)
+		var res *benchtool.Result
 		if o.mode == "rate" {
-			return benchtool.OpenLoop(ctx, clients, label, cfg)
+			res, err = benchtool.OpenLoop(ctx, clients, label, cfg)
+		} else {
+			res, err = benchtool.ClosedLoop(ctx, clients, label, cfg)
 		}
-		return benchtool.ClosedLoop(ctx, clients, label, cfg)
+		if err != nil {
+			return nil, 0, err
+		}
+		used, err := cpu()
+		return res, used, err
 	}
 	out := &loadOutcome{}
 	// Both get the token, so the requests are byte for byte the same size.
-	if out.baseline, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}); err != nil {
+	if out.baseline, out.baselineCPU, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}, base.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
 	if err := benchtool.WriteResult(w, out.baseline); err != nil {
 		return nil, err
 	}
-	if out.sentinel, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}); err != nil {
+	if out.sentinel, out.sentinelCPU, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}, srv.pid()); err != nil {
 		return nil, err
 	}
 	if err := benchtool.WriteResult(w, out.sentinel); err != nil {
 		return nil, err
 	}
 	if err := benchtool.WriteRatio(w, out.sentinel, out.baseline); err != nil {
+		return nil, err
+	}
+	if err := writeCPU(w, out); err != nil {
 		return nil, err
 	}
 	if out.sentinelRSS, err = readPeakRSS(srv.pid()); err != nil {
@@ -105,4 +120,54 @@ func fetchBody(ctx context.Context, url, token string) ([]byte, error) {
 		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, body)
 	}
 	return body, nil
+}
+
+// cpuOverWindow reads pid's CPU time once warmup has passed; the returned
+// func reads it again and returns the CPU used in between: the server's
+// cost over the measured window, which a loaded machine slows but does not
+// inflate the way it inflates latency.
+func cpuOverWindow(pid int, warmup time.Duration) func() (time.Duration, error) {
+	type reading struct {
+		d   time.Duration
+		err error
+	}
+	start := make(chan reading, 1)
+	time.AfterFunc(warmup, func() {
+		d, err := readCPU(pid)
+		start <- reading{d, err}
+	})
+	return func() (time.Duration, error) {
+		end, err := readCPU(pid)
+		s := <-start
+		if err == nil {
+			err = s.err
+		}
+		return end - s.d, err
+	}
+}
+
+func readCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return benchtool.ParseProcCPU(string(data))
+}
+
+// writeCPU prints each server's CPU time per request over its window.
+func writeCPU(w io.Writer, out *loadOutcome) error {
+	per := func(cpu time.Duration, r *benchtool.Result) float64 {
+		if r.Requests == 0 {
+			return 0
+		}
+		return float64(cpu.Microseconds()) / float64(r.Requests)
+	}
+	s, b := per(out.sentinelCPU, out.sentinel), per(out.baselineCPU, out.baseline)
+	ratio := 0.0
+	if s > 0 {
+		ratio = b / s
+	}
+	_, err := fmt.Fprintf(w, "== server CPU per request (user+system over the measured window, 10 ms ticks)\n  sentinel     %.1f µs   (%s for %d requests)\n  baseline     %.1f µs   (%s for %d requests)\n  baseline/sentinel  %.2fx\n",
+		s, out.sentinelCPU, out.sentinel.Requests, b, out.baselineCPU, out.baseline.Requests, ratio)
+	return err
 }

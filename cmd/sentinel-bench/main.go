@@ -32,7 +32,9 @@ same JSON with no policy and no store (this binary, re-executed as
 Modes:
   throughput  closed loop: -conns connections send back to back for -duration
               after -warmup, against the baseline and then sentinel; prints
-              req/s, p50/p99/p99.9, errors, the sentinel/baseline ratio and
+              req/s, p50/p99/p99.9, errors, the sentinel/baseline ratio,
+              each server's CPU time per request over its window (from
+              /proc: what a loaded machine slows but does not inflate) and
               sentinel's peak RSS (VmHWM of the exec process).
   rate        open loop at -rate req/s (also chosen by giving -rate alone);
               latency runs from each request's scheduled send time, so a

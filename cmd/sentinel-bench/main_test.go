@@ -154,7 +154,11 @@ func TestThroughputSmoke(t *testing.T) {
 	if got.sentinelRSS == 0 {
 		t.Error("no peak RSS read for sentinel")
 	}
-	for _, want := range []string{"== baseline:", "== sentinel:", "== ratio sentinel/baseline", "sentinel     "} {
+	// A second of load costs each server some CPU: at least one 10 ms tick.
+	if got.sentinelCPU <= 0 || got.baselineCPU <= 0 {
+		t.Errorf("CPU over the window: sentinel %s, baseline %s; want both read and positive", got.sentinelCPU, got.baselineCPU)
+	}
+	for _, want := range []string{"== baseline:", "== sentinel:", "== ratio sentinel/baseline", "sentinel     ", "== server CPU per request", "baseline/sentinel"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -47,6 +47,7 @@ type ExecCmd struct {
 	Lease          time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	TermGrace      time.Duration `help:"How long the child gets after SIGTERM before SIGKILL (sentinel then exits 137, 128+9)." default:"10s"`
 	RevocationPoll time.Duration `help:"For stores without a change feed (DynamoDB), or when the feed cannot be opened: how often the server re-reads its session (at most 1s); it confirms a revoke at the next poll." default:"50ms"`
+	MetricsListen  string        `help:"Serve Prometheus metrics for this session at http://ADDR/metrics (server mode); ADDR is host:port, port 0 picks a free one." placeholder:"ADDR"`
 	Command        []string      `arg:"" optional:"" passthrough:"partial" help:"Command and arguments (default: $SHELL); flags before it are Sentinel's." placeholder:"-- CMD ARGS"`
 }
 
@@ -173,7 +174,7 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 
 // serverOnlyFlags mean something only with --server; cliOnlyFlags only without it.
 var (
-	serverOnlyFlags = []string{"server-port", "server-duration", "lazy", "tracking", "revocation-poll", "heartbeat", "lease", "on-store-error"}
+	serverOnlyFlags = []string{"server-port", "server-duration", "lazy", "tracking", "revocation-poll", "heartbeat", "lease", "on-store-error", "metrics-listen"}
 	cliOnlyFlags    = []string{"duration"}
 )
 
@@ -255,9 +256,20 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		}
 	})
 	fail := func(err error) (map[string]string, func(), error) { finish(); return nil, nil, err }
+	// Policy edits are picked up by a file watch (and a periodic stat), not
+	// a stat per request; an invalid edit is refused and logged.
+	policies.Subscribe(policyfile.LogReloads(logger))
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watchDone := policies.Watch(watchCtx, policyfile.WatchConfig{Logger: logger})
+	closers = append(closers, func() { stopWatch(); <-watchDone })
 
 	cfg := gateway.Config{Profile: c.Profile, Identity: id, Duration: c.ServerDuration, OnStoreError: onStoreError}
 	deps := gateway.Deps{Policy: policies, Source: provider, Log: decisions, Clock: env.Clock, Logger: logger}
+	obs, err := c.startMetrics(env, policies, &deps)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, obs.stop)
 	if c.Tracking {
 		store, err := stores.create(ctx)
 		if err != nil {
@@ -285,7 +297,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 			return fail(err)
 		}
 		now := env.Clock.Now()
-		tracker := session.NewTracker(store, env.Clock, session.TrackerConfig{HeartbeatInterval: c.Heartbeat, Lease: c.Lease}, logger)
+		tracker := session.NewTracker(obs.sessions(store), env.Clock, session.TrackerConfig{HeartbeatInterval: c.Heartbeat, Lease: c.Lease}, logger)
 		started, err := tracker.Start(ctx, ports.Session{
 			ID: sid, User: id.Name, Profile: c.Profile, ServerInstanceID: instance,
 			Status: ports.SessionActive, IdentitySource: id.Source, StartedAt: now, LastAccessAt: now,
@@ -304,7 +316,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 		// The revocation check reads memory the store's feed keeps current,
 		// or polls when the store has no feed.
 		feed, _ := store.(ports.SessionFeed)
-		view := session.NewView(store, feed, env.Clock, session.ViewConfig{Poll: c.RevocationPoll, Memory: tracker}, logger)
+		view := session.NewView(obs.sessions(store), feed, env.Clock, session.ViewConfig{Poll: c.RevocationPoll, Memory: tracker}, logger)
 		viewCtx, stopView := context.WithCancel(context.Background())
 		viewDone, err := view.Start(viewCtx, started)
 		if err != nil {
@@ -354,7 +366,7 @@ func (c *ExecCmd) startServer(ctx context.Context, g *Globals, env *Env, logger 
 	if err != nil {
 		return fail(err)
 	}
-	srv, err := httpserver.Start(httpserver.Config{Port: c.ServerPort, Token: token, Logger: logger, Issuer: gw})
+	srv, err := httpserver.Start(httpserver.Config{Port: c.ServerPort, Token: token, Logger: logger, Issuer: gw, Wrap: obs.wrap})
 	if err != nil {
 		return fail(fmt.Errorf("credential server: %w", err))
 	}

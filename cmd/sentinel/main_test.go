@@ -57,6 +57,8 @@ func runChild(mode string) int {
 		return retrieveOnce()
 	case childLoop:
 		return retrieveLoop()
+	case childMetrics:
+		return metricsChild()
 	default:
 		fmt.Fprintf(os.Stderr, "e2e child: unknown mode %q\n", mode)
 		return 2

@@ -16,6 +16,9 @@ type DeniedError struct {
 	RequiresApproval        bool
 	// RequiresSessionStore is the store a session_store rule asks for.
 	RequiresSessionStore string
+
+	// policyUnavailable: no policy could be loaded (a fault, not a rule's deny).
+	policyUnavailable bool
 }
 
 func (e *DeniedError) Error() string {

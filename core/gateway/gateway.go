@@ -136,6 +136,7 @@ func (g *Gateway) Issue(ctx context.Context, requestID string) (ports.Credential
 		rec.Effect = string(policy.EffectDeny)
 		rec.Error = err.Error()
 	}
+	rec.Outcome = OutcomeOf(err)
 	if g.deps.Log != nil {
 		if lerr := g.deps.Log.Record(ctx, rec); lerr != nil {
 			g.deps.Logger.Warn("decision log write failed", "error", lerr)
@@ -157,8 +158,9 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
 		rec.Reason = "policy could not be loaded"
-		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
+		return ports.Credentials{}, &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error(), policyUnavailable: true}
 	}
+	rec.PolicyVersion = pol.Hash
 	d := pol.Evaluate(g.policyRequest(now))
 	rec.RuleEffect, rec.Rule, rec.RuleIndex, rec.Reason = string(d.RuleEffect), d.Rule, d.RuleIndex, d.Reason
 
@@ -456,7 +458,7 @@ func (g *Gateway) Prefetch(ctx context.Context) error {
 	now := g.deps.Clock.Now()
 	pol, err := g.deps.Policy.Current()
 	if err != nil {
-		return &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error()}
+		return &DeniedError{Profile: g.cfg.Profile, Reason: "the policy could not be loaded: " + err.Error(), policyUnavailable: true}
 	}
 	d := pol.Evaluate(g.policyRequest(now))
 	if !d.Allowed() {

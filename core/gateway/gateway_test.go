@@ -129,6 +129,12 @@ func (m *memoryLog) last(t *testing.T) ports.DecisionRecord {
 	return m.recs[len(m.recs)-1]
 }
 
+func (m *memoryLog) all() []ports.DecisionRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ports.DecisionRecord(nil), m.recs...)
+}
+
 type grant struct {
 	id      string
 	expires time.Time
@@ -265,6 +271,9 @@ func TestPolicyErrorFailsClosed(t *testing.T) {
 	if !errors.As(err, &denied) || !strings.Contains(err.Error(), "could not be loaded") {
 		t.Fatalf("err = %v, want a fail-closed denial", err)
 	}
+	if rec := r.log.last(t); rec.Outcome != gateway.OutcomeError || rec.PolicyVersion != "" {
+		t.Errorf("decision record = %+v, want outcome error and no policy version", rec)
+	}
 }
 
 func TestPolicyChangeTakesEffectOnNextRequest(t *testing.T) {
@@ -272,13 +281,28 @@ func TestPolicyChangeTakesEffectOnNextRequest(t *testing.T) {
 	if _, err := r.gw.Issue(context.Background(), "r1"); err != nil {
 		t.Fatal(err)
 	}
-	r.policy.set(t, `version: "1"
+	const closed = `version: "1"
 rules:
   - name: closed
     effect: deny
-`)
+`
+	r.policy.set(t, closed)
 	if _, err := r.gw.Issue(context.Background(), "r2"); err == nil {
 		t.Fatal("served after the policy changed to deny")
+	}
+	// Each decision names the version of the policy that made it.
+	recs := r.log.all()
+	if len(recs) != 2 {
+		t.Fatalf("%d decision records, want 2", len(recs))
+	}
+	if got, want := recs[0].PolicyVersion, policy.HashOf([]byte(allowAll)); got != want {
+		t.Errorf("allow recorded policy_version %q, want %q", got, want)
+	}
+	if got, want := recs[1].PolicyVersion, policy.HashOf([]byte(closed)); got != want {
+		t.Errorf("deny recorded policy_version %q, want %q", got, want)
+	}
+	if recs[0].Outcome != gateway.OutcomeAllow || recs[1].Outcome != gateway.OutcomeDeny {
+		t.Errorf("outcomes %q, %q; want allow, deny", recs[0].Outcome, recs[1].Outcome)
 	}
 }
 
@@ -350,6 +374,9 @@ func TestRevokedIsRefusedAndRemembered(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "session revoked by secops at 2026-11-27T10:00:00Z: laptop stolen") {
 		t.Errorf("message = %q", err.Error())
+	}
+	if rec := r.log.last(t); rec.Outcome != gateway.OutcomeRevoked {
+		t.Errorf("decision outcome %q, want revoked", rec.Outcome)
 	}
 	// Even with the store gone and fail-open, a seen revoke stays refused.
 	r2 := gateway.New(gateway.Config{Profile: "prod", Identity: ports.Identity{Name: "alice"}, SessionID: r.sid, OnStoreError: session.StoreErrorAllow},

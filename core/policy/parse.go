@@ -103,6 +103,7 @@ func Parse(data []byte) (*Policy, error) {
 		})
 		return nil, p.errs
 	}
+	pol.Hash = HashOf(data)
 	return pol, nil
 }
 

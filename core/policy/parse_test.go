@@ -276,3 +276,26 @@ func TestParseMode(t *testing.T) {
 		}
 	}
 }
+
+// The hash names the exact bytes: Parse sets it, and any edit changes it.
+func TestParseSetsTheHash(t *testing.T) {
+	const src = "version: \"1\"\nrules:\n  - name: open\n    effect: allow\n"
+	p, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Hash != HashOf([]byte(src)) || !strings.HasPrefix(p.Hash, HashPrefix) || len(p.Hash) != len(HashPrefix)+16 {
+		t.Fatalf("Hash = %q, want %q (sha256: and 16 hex digits)", p.Hash, HashOf([]byte(src)))
+	}
+	// sha256("") starts e3b0c44298fc1c14: a fixed vector, so the format cannot drift.
+	if got := HashOf(nil); got != "sha256:e3b0c44298fc1c14" {
+		t.Errorf("HashOf(nil) = %q", got)
+	}
+	q, err := Parse([]byte(src + "# a comment\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Hash == p.Hash {
+		t.Error("an edited file kept the same hash")
+	}
+}

@@ -79,6 +79,10 @@ type Policy struct {
 	rulesLine int
 	// adminsLine is where the admins key sits, for its lint warnings.
 	adminsLine int
+
+	// Hash is the policy's version as decisions and metrics record it
+	// (HashOf the file's bytes); Parse sets it.
+	Hash string
 }
 
 // IsAdmin reports whether id is one of the policy's admins: an arn: entry
