@@ -35,6 +35,21 @@ func (m *Metrics) InstrumentHandler(h http.Handler) http.Handler {
 	})
 }
 
+// InstrumentPaths is InstrumentHandler for the requests to paths only (a
+// broker's credential operations), passing every other request through.
+func (m *Metrics) InstrumentPaths(h http.Handler, paths ...string) http.Handler {
+	timed := m.InstrumentHandler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range paths {
+			if r.URL.Path == p {
+				timed.ServeHTTP(w, r)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // SessionStore times every call to next into
 // sentinel_store_operation_duration_seconds and counts its failures in
 // sentinel_store_errors_total, labelled by method name. A method the port

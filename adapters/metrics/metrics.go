@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sentinel-gw/sentinel/core/broker"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -159,8 +160,33 @@ func (m *Metrics) Serve(ctx context.Context, addr string) (string, <-chan struct
 // ObserveDecision counts one decided credential request. The outcome is
 // the record's Outcome; for a record without one, allow when the effect is
 // allow, error when it carries an error, deny otherwise.
+//
+// A broker's audit record (Action set) is no credential request: an
+// allowed revoke of one session, approval or break-glass opening counts in
+// its own counter instead.
 func (m *Metrics) ObserveDecision(r ports.DecisionRecord) {
+	if r.Action != "" {
+		m.observeAction(r)
+		return
+	}
 	m.requests.WithLabelValues(outcomeOf(r), r.Mode).Inc()
+}
+
+// observeAction counts what an allowed broker action did.
+func (m *Metrics) observeAction(r ports.DecisionRecord) {
+	if r.Effect != "allow" {
+		return
+	}
+	switch r.Action {
+	case broker.ActionRevoke:
+		if r.SessionID != "" { // one line per session revoked
+			m.revocations.Inc()
+		}
+	case broker.ActionRequestApprove:
+		m.approvals.Inc()
+	case broker.ActionBreakGlassOpen:
+		m.breakGlass.Inc()
+	}
 }
 
 func outcomeOf(r ports.DecisionRecord) string {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sentinel-gw/sentinel/adapters/memory"
+	"github.com/sentinel-gw/sentinel/core/broker"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -186,5 +187,39 @@ func TestServeAnswersOnlyMetrics(t *testing.T) {
 	}
 	if _, _, err := m.Serve(context.Background(), "127.0.0.1:-1"); err == nil || !strings.Contains(err.Error(), "metrics: listen") {
 		t.Errorf("a bad address: err = %v", err)
+	}
+}
+
+// A broker's audit records are not credential requests: an allowed revoke
+// of a session, an approval and a break-glass opening count in their own
+// counters; refused actions and the summary line of a bulk revoke count
+// nowhere.
+func TestBrokerActionsCountInTheirOwnCounters(t *testing.T) {
+	m := New()
+	for _, r := range []ports.DecisionRecord{
+		{Action: broker.ActionRevoke, Effect: "allow", Target: "user:alice"},
+		{Action: broker.ActionRevoke, Effect: "allow", SessionID: "s1"},
+		{Action: broker.ActionRevoke, Effect: "allow", SessionID: "s2"},
+		{Action: broker.ActionRevoke, Effect: "deny", SessionID: "s3", Error: "not permitted"},
+		{Action: broker.ActionRequestApprove, Effect: "allow"},
+		{Action: broker.ActionRequestApprove, Effect: "deny"},
+		{Action: broker.ActionBreakGlassOpen, Effect: "allow"},
+		{Action: broker.ActionListSessions, Effect: "allow"},
+		{Mode: "server", Effect: "allow", Outcome: OutcomeAllow},
+	} {
+		m.ObserveDecision(r)
+	}
+	for name, c := range map[string]struct {
+		got  float64
+		want float64
+	}{
+		"revocations": {testutil.ToFloat64(m.revocations), 2},
+		"approvals":   {testutil.ToFloat64(m.approvals), 1},
+		"breakglass":  {testutil.ToFloat64(m.breakGlass), 1},
+		"requests":    {float64(testutil.CollectAndCount(m.requests)), 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", name, c.got, c.want)
+		}
 	}
 }

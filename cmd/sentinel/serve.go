@@ -15,6 +15,7 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
 	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
+	"github.com/sentinel-gw/sentinel/adapters/metrics"
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/broker"
 	"github.com/sentinel-gw/sentinel/core/policy"
@@ -78,6 +79,8 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	if err != nil {
 		return err
 	}
+	// An edit is reloaded behind the validation gate; each attempt is logged.
+	policies.Subscribe(policyfile.LogReloads(logger))
 	store, err := stores.create(ctx)
 	if err != nil {
 		return fmt.Errorf("the broker's store: %w", err)
@@ -87,9 +90,28 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		return err
 	}
 	defer func() { _ = decisions.Close() }()
+	var log ports.DecisionLog = decisions
+	var m *metrics.Metrics
+	if c.MetricsListen != "" {
+		m = metrics.New(metrics.Options{Clock: env.Clock})
+		addr, done, err := m.Serve(ctx, c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", c.MetricsListen, err)
+		}
+		defer func() { <-done }()
+		log = m.DecisionLog(log)
+		policies.Subscribe(func(r policyfile.Reload) { m.ObservePolicy(r.InForce, r.Err) })
+		if pol, err := policies.Current(); err == nil {
+			m.ObservePolicy(pol.Hash, nil)
+		}
+		fmt.Fprintf(env.Stderr, "sentinel: metrics at http://%s%s\n", addr, metrics.Path)
+	}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watchDone := policies.Watch(watchCtx, policyfile.WatchConfig{Logger: logger})
+	defer func() { stopWatch(); <-watchDone }()
 
 	svc, err := broker.New(broker.Deps{
-		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: decisions,
+		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: log,
 		Notifier: func(pol *policy.Policy, l *slog.Logger) (ports.Notifier, error) { return newNotifier(pol, env, l) },
 		Clock:    env.Clock, Logger: logger, StoreIdentity: storeID,
 		Heartbeat: c.Heartbeat, Lease: c.Lease, Duration: c.ServerDuration,
@@ -102,9 +124,12 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	if err != nil {
 		return usageError{fmt.Sprintf("AWS_ENDPOINT_URL_STS: %v", err)}
 	}
-	handler, err := brokerhttp.NewHandler(brokerhttp.Config{Service: broker.NewAudited(svc, decisions, env.Clock, logger), Verifier: verifier, Logger: logger, Clock: env.Clock})
+	handler, err := brokerhttp.NewHandler(brokerhttp.Config{Service: broker.NewAudited(svc, log, env.Clock, logger), Verifier: verifier, Logger: logger, Clock: env.Clock})
 	if err != nil {
 		return err
+	}
+	if m != nil {
+		handler = m.InstrumentPaths(handler, brokerhttp.PathSessionCredentials, brokerhttp.PathOneShot)
 	}
 	srv, err := brokerhttp.Start(brokerhttp.ServerConfig{Listen: c.Listen, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		AllowPlainLoopback: true, Handler: handler, Logger: logger})
@@ -114,6 +139,9 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	if c.TLSCert == "" {
 		fmt.Fprintf(env.Stderr, "sentinel: WARNING: serving plain HTTP on %s: for tests and local trials only; give --tls-cert and --tls-key for anything else\n", c.Listen)
 	}
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	bgDone := c.background(bgCtx, store, env.Clock, logger, m)
+	defer func() { stopBackground(); <-bgDone }()
 	fmt.Fprintf(env.Stderr, "sentinel: broker listening on %s (broker id %s, store %s, STS %s)\n", srv.URL(), id, redactedStore(g.Store), endpoint)
 	<-ctx.Done()
 	stop()
@@ -124,6 +152,53 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// background runs the broker's timers until ctx ends: sessions whose
+// clients stopped heartbeating are stored as expired once a lease, and the
+// active-session gauge is refreshed. Every replica runs them; each step is
+// idempotent.
+func (c *ServeCmd) background(ctx context.Context, store ports.Stores, clock ports.Clock, logger *slog.Logger, m *metrics.Metrics) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(c.Lease)
+		defer t.Stop()
+		for {
+			if n, err := store.ExpireLapsedSessions(ctx, clock.Now()); err != nil && ctx.Err() == nil {
+				logger.Warn("could not expire lapsed sessions", "error", err)
+			} else if n > 0 {
+				logger.Info("expired sessions whose clients stopped heartbeating", "count", n)
+			}
+			if m != nil {
+				if n, err := countActive(ctx, store); err == nil {
+					m.SetActiveSessions(n)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return done
+}
+
+// countActive counts the active sessions, a page at a time.
+func countActive(ctx context.Context, store ports.SessionStore) (int, error) {
+	n, cursor := 0, ""
+	for {
+		page, err := store.ListSessionsByStatus(ctx, ports.SessionActive, ports.Page{Limit: ports.MaxPageLimit, Cursor: cursor})
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Sessions)
+		if page.Next == "" {
+			return n, nil
+		}
+		cursor = page.Next
+	}
 }
 
 // brokerID is --broker-id, or the host of --listen when it names one.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,9 +25,8 @@ import (
 func TestTeamModeApprovalAndRevoke(t *testing.T) {
 	t.Parallel()
 	w := newTeamWorld(t)
-	b := w.startBroker("", teamPolicy)
+	b := w.startBroker("", teamPolicy, "--metrics-listen", "127.0.0.1:0")
 
-	// Who am I, through the broker: the identity STS confirmed.
 	records := filepath.Join(t.TempDir(), "alice.jsonl")
 	arm := filepath.Join(t.TempDir(), "revoked")
 	p, aliceSession := w.startLoopAs(teamAlice, b, "prod", records, arm)
@@ -121,6 +123,21 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 		}
 		return true
 	})
+
+	// The broker's metrics count what happened.
+	metricsURL := metricsLine.FindStringSubmatch(b.proc.stderr.String())
+	if metricsURL == nil {
+		t.Fatalf("the broker did not say where its metrics are:\n%s", b.proc.stderr.String())
+	}
+	text := scrape(t, metricsURL[1])
+	for _, want := range []string{"sentinel_revocations_total 1", "sentinel_approvals_total 1", `sentinel_policy_info{version="sha256:`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the broker's metrics lack %q", want)
+		}
+	}
+	if !regexp.MustCompile(`sentinel_credential_requests_total\{mode="server",outcome="revoked"\} [1-9]`).MatchString(text) {
+		t.Errorf("no revoked credential requests counted:\n%s", grepLines(text, "sentinel_credential_requests_total"))
+	}
 
 	// The broker assumed the role with its own keys, never a user's.
 	for _, c := range w.sts.Calls() {
@@ -242,4 +259,32 @@ func TestTeamModeOneShotModes(t *testing.T) {
 		}
 		return mine >= 4
 	})
+}
+
+var metricsLine = regexp.MustCompile(`metrics at (http://\S+)`)
+
+// scrape GETs a Prometheus text page.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url) // #nosec G107 -- the test's own loopback listener
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+// grepLines keeps the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

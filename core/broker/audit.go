@@ -118,21 +118,26 @@ func (a *Audited) ShowSession(ctx context.Context, caller ports.Identity, id str
 		func(s ports.Session, e *entry) { e.sessionID, e.profile = s.ID, s.Profile })
 }
 
-// Revoke is recorded with what it selected; each revoked session gets a line too.
+// Revoke is recorded with what it selected, and each session it revoked
+// with a line of its own (a revoke by id: the one line names the session).
 func (a *Audited) Revoke(ctx context.Context, caller ports.Identity, in ports.RevokeInput) (ports.RevokeOutput, error) {
-	target := in.ID
-	switch {
-	case in.User != "":
-		target = "user:" + in.User
-	case in.Profile != "":
+	if in.ID != "" {
+		return audited(ctx, a, caller, entry{action: ActionRevoke, target: in.ID},
+			func() (ports.RevokeOutput, error) { return a.BrokerService.Revoke(ctx, caller, in) },
+			func(o ports.RevokeOutput, e *entry) {
+				if len(o.Revoked) == 1 && !o.AlreadyEnded {
+					e.sessionID, e.profile = o.Revoked[0].ID, o.Revoked[0].Profile
+				}
+			})
+	}
+	target := "user:" + in.User
+	if in.Profile != "" {
 		target = "profile:" + in.Profile
 	}
 	out, err := audited(ctx, a, caller, entry{action: ActionRevoke, target: target},
 		func() (ports.RevokeOutput, error) { return a.BrokerService.Revoke(ctx, caller, in) }, nil)
-	if len(out.Revoked) > 1 || (len(out.Revoked) == 1 && out.Revoked[0].ID != in.ID) {
-		for _, s := range out.Revoked {
-			a.record(ctx, caller, entry{action: ActionRevoke, profile: s.Profile, sessionID: s.ID, target: s.User}, nil)
-		}
+	for _, s := range out.Revoked {
+		a.record(ctx, caller, entry{action: ActionRevoke, profile: s.Profile, sessionID: s.ID, target: s.User}, nil)
 	}
 	return out, err
 }
