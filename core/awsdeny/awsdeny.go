@@ -72,10 +72,21 @@ func ParseName(name string) (sessionID string, until time.Time, ok bool) {
 		return "", time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(rest[i+1:], 10, 64)
-	if err != nil || sec <= 0 || rest[i+1] == '+' {
+	if err != nil || sec <= 0 || rest[i+1] == '+' || !alnum(rest[:i]) {
 		return "", time.Time{}, false
 	}
 	return rest[:i], time.Unix(sec, 0).UTC(), true
+}
+
+// alnum reports whether s is all ASCII letters and digits, as session ids are.
+func alnum(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Expired returns the names of ours whose time has passed at now, in the
