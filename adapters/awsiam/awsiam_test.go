@@ -38,7 +38,7 @@ func newPolicies(t *testing.T, fake *fakeiam.Server) *Policies {
 }
 
 func TestRolePolicyRoundTrip(t *testing.T) {
-	fake := fakeiam.New(t, fakeiam.WithRole("Deployer"))
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "revoker-secret"), fakeiam.WithRole("Deployer"))
 	p := newPolicies(t, fake)
 	ctx := context.Background()
 	if err := p.PutRolePolicy(ctx, "Deployer", "SentinelRevoke-abc-100", doc); err != nil {
@@ -65,7 +65,7 @@ func TestRolePolicyRoundTrip(t *testing.T) {
 
 // More than one page of names comes back whole.
 func TestListPages(t *testing.T) {
-	fake := fakeiam.New(t, fakeiam.WithUser("alice"), fakeiam.WithPageSize(2))
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "revoker-secret"), fakeiam.WithUser("alice"), fakeiam.WithPageSize(2))
 	p := newPolicies(t, fake)
 	ctx := context.Background()
 	small := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
@@ -98,7 +98,7 @@ func TestListPages(t *testing.T) {
 }
 
 func TestErrorsFromIAM(t *testing.T) {
-	fake := fakeiam.New(t, fakeiam.WithRole("Full"))
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "revoker-secret"), fakeiam.WithRole("Full"))
 	fake.Fill("Full", 50)
 	p := newPolicies(t, fake)
 	ctx := context.Background()
@@ -122,7 +122,7 @@ func TestErrorsFromIAM(t *testing.T) {
 // Throttling and ConcurrentModification are retried with backoff until IAM
 // answers; a refusal is not retried.
 func TestRetries(t *testing.T) {
-	fake := fakeiam.New(t, fakeiam.WithRole("Deployer"))
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "revoker-secret"), fakeiam.WithRole("Deployer"))
 	p := newPolicies(t, fake)
 	ctx := context.Background()
 	fake.Fail("PutRolePolicy", fakeiam.Failure{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded", Times: 2})
@@ -152,5 +152,18 @@ func TestRetries(t *testing.T) {
 		if puts[k] != v {
 			t.Errorf("PutRolePolicy %s sent %d times, want %d", k, puts[k], v)
 		}
+	}
+}
+
+// A revoker whose secret IAM does not know is refused, not retried.
+func TestWrongSecret(t *testing.T) {
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "another-secret"), fakeiam.WithRole("Deployer"))
+	p := newPolicies(t, fake)
+	err := p.PutRolePolicy(context.Background(), "Deployer", "n", doc)
+	if !errors.Is(err, ports.ErrUnauthenticated) || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Fatalf("wrong secret: %v, want ErrUnauthenticated (SignatureDoesNotMatch)", err)
+	}
+	if len(fake.RolePolicies("Deployer")) != 0 {
+		t.Fatal("a request with a bad signature wrote a policy")
 	}
 }

@@ -4,8 +4,9 @@
 // List RolePolicy / UserPolicy) with the real XML shapes and error codes.
 // Point an SDK at it with AWS_ENDPOINT_URL_IAM=URL().
 //
-// It is strict where IAM is: a request must carry a SigV4 Authorization
-// for service iam; names must match IAM's patterns (ValidationError); a
+// It is strict where IAM is: a request must carry a valid SigV4 signature
+// (internal/sigv4verify) for service iam in us-east-1, made with a key given
+// by WithKey; names must match IAM's patterns (ValidationError); a
 // document must be a policy IAM would parse (MalformedPolicyDocument: JSON,
 // Version, Statement, Effect, Action, Resource, known condition operators);
 // a role's inline policies may total 10,240 characters and a user's 2,048,
@@ -14,7 +15,8 @@
 //
 // What it does not prove: that real IAM accepts exactly the same documents
 // (it checks the grammar Sentinel writes, not every rule of IAM's policy
-// validator), that a signature is valid unless WithSecrets is given, or how
+// validator), IAM's own permission checks on the caller (any known key may
+// write), or how
 // long real IAM takes to apply a policy (AWS says "a few minutes" at most;
 // here it is immediate). Evaluating the stored policies is internal/fakeapi's.
 package fakeiam
@@ -36,6 +38,8 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // APIVersion is the only IAM Query API version the fake accepts.
@@ -70,8 +74,9 @@ type Server struct {
 	roles    map[string]map[string]string // role name -> policy name -> document
 	users    map[string]map[string]string
 	failures map[string]*Failure
-	secrets  map[string]string // access key id -> secret, when signatures are verified
-	pageSize int               // a list's page without MaxItems (IAM's default: 100)
+	secrets  map[string]string // access key id -> secret
+	clock    ports.Clock
+	pageSize int // a list's page without MaxItems (IAM's default: 100)
 	calls    []Call
 }
 
@@ -99,7 +104,8 @@ func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
 // New starts a fake IAM on 127.0.0.1 and registers its shutdown with t.Cleanup.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{roles: map[string]map[string]string{}, users: map[string]map[string]string{}, failures: map[string]*Failure{}, pageSize: 100}
+	s := &Server{roles: map[string]map[string]string{}, users: map[string]map[string]string{}, failures: map[string]*Failure{}, pageSize: 100,
+		secrets: map[string]string{}, clock: ports.SystemClock{}}
 	for _, o := range opts {
 		o(s)
 	}
