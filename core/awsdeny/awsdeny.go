@@ -157,9 +157,16 @@ func SessionDocument(sourceIdentity string, assumedRoleIDs []string) (string, er
 // sessions" writes. On a role it cuts every session of the role; on a user,
 // every temporary credential of the user. Long-term access keys have no
 // aws:TokenIssueTime and are not affected.
+//
+// The time is written to the second, rounded up, so a credential issued
+// earlier in the same second as the revoke is cut too.
 func CutoffDocument(now time.Time) string {
+	cut := now.UTC().Truncate(time.Second)
+	if cut.Before(now) {
+		cut = cut.Add(time.Second)
+	}
 	return render("SentinelRevokeIssuedBefore", map[string]map[string]any{
-		"DateLessThan": {"aws:TokenIssueTime": now.UTC().Format(time.RFC3339)},
+		"DateLessThan": {"aws:TokenIssueTime": cut.Format(time.RFC3339)},
 	})
 }
 

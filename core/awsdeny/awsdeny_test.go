@@ -104,6 +104,10 @@ func TestCutoffDocument(t *testing.T) {
 	if got := string(st.Condition["DateLessThan"]["aws:TokenIssueTime"]); got != `"2026-12-06T12:00:00Z"` {
 		t.Errorf("aws:TokenIssueTime = %s, want now in UTC", got)
 	}
+	st = parse(t, CutoffDocument(now.Add(100*time.Millisecond)))
+	if got := string(st.Condition["DateLessThan"]["aws:TokenIssueTime"]); got != `"2026-12-06T12:00:01Z"` {
+		t.Errorf("aws:TokenIssueTime = %s, want now rounded up to the second", got)
+	}
 }
 
 func TestPlan(t *testing.T) {
