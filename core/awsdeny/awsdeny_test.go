@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/adapters/memory"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -298,3 +299,31 @@ func TestRolesOf(t *testing.T) {
 		t.Fatalf("RolesOf = %v", got)
 	}
 }
+
+// The broker's timer sweep finds the roles from the store's revoked sessions.
+func TestSweepStore(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New(fixedClock{now})
+	old := roleSession()
+	old.ID, old.Status, old.CreatedAt = "00000000000000000000000000000001", ports.SessionRevoked, now.Add(-8*24*time.Hour)
+	old.RoleARNs = []string{"arn:aws:iam::123456789012:role/Ancient"}
+	recent := roleSession()
+	recent.Status, recent.CreatedAt = ports.SessionRevoked, now.Add(-13*time.Hour)
+	for _, s := range []ports.Session{old, recent} {
+		if _, err := store.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newMem("Deployer", "Reader", "Ancient", "Extra")
+	for _, r := range []string{"Deployer", "Ancient", "Extra"} {
+		m.roles[r][Name("x", now.Add(-time.Minute))] = "{}"
+	}
+	r := SweepStore(ctx, store, m, []string{"Extra", "Deployer"}, nil, 0, now)
+	if len(r.Failed) != 0 || len(r.Deleted) != 2 || len(m.roles["Ancient"]) != 1 {
+		t.Fatalf("SweepStore = %+v; want Deployer (from the store) and Extra swept, Ancient (past the lookback) left", r)
+	}
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
