@@ -141,3 +141,20 @@ func (a awsRevoke) apply(ctx context.Context, g *Globals, env *Env, revoked []po
 	}
 	return nil
 }
+
+// alreadyEnded handles a revoke of a session that had already ended
+// (revoked, or expired when its server stopped): its credentials may still
+// work at AWS, so with --at-aws (set by Run before the revoke) the deny
+// still goes ahead on the stored record. Otherwise err stands.
+func (c *ServerRevokeCmd) alreadyEnded(ctx context.Context, env *Env, store ports.SessionStore, id string, err error) error {
+	if !c.AtAWS || !errors.Is(err, ports.ErrInvalidTransition) {
+		return err
+	}
+	s, gerr := store.GetSession(ctx, id)
+	if gerr != nil {
+		return errors.Join(err, gerr)
+	}
+	fmt.Fprintf(env.Stdout, "session %s had already ended (%s); the store is unchanged; denying its credentials at AWS\n", s.ID, s.Status)
+	c.revoked = []ports.Session{s}
+	return nil
+}

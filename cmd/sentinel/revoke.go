@@ -85,6 +85,7 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
 	if err != nil {
 		return err
 	}
+	c.AtAWS = aws.on
 	ctx := context.Background()
 	who, err := callerIdentity(ctx, g)
 	if err != nil {
@@ -126,7 +127,7 @@ func (c *ServerRevokeCmd) revokeOne(ctx context.Context, env *Env, store ports.S
 	}
 	s, restored, err := session.RevokeByID(ctx, store, id, who, c.Reason, env.Clock)
 	if err != nil {
-		return err
+		return c.alreadyEnded(ctx, env, store, id, err)
 	}
 	announce(ctx, env, store, s, c.AckTimeout)
 	c.revoked, c.restored = []ports.Session{s}, restored
