@@ -196,8 +196,11 @@ func TestAtAWSRevokeDeniesTheSessionOnly(t *testing.T) {
 	}
 
 	// B's child goes on; A's server refuses from now on and stops.
-	w.sb.write(armB, "")
-	_ = pa.wait(60 * time.Second)
+	waited := time.Now()
+	if r := pa.wait(60 * time.Second); r.code != 0 {
+		t.Errorf("session A's exec after the revoke: %s", r)
+	}
+	t.Logf("session A's exec ended %s after the revoke", time.Since(waited))
 
 	// A sweep now deletes nothing: the time has not come.
 	r = w.sb.run(w.env, "revocations", "sweep", "--aws-profile", "revoker")
@@ -207,7 +210,9 @@ func TestAtAWSRevokeDeniesTheSessionOnly(t *testing.T) {
 	if len(w.iam.RolePolicies(atAWSRole)) != 1 {
 		t.Fatal("the sweep deleted a policy whose time had not come")
 	}
-	_ = pb
+	if pb.exited() {
+		t.Errorf("session B's exec ended: %s", pb.wait(time.Second))
+	}
 
 	// The same command, in this process with a clock past the policy's
 	// time: it finds the role from the store's revoked session and deletes
