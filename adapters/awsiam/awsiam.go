@@ -146,3 +146,24 @@ func (p *Policies) GetRolePolicy(ctx context.Context, role, name string) (string
 	}
 	return doc, nil
 }
+
+// RolePermissions are the IAM actions Policies calls on a role, and
+// UserPermissions on a user (only for --all-user-sessions); the docs list
+// them for the revoker, and a test holds the two together.
+var (
+	RolePermissions = []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:GetRolePolicy"}
+	UserPermissions = []string{"iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies", "iam:GetUserPolicy"}
+)
+
+// GetUserPolicy returns the user's inline policy document, decoded.
+func (p *Policies) GetUserPolicy(ctx context.Context, user, name string) (string, error) {
+	out, err := p.client.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &user, PolicyName: &name})
+	if err != nil {
+		return "", mapError("get policy "+name+" of user "+user, err)
+	}
+	doc, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return "", fmt.Errorf("iam: policy %s of user %s: %w (%w)", name, user, ports.ErrCorrupt, err)
+	}
+	return doc, nil
+}
