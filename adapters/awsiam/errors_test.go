@@ -38,7 +38,7 @@ func TestMapError(t *testing.T) {
 		if !errors.Is(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
-		if c.want != ports.ErrUnavailable && errors.Is(got, ports.ErrUnavailable) {
+		if !errors.Is(c.want, ports.ErrUnavailable) && errors.Is(got, ports.ErrUnavailable) {
 			t.Errorf("%s: %v also reads as unavailable", c.name, got)
 		}
 	}
