@@ -229,6 +229,22 @@ func TestAtAWSRevokeDeniesTheSessionOnly(t *testing.T) {
 	}
 }
 
+// execOnce runs exec --server on profile with a child that fetches
+// credentials once, and returns the session's id (ended when it returns).
+func (w *atAWSWorld) execOnce(t *testing.T, profile string) string {
+	t.Helper()
+	env := map[string]string{childModeEnv: childRetrieve, childOutEnv: filepath.Join(w.sb.dir, "child.json")}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	r := w.sb.run(env, "exec", "--server", "--profile", profile, "--identity-source", "sts",
+		"--policy", w.sb.policy, "--log-file", w.sb.decisions, "--", childCommand(t))
+	if r.code != 0 {
+		t.Fatalf("exec: %s", r)
+	}
+	return sessionFromStderr(t, r.stderr)
+}
+
 type fixedClockAt time.Time
 
 func (c fixedClockAt) Now() time.Time { return time.Time(c) }
@@ -259,23 +275,13 @@ func (w *atAWSWorld) sweepInProcess(t *testing.T, clock ports.Clock) string {
 func TestAtAWSFullRole(t *testing.T) {
 	t.Parallel()
 	w := newAtAWSWorld(t)
-	out := filepath.Join(w.sb.dir, "child.json")
-	env := map[string]string{childModeEnv: childRetrieve, childOutEnv: out}
-	for k, v := range w.env {
-		env[k] = v
-	}
-	r := w.sb.run(env, "exec", "--server", "--profile", "crowded", "--identity-source", "sts",
-		"--policy", w.sb.policy, "--log-file", w.sb.decisions, "--", childCommand(t))
-	if r.code != 0 {
-		t.Fatalf("exec: %s", r)
-	}
-	id := sessionFromStderr(t, r.stderr)
+	id := w.execOnce(t, "crowded")
 	creds := w.issued(t, id)
 	if code := w.call(t, creds); code != "" {
 		t.Fatalf("before the revoke: %q", code)
 	}
 
-	r = w.revoke(id)
+	r := w.revoke(id)
 	if r.code != exitError || !strings.Contains(r.stdout, "NOT denied at AWS") || !strings.Contains(r.stdout, "--fallback-all-sessions") {
 		t.Fatalf("full role without --fallback-all-sessions: %s; want exit 1 naming --fallback-all-sessions", r)
 	}
@@ -302,23 +308,13 @@ func TestAtAWSFullRole(t *testing.T) {
 func TestAtAWSGetSessionToken(t *testing.T) {
 	t.Parallel()
 	w := newAtAWSWorld(t)
-	out := filepath.Join(w.sb.dir, "child.json")
-	env := map[string]string{childModeEnv: childRetrieve, childOutEnv: out}
-	for k, v := range w.env {
-		env[k] = v
-	}
-	r := w.sb.run(env, "exec", "--server", "--profile", "plain", "--identity-source", "sts",
-		"--policy", w.sb.policy, "--log-file", w.sb.decisions, "--", childCommand(t))
-	if r.code != 0 {
-		t.Fatalf("exec: %s", r)
-	}
-	id := sessionFromStderr(t, r.stderr)
+	id := w.execOnce(t, "plain")
 	creds := w.issued(t, id)
 	if s, _ := w.sts.Session(creds.AccessKeyID); s.Action != "GetSessionToken" {
 		t.Fatalf("profile plain was served %s credentials; the test needs GetSessionToken", s.Action)
 	}
 
-	r = w.revoke(id)
+	r := w.revoke(id)
 	if r.code != exitError || !strings.Contains(r.stdout, "no per-session handle") || !strings.Contains(r.stdout, "--all-user-sessions") {
 		t.Fatalf("GetSessionToken session without --all-user-sessions: %s", r)
 	}
