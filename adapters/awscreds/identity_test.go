@@ -79,7 +79,7 @@ func TestOSIdentityResolverReturnsTheCurrentUser(t *testing.T) {
 
 func TestSourceIdentityResolverAsksAboutTheSourceCredentials(t *testing.T) {
 	const aliceARN = "arn:aws:iam::111122223333:user/engineering/alice"
-	fake, _ := setup(t, fakests.WithUser(baseKeyID, aliceARN))
+	fake, _ := setup(t, fakests.WithUser(baseKeyID, baseSecret, aliceARN))
 	p := newProvider(t, "prod", Options{})
 	got, err := p.SourceIdentityResolver().Identity(context.Background())
 	if err != nil {
@@ -125,9 +125,9 @@ func TestSTSIdentityResolverUsesTheStandardChain(t *testing.T) {
 		wantKey    string
 		wantRegion string
 	}{
-		{"environment keys", "", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVIRONMENT00009", "AWS_SECRET_ACCESS_KEY": "envSecretMustNotLeak", "AWS_DEFAULT_REGION": "us-east-2"}, "AKIAENVIRONMENT00009", "us-east-2"},
+		{"environment keys", "", map[string]string{"AWS_ACCESS_KEY_ID": envKeyID, "AWS_SECRET_ACCESS_KEY": envSecret, "AWS_DEFAULT_REGION": "us-east-2"}, envKeyID, "us-east-2"},
 		{"AWS_PROFILE", "", map[string]string{"AWS_PROFILE": "plain"}, plainKeyID, "ap-south-1"},
-		{"explicit profile beats environment keys", "plain", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVIRONMENT00009", "AWS_SECRET_ACCESS_KEY": "envSecretMustNotLeak"}, plainKeyID, "ap-south-1"},
+		{"explicit profile beats environment keys", "plain", map[string]string{"AWS_ACCESS_KEY_ID": envKeyID, "AWS_SECRET_ACCESS_KEY": envSecret}, plainKeyID, "ap-south-1"},
 		{"environment region", "", map[string]string{"AWS_PROFILE": "plain", "AWS_REGION": "eu-north-1"}, plainKeyID, "eu-north-1"},
 	}
 	for _, tt := range tests {

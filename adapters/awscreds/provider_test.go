@@ -28,6 +28,8 @@ const (
 	tempKeyID   = "ASIATEMPEXAMPLE00004"
 	tempSecret  = "tempSecretMustNotLeak/0123456789abcdefXYZ"
 	tempToken   = "tempTokenMustNotLeakFwoGZXIvYXdzEXAMPLE"
+	envKeyID    = "AKIAENVIRONMENT00009"
+	envSecret   = "envSecretMustNotLeak"
 
 	prodRole = "arn:aws:iam::111122223333:role/deploy/Deploy"
 )
@@ -162,7 +164,12 @@ func setup(t *testing.T, opts ...fakests.Option) (*fakests.Server, testFiles) {
 	}
 	t.Setenv("AWS_CONFIG_FILE", f.config)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", f.credentials)
-	fake := fakests.New(t, opts...)
+	known := []fakests.Option{ // the fake verifies signatures: it knows every key of the files
+		fakests.WithUser(baseKeyID, baseSecret, ""), fakests.WithUser(plainKeyID, plainSecret, ""),
+		fakests.WithUser(selfKeyID, selfSecret, ""), fakests.WithUser(envKeyID, envSecret, ""),
+		fakests.WithSessionCredentials(fakests.Credentials{AccessKeyID: tempKeyID, SecretAccessKey: tempSecret, SessionToken: tempToken}, ""),
+	}
+	fake := fakests.New(t, append(known, opts...)...)
 	t.Setenv("AWS_ENDPOINT_URL_STS", fake.URL())
 	return fake, f
 }

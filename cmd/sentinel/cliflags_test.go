@@ -115,7 +115,7 @@ func TestExecCLIModeDuration(t *testing.T) {
 		t.Run(strings.Join(append([]string{"exec"}, tt.flags...), " "), func(t *testing.T) {
 			t.Parallel()
 			sb := newSandbox(t)
-			sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
+			sts := fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, userARN))
 			sb.writeAWS(
 				"[profile prod]\nrole_arn = "+roleARN+"\nsource_profile = base\nregion = us-east-1\n\n[profile base]\nregion = us-east-1\n",
 				"[base]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n",

@@ -25,7 +25,7 @@ type loginWorld struct {
 func newLoginWorld(t *testing.T, policy string) *loginWorld {
 	t.Helper()
 	w := &loginWorld{sb: newSandbox(t)}
-	w.sts = fakests.New(t, fakests.WithUser(exampleKeyID, "arn:aws:iam::123456789012:user/alice"))
+	w.sts = fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, "arn:aws:iam::123456789012:user/alice"))
 	w.fed = fakesignin.New(t, w.sts, nil)
 	w.sb.writeAWS(
 		"[profile prod]\nrole_arn = arn:aws:iam::123456789012:role/Console\nsource_profile = base\nregion = eu-west-1\n\n"+

@@ -48,7 +48,7 @@ func newOverrideWorld(t *testing.T, policyYAML string, log *transcript) *overrid
 	sb := newSandbox(t)
 	var opts []fakests.Option
 	for _, p := range cast {
-		opts = append(opts, fakests.WithUser(p.keyID, p.arn))
+		opts = append(opts, fakests.WithUser(p.keyID, exampleSecret, p.arn))
 	}
 	sts := fakests.New(t, opts...)
 	var config, creds strings.Builder

@@ -3,19 +3,33 @@
 // answers AssumeRole, GetSessionToken and GetCallerIdentity with the real XML
 // shapes. Point an SDK at it with AWS_ENDPOINT_URL_STS=URL().
 //
-// It checks what real STS checks before answering (signature present, required
-// parameters, duration bounds, session-name pattern, MFA one-time codes and
-// roles whose trust policy requires MFA) but does not verify
-// signatures: it only reads the access key id from the Authorization header.
+// It checks what real STS checks before answering: the SigV4 signature of
+// every request, recomputed with the secret of the access key it names (keys
+// it knows: ExampleKeyID, those given with WithUser, and every credential it
+// issued, which must come with their session token and are refused once
+// expired by the fake's clock), the signing date within 15 minutes of the
+// wall clock (or WithSigningClock), required parameters, duration bounds, the
+// session-name pattern, MFA one-time codes and roles whose trust policy
+// requires MFA.
+//
+// What it does not prove: that a real AWS account, IAM policy or trust policy
+// would allow a call (every known key may assume every role, except the MFA
+// rule above); that an ARN it answers exists; presigned (query-string)
+// requests, SigV4a, or the global endpoint's region rules; STS's throttling
+// and its eventual consistency. Signatures are recomputed with the AWS SDK's
+// signer, so a client whose canonical request differs from the SDK's in
+// some corner would pass here and fail at AWS (or the reverse).
 package fakests
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -25,6 +39,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -33,8 +48,21 @@ const APIVersion = "2011-06-15"
 
 const xmlNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 
-// DefaultAccount is the account id used for callers the fake does not know.
+// DefaultAccount is the account id of keys known without an ARN.
 const DefaultAccount = "123456789012"
+
+// ExampleKeyID and ExampleSecret are AWS's documented example key; every
+// fake knows it, as arn:aws:iam::DefaultAccount:user/ExampleKeyID.
+const (
+	ExampleKeyID  = "AKIAIOSFODNN7EXAMPLE"
+	ExampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// MaxSkew is how far a request's X-Amz-Date may be from the wall clock, as STS allows.
+const MaxSkew = 15 * time.Minute
+
+// maxBody bounds the request body the fake reads.
+const maxBody = 1 << 20
 
 // Duration bounds STS enforces, in seconds.
 const (
@@ -95,14 +123,40 @@ func WithDelay(d time.Duration) Option {
 }
 
 // WithClock sets the clock used for Expiration; the default is ports.SystemClock.
+// Signing dates are checked against the signing clock (WithSigningClock).
 func WithClock(c ports.Clock) Option {
 	return func(s *Server) { s.clock = c }
 }
 
-// WithUser makes GetCallerIdentity signed with accessKeyID answer arn.
-// Unknown keys answer arn:aws:iam::DefaultAccount:user/<accessKeyID>.
-func WithUser(accessKeyID, arn string) Option {
-	return func(s *Server) { s.principals[accessKeyID] = arn }
+// WithSigningClock sets the clock request signing dates are checked against;
+// the default is ports.SystemClock, as SDKs sign with the wall clock.
+func WithSigningClock(c ports.Clock) Option {
+	return func(s *Server) { s.signClock = c }
+}
+
+// WithUser makes the long-term key accessKeyID known with its secret: its
+// requests verify with that secret and GetCallerIdentity answers arn ("" for
+// arn:aws:iam::DefaultAccount:user/<accessKeyID>). Requests signed by a key
+// the fake does not know are refused (InvalidClientTokenId).
+func WithUser(accessKeyID, secretAccessKey, arn string) Option {
+	return func(s *Server) {
+		s.keys[accessKeyID] = sigv4verify.Key{SecretAccessKey: secretAccessKey}
+		if arn != "" {
+			s.principals[accessKeyID] = arn
+		}
+	}
+}
+
+// WithSessionCredentials makes temporary credentials the fake did not issue
+// known (a key with its secret and session token), as WithUser does for
+// long-term keys.
+func WithSessionCredentials(c Credentials, arn string) Option {
+	return func(s *Server) {
+		s.keys[c.AccessKeyID] = sigv4verify.Key{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+		if arn != "" {
+			s.principals[c.AccessKeyID] = arn
+		}
+	}
 }
 
 // WithMFADevice registers the MFA device serial with its current one-time
@@ -128,15 +182,18 @@ func (s *Server) SetMFACode(serial, code string) {
 
 // Server is a running fake STS. It is closed by the test's cleanup.
 type Server struct {
-	srv   *httptest.Server
-	clock ports.Clock
-	done  chan struct{}
+	srv       *httptest.Server
+	clock     ports.Clock
+	signClock ports.Clock
+	done      chan struct{}
 
 	mu         sync.Mutex
 	delay      time.Duration
 	failures   map[string]Failure
-	principals map[string]string // access key id -> principal ARN
-	assumedIDs map[string]string // assumed-role ARN -> AssumedRoleId
+	keys       map[string]sigv4verify.Key // access key id -> secret (and session token)
+	expires    map[string]time.Time       // issued access key id -> its Expiration
+	principals map[string]string          // access key id -> principal ARN
+	assumedIDs map[string]string          // assumed-role ARN -> AssumedRoleId
 	calls      []Call
 	mfaCodes   map[string]string // MFA serial -> current one-time code
 	usedCodes  map[string]bool   // serial + "\x00" + code, each accepted once
@@ -149,8 +206,11 @@ func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		clock:      ports.SystemClock{},
+		signClock:  ports.SystemClock{},
 		done:       make(chan struct{}),
 		failures:   map[string]Failure{},
+		keys:       map[string]sigv4verify.Key{ExampleKeyID: {SecretAccessKey: ExampleSecret}},
+		expires:    map[string]time.Time{},
 		principals: map[string]string{},
 		assumedIDs: map[string]string{},
 		mfaCodes:   map[string]string{},
@@ -255,6 +315,11 @@ func (s *Server) answer(r *http.Request, call *Call, requestID string) (any, *st
 	if r.Method != http.MethodPost {
 		return nil, &stsError{http.StatusBadRequest, "InvalidAction", "STS Query API requests must be POST in this fake"}
 	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", "cannot read the form body"}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := r.ParseForm(); err != nil {
 		return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", "cannot parse form body"}
 	}
@@ -271,8 +336,18 @@ func (s *Server) answer(r *http.Request, call *Call, requestID string) (any, *st
 		return nil, &stsError{http.StatusBadRequest, "InvalidAction",
 			fmt.Sprintf("Could not find operation %s for version %s", call.Action, v)}
 	}
-	if call.AccessKeyID == "" {
-		return nil, &stsError{http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"}
+	if _, err := sigv4verify.VerifyKey(r, body, s.key, s.signClock.Now(), MaxSkew); err != nil {
+		status, code, message, ok := sigv4verify.Code(err)
+		if !ok {
+			status, code, message = http.StatusForbidden, "SignatureDoesNotMatch", sigv4verify.MessageSignature
+		}
+		return nil, &stsError{status, code, message}
+	}
+	s.mu.Lock()
+	expires, issued := s.expires[call.AccessKeyID]
+	s.mu.Unlock()
+	if issued && !s.clock.Now().Before(expires) {
+		return nil, &stsError{http.StatusForbidden, "ExpiredToken", ExpiredTokenMessage}
 	}
 
 	s.mu.Lock()
@@ -393,8 +468,10 @@ func (s *Server) getSessionToken(call *Call, requestID string) (any, *stsError) 
 	}, nil
 }
 
-// Real STS messages for a refused MFA code and an unknown device.
+// Real STS messages for a refused MFA code and an unknown device, and for
+// temporary credentials past their Expiration.
 const (
+	ExpiredTokenMessage     = "The security token included in the request is expired"
 	InvalidMFACodeMessage   = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
 	UnknownMFADeviceMessage = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
 )
@@ -467,15 +544,29 @@ func (s *Server) principalLocked(accessKeyID string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:user/%s", DefaultAccount, accessKeyID)
 }
 
+// issue makes temporary credentials; from now on requests signed with them verify.
 func (s *Server) issue(seconds int) Credentials {
 	// STS reports Expiration to the second; truncating keeps Issued equal to what clients parse.
 	expires := s.clock.Now().Add(time.Duration(seconds) * time.Second).UTC().Truncate(time.Second)
-	return Credentials{
+	c := Credentials{
 		AccessKeyID:     "ASIA" + randomUpper(16),
 		SecretAccessKey: randomBase64(30),
 		SessionToken:    randomBase64(120),
 		Expiration:      expires,
 	}
+	s.mu.Lock()
+	s.keys[c.AccessKeyID] = sigv4verify.Key{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+	s.expires[c.AccessKeyID] = expires
+	s.mu.Unlock()
+	return c
+}
+
+// key is the secret (and session token) of a key the fake knows.
+func (s *Server) key(accessKeyID string) (sigv4verify.Key, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[accessKeyID]
+	return k, ok
 }
 
 func durationParam(p map[string]string, def, maxSeconds int) (int, *stsError) {
@@ -602,7 +693,7 @@ func writeXML(w http.ResponseWriter, v any) {
 		return
 	}
 	_, _ = w.Write([]byte(xml.Header))
-	_, _ = w.Write(out)
+	_, _ = w.Write(out) //nolint:gosec // text/xml made by xml.Marshal, which escapes every value
 }
 
 func randomBytes(n int) []byte {

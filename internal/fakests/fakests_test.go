@@ -13,19 +13,32 @@ import (
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-const testAuth = "AWS4-HMAC-SHA256 Credential=AKIATESTEXAMPLE00001/20260101/eu-west-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
-
-// post sends one form-encoded STS request and returns the status and body.
-func post(t *testing.T, s *Server, form url.Values, header map[string]string) (int, []byte) {
+// post sends one form-encoded STS request signed in eu-west-1 with as (nil:
+// unsigned) and returns the status and body.
+func post(t *testing.T, s *Server, form url.Values, as *Credentials) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(form.Encode()))
+	return send(t, s, signedRequest(t, s, form, as, time.Now()))
+}
+
+func signedRequest(t *testing.T, s *Server, form url.Values, as *Credentials, at time.Time) *http.Request {
+	t.Helper()
+	body := form.Encode()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range header {
-		req.Header.Set(k, v)
+	req.Header.Set("X-Sentinel-Broker", "broker-a")
+	if as != nil {
+		if err := Sign(req, []byte(body), *as, "eu-west-1", at); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return req
+}
+
+func send(t *testing.T, _ *Server, req *http.Request) (int, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +59,8 @@ func form(action string, kv ...string) url.Values {
 	return v
 }
 
-var signed = map[string]string{"Authorization": testAuth}
+// signed signs with the key every fake knows.
+var signed = &Credentials{AccessKeyID: ExampleKeyID, SecretAccessKey: ExampleSecret}
 
 func decodeError(t *testing.T, body []byte) errorResponse {
 	t.Helper()
@@ -93,7 +107,7 @@ func TestAssumeRoleAnswersTheRealShape(t *testing.T) {
 		t.Fatalf("%d calls", len(calls))
 	}
 	c := calls[0]
-	if c.Action != "AssumeRole" || c.AccessKeyID != "AKIATESTEXAMPLE00001" || c.Region != "eu-west-1" || c.Params["RoleSessionName"] != "sess-1" {
+	if c.Action != "AssumeRole" || c.AccessKeyID != ExampleKeyID || c.Region != "eu-west-1" || c.Params["RoleSessionName"] != "sess-1" {
 		t.Errorf("call = %+v", c)
 	}
 	if c.Issued == nil || !c.Issued.Expiration.Equal(clock.Now().Add(30*time.Minute)) {
@@ -105,9 +119,7 @@ func TestAssumeRoleAnswersTheRealShape(t *testing.T) {
 	}
 
 	// The issued key now identifies as the assumed role.
-	_, body = post(t, s, form("GetCallerIdentity"), map[string]string{
-		"Authorization": strings.Replace(testAuth, "AKIATESTEXAMPLE00001", c.Issued.AccessKeyID, 1),
-	})
+	_, body = post(t, s, form("GetCallerIdentity"), c.Issued)
 	var who struct {
 		Arn     string `xml:"GetCallerIdentityResult>Arn"`
 		UserID  string `xml:"GetCallerIdentityResult>UserId"`
@@ -150,8 +162,7 @@ func TestRoleChainingIsCappedAtOneHour(t *testing.T) {
 	if status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/A", "RoleSessionName", "s1"), signed); status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	key := s.Calls()[0].Issued.AccessKeyID
-	chained := map[string]string{"Authorization": strings.Replace(testAuth, "AKIATESTEXAMPLE00001", key, 1), "X-Amz-Security-Token": "tok"}
+	chained := s.Calls()[0].Issued
 	status, body := post(t, s, form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/B", "RoleSessionName", "s2", "DurationSeconds", "3601"), chained)
 	if e := decodeError(t, body); status != 400 || e.Error.Code != "ValidationError" || !strings.Contains(e.Error.Message, "role chaining") {
 		t.Errorf("chained 3601s: status %d, %+v; want a ValidationError about role chaining", status, e)
@@ -165,7 +176,7 @@ func TestRequestsSTSWouldRefuse(t *testing.T) {
 	tests := []struct {
 		name   string
 		form   url.Values
-		header map[string]string
+		as     *Credentials
 		status int
 		code   string
 	}{
@@ -185,12 +196,18 @@ func TestRequestsSTSWouldRefuse(t *testing.T) {
 		{"duration not a number", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:role/R", "RoleSessionName", "s1", "DurationSeconds", "1h"), signed, 400, "ValidationError"},
 		{"not a role arn", form("AssumeRole", "RoleArn", "arn:aws:iam::111122223333:user/R", "RoleSessionName", "s1"), signed, 400, "ValidationError"},
 		{"session token over 36h", form("GetSessionToken", "DurationSeconds", "129601"), signed, 400, "ValidationError"},
-		{"session token with session credentials", form("GetSessionToken"), map[string]string{"Authorization": testAuth, "X-Amz-Security-Token": "tok"}, 403, "AccessDenied"},
+		{"session token with session credentials", form("GetSessionToken"), nil, 403, "AccessDenied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New(t)
-			status, body := post(t, s, tt.form, tt.header)
+			as := tt.as
+			if tt.name == "session token with session credentials" {
+				issued := s.GetSessionToken(t)
+				as = &issued
+				s.calls = nil
+			}
+			status, body := post(t, s, tt.form, as)
 			e := decodeError(t, body)
 			if status != tt.status || e.Error.Code != tt.code || e.Error.Type != "Sender" || e.Error.Message == "" || e.RequestID == "" {
 				t.Errorf("status %d, error %+v; want %d %s", status, e, tt.status, tt.code)
@@ -224,9 +241,7 @@ func TestFailureAndDelayControls(t *testing.T) {
 	s.SetDelay(5 * time.Second)
 	client := &http.Client{Timeout: 150 * time.Millisecond}
 	start := time.Now()
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(), strings.NewReader(form("GetCallerIdentity").Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", testAuth)
+	req := signedRequest(t, s, form("GetCallerIdentity"), signed, time.Now())
 	if resp, err := client.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatal("a delayed answer arrived before the client's timeout")
@@ -279,9 +294,9 @@ func TestMFACodesAreCheckedLikeSTS(t *testing.T) {
 	if status, _ := post(t, s, form("GetSessionToken", "SerialNumber", serial, "TokenCode", "123456"), signed); status != 403 {
 		t.Fatalf("a used code was accepted again: %d", status)
 	}
-	mfaAuth := strings.Replace(testAuth, "AKIATESTEXAMPLE00001", ok.Result.Credentials.AccessKeyID, 1)
-	status, body = post(t, s, form("AssumeRole", "RoleArn", role, "RoleSessionName", "s1"),
-		map[string]string{"Authorization": mfaAuth, "X-Amz-Security-Token": ok.Result.Credentials.SessionToken})
+	mfa := &Credentials{AccessKeyID: ok.Result.Credentials.AccessKeyID, SecretAccessKey: ok.Result.Credentials.SecretAccessKey,
+		SessionToken: ok.Result.Credentials.SessionToken}
+	status, body = post(t, s, form("AssumeRole", "RoleArn", role, "RoleSessionName", "s1"), mfa)
 	if status != 200 {
 		t.Fatalf("AssumeRole with the MFA session refused: %d %s", status, body)
 	}

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 )
 
 // IssuedBy reports whether the fake issued exactly these credentials (key id,
@@ -34,8 +38,8 @@ func (s *Server) IssuedBy(accessKeyID, secretAccessKey, sessionToken string) (ac
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // AssumeRole asks the fake, over HTTP, for credentials of roleARN lasting
-// seconds (signed as AKIATESTEXAMPLE00001), for tests of other stand-ins that
-// need credentials the fake really issued.
+// seconds (signed with ExampleKeyID), for tests of other stand-ins that need
+// credentials the fake really issued.
 func (s *Server) AssumeRole(t testing.TB, roleARN string, seconds int) Credentials {
 	t.Helper()
 	return s.issueForTest(t, url.Values{"Action": {"AssumeRole"}, "RoleArn": {roleARN},
@@ -51,12 +55,15 @@ func (s *Server) GetSessionToken(t testing.TB) Credentials {
 func (s *Server) issueForTest(t testing.TB, form url.Values) Credentials {
 	t.Helper()
 	form.Set("Version", APIVersion)
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(form.Encode()))
+	body := form.Encode()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIATESTEXAMPLE00001/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	if err := Sign(req, []byte(body), Credentials{AccessKeyID: ExampleKeyID, SecretAccessKey: ExampleSecret}, "us-east-1", s.signClock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -67,4 +74,11 @@ func (s *Server) issueForTest(t testing.TB, form url.Values) Credentials {
 		t.Fatalf("fakests %s: HTTP %d", form.Get("Action"), resp.StatusCode)
 	}
 	return *calls[len(calls)-1].Issued
+}
+
+// Sign signs r (whose body is body) for STS in region with c at signedAt, as
+// an SDK client would (sigv4verify.Sign). Tests use it to craft requests by hand.
+func Sign(r *http.Request, body []byte, c Credentials, region string, signedAt time.Time) error {
+	creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+	return sigv4verify.Sign(r, body, creds, "sts", region, signedAt)
 }

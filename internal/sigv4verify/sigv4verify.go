@@ -177,8 +177,7 @@ func recompute(r *http.Request, body []byte, auth Authorization, date time.Time,
 			}
 		}
 	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, clone, hex.EncodeToString(sum[:]), auth.Service, auth.Region, date); err != nil {
+	if err := Sign(clone, body, creds, auth.Service, auth.Region, date); err != nil {
 		return "", "", fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	got, err := ParseAuthorization(clone.Header.Values("Authorization"), nil)
@@ -186,6 +185,15 @@ func recompute(r *http.Request, body []byte, auth Authorization, date time.Time,
 		return "", "", err
 	}
 	return got.Signature, strings.Join(got.SignedHeaders, ";"), nil
+}
+
+// Sign signs r, whose body is body, with creds for service in region at
+// signedAt, with the AWS SDK's signer, as an SDK client does: every header r
+// has by then (but User-Agent and a few others) is signed, and
+// X-Amz-Security-Token is added when creds have a session token.
+func Sign(r *http.Request, body []byte, creds aws.Credentials, service, region string, signedAt time.Time) error {
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), service, region, signedAt)
 }
 
 // Authorization is a parsed SigV4 Authorization header.

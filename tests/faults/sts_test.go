@@ -55,7 +55,7 @@ func TestCredentialSourceFaults(t *testing.T) {
 	// after STS recovers is served.
 	t.Run("STS 5xx", func(t *testing.T) {
 		t.Parallel()
-		sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN),
+		sts := fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, userARN),
 			fakests.WithFailure("AssumeRole", fakests.Failure{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "Service is unavailable"}))
 		sb, env := stsSandbox(t, sts)
 		ls := sb.startLoadServer(serverOptions{name: "sts-5xx", env: env, workers: 1, pause: 50 * time.Millisecond,
@@ -147,7 +147,7 @@ func TestCredentialSourceFaults(t *testing.T) {
 	// can serve stay fast and never wait for STS.
 	t.Run("STS slow with a cached credential", func(t *testing.T) {
 		t.Parallel()
-		sts := fakests.New(t, fakests.WithUser(exampleKeyID, userARN))
+		sts := fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, userARN))
 		sb, env := stsSandbox(t, sts)
 		ls := sb.startLoadServer(serverOptions{name: "sts-slow", env: env, workers: 2, pause: 5 * time.Millisecond,
 			flags: []string{"--profile", "prod", "--identity-source", "sts", "--server-duration", "5m"}})
