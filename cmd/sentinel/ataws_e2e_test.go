@@ -47,7 +47,7 @@ type atAWSWorld struct {
 func newAtAWSWorld(t *testing.T) *atAWSWorld {
 	t.Helper()
 	w := &atAWSWorld{sb: newSandbox(t)}
-	w.sts = fakests.New(t, fakests.WithUser(exampleKeyID, atAWSUserARN))
+	w.sts = fakests.New(t, fakests.WithUser(exampleKeyID, exampleSecret, atAWSUserARN))
 	w.iam = fakeiam.New(t, fakeiam.WithKey(revokerKeyID, revokerSecret),
 		fakeiam.WithRole(atAWSRole), fakeiam.WithRole(fullRole), fakeiam.WithUser("alice"))
 	w.iam.Fill(fullRole, 200) // room for the cut-off (~190 characters), not a session deny (~320)

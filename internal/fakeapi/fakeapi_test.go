@@ -38,7 +38,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{sts: fakests.New(t, fakests.WithUser(userKey, userARN))}
+	w := &world{sts: fakests.New(t, fakests.WithUser(userKey, userSecret, userARN))}
 	w.iam = fakeiam.New(t, fakeiam.WithKey(revokerKey, "revoker-secret"), fakeiam.WithRole("Deployer"), fakeiam.WithUser("alice"))
 	w.api = fakeapi.New(t, w.sts, w.iam)
 	dir := t.TempDir()
