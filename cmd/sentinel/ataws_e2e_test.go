@@ -331,3 +331,39 @@ func TestAtAWSGetSessionToken(t *testing.T) {
 		t.Fatalf("after the user cut-off: %q, want AccessDeniedException", code)
 	}
 }
+
+// The policy's revoke_at_aws: true makes a plain server-revoke deny at AWS;
+// without it (or --at-aws) nothing is written at AWS; the fallback flags
+// alone are a usage error.
+func TestAtAWSPolicyDefault(t *testing.T) {
+	t.Parallel()
+	w := newAtAWSWorld(t)
+	id := w.execOnce(t, "prod")
+	revoke := []string{"server-revoke", id, "--reason", "x", "--identity-source", "os", "--aws-profile", "revoker", "--policy", w.sb.policy}
+
+	if r := w.sb.run(w.env, append(revoke, "--fallback-all-sessions")...); r.code != exitUsage || !strings.Contains(r.stderr, "only apply with --at-aws") {
+		t.Fatalf("--fallback-all-sessions alone: %s; want exit 2", r)
+	}
+	r := w.sb.run(w.env, revoke...)
+	if r.code != exitError || strings.Contains(r.stdout, "denied at AWS") {
+		t.Fatalf("no revoke_at_aws, an ended session: %s; want the store's refusal and nothing at AWS", r)
+	}
+	if len(w.iam.RolePolicies(atAWSRole)) != 0 {
+		t.Fatal("a policy was written without --at-aws or revoke_at_aws")
+	}
+
+	w.sb.writePolicy(allowAllPolicy + "revoke_at_aws: true\n")
+	r = w.sb.run(w.env, revoke...)
+	if r.code != 0 || !strings.Contains(r.stdout, "denied at AWS by policy SentinelRevoke-"+id) {
+		t.Fatalf("revoke_at_aws: true: %s; want the role denied", r)
+	}
+	if code := w.call(t, w.issued(t, id)); code != "AccessDeniedException" {
+		t.Fatalf("after the default revoke at AWS: %q", code)
+	}
+
+	w.sb.writePolicy("version: [\n")
+	r = w.sb.run(w.env, revoke...)
+	if r.code != exitError || !strings.Contains(r.stderr, "revoke_at_aws is unknown") {
+		t.Fatalf("an unreadable policy: %s; want exit 1 saying the default is unknown", r)
+	}
+}

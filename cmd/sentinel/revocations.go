@@ -106,14 +106,20 @@ func (c *ServerRevokeCmd) checkAWSFlags(a awsRevoke) error {
 	return nil
 }
 
+// unread is the error for a policy that could not be read: whether it
+// asks for revoke_at_aws is unknown. Nil when it was read (or absent).
+func (a awsRevoke) unread() error {
+	if a.policyErr == nil {
+		return nil
+	}
+	return fmt.Errorf("the policy could not be read, so whether it asks for revoke_at_aws is unknown: rerun with --at-aws, or fix the policy: %w", a.policyErr)
+}
+
 // apply denies the revoked sessions at AWS and prints one line per role.
 // It returns an error (exit 1) when any role or user was not denied.
 func (a awsRevoke) apply(ctx context.Context, g *Globals, env *Env, revoked []ports.Session, restored bool) error {
 	if !a.on {
-		if a.policyErr != nil {
-			return fmt.Errorf("revoked in the store, but the policy could not be read, so whether it asks for revoke_at_aws is unknown: rerun with --at-aws, or fix the policy: %w", a.policyErr)
-		}
-		return nil
+		return a.unread()
 	}
 	if restored {
 		return fmt.Errorf("session %s: no record was in the store, so the roles it assumed are unknown and nothing was denied at AWS: find them in CloudTrail (SourceIdentity ending in the session id) and revoke their active sessions in the IAM console", revoked[0].ID)

@@ -108,7 +108,7 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, stores *runStore) error {
 		err = c.revokeAll(ctx, env, store, who.Name)
 	}
 	if len(c.revoked) == 0 {
-		return err
+		return errors.Join(err, aws.unread())
 	}
 	return errors.Join(err, aws.apply(ctx, g, env, c.revoked, c.restored))
 }
