@@ -3,13 +3,16 @@ package awsiam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/awsdeny"
 	"github.com/sentinel-gw/sentinel/internal/fakeiam"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -165,5 +168,44 @@ func TestWrongSecret(t *testing.T) {
 	}
 	if len(fake.RolePolicies("Deployer")) != 0 {
 		t.Fatal("a request with a bad signature wrote a policy")
+	}
+}
+
+// Several sweeps at once over real HTTP: every expired policy is deleted
+// once, none fails (a lost race is IAM's NoSuchEntity, counted as done),
+// and the fresh one stays.
+func TestConcurrentSweeps(t *testing.T) {
+	fake := fakeiam.New(t, fakeiam.WithKey("AKIAREVOKER000000001", "revoker-secret"), fakeiam.WithRole("Deployer"))
+	p := newPolicies(t, fake)
+	ctx := context.Background()
+	now := time.Unix(2_000_000_000, 0)
+	for i := range 12 {
+		if err := p.PutRolePolicy(ctx, "Deployer", awsdeny.Name(fmt.Sprintf("%032x", i), now.Add(-time.Minute)), doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := awsdeny.Name("f", now.Add(time.Hour))
+	if err := p.PutRolePolicy(ctx, "Deployer", fresh, doc); err != nil {
+		t.Fatal(err)
+	}
+	results := make([]awsdeny.SweepResult, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = awsdeny.Sweep(ctx, p, []string{"Deployer"}, nil, now) })
+	}
+	wg.Wait()
+	deleted := 0
+	for _, r := range results {
+		if len(r.Failed) > 0 {
+			t.Fatalf("a concurrent sweep failed: %v", r.Failed)
+		}
+		deleted += len(r.Deleted)
+	}
+	if deleted < 12 {
+		t.Fatalf("%d deletions counted across the sweeps, want at least 12", deleted)
+	}
+	left := fake.RolePolicies("Deployer")
+	if _, ok := left[fresh]; !ok || len(left) != 1 {
+		t.Fatalf("left on the role: %v, want only %s", left, fresh)
 	}
 }
