@@ -227,6 +227,15 @@ func TestAtAWSRevokeDeniesTheSessionOnly(t *testing.T) {
 	if left := w.iam.RolePolicies(atAWSRole); len(left) != 0 {
 		t.Fatalf("after the sweep the role still has %v", left)
 	}
+
+	// A bulk revoke (--user) with --at-aws denies each session it ended.
+	r = w.sb.run(w.env, "server-revoke", "--user", "alice", "--reason", "incident", "--at-aws", "--identity-source", "os", "--aws-profile", "revoker")
+	if r.code != 0 || !strings.Contains(r.stdout, "session "+b.ID+": role "+atAWSRoleARN+": denied at AWS") {
+		t.Fatalf("server-revoke --user alice --at-aws: %s", r)
+	}
+	if code := w.call(t, credsB); code != "AccessDeniedException" {
+		t.Fatalf("session B after the bulk revoke at AWS: %q", code)
+	}
 }
 
 // execOnce runs exec --server on profile with a child that fetches
