@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,9 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go"
 
 	"github.com/sentinel-gw/sentinel/internal/fakeapi"
 	"github.com/sentinel-gw/sentinel/internal/fakeiam"
@@ -87,18 +83,11 @@ func (w *atAWSWorld) issued(t *testing.T, id string) aws.Credentials {
 // the error code.
 func (w *atAWSWorld) call(t *testing.T, c aws.Credentials) string {
 	t.Helper()
-	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.api.URL()),
-		Credentials: credentials.StaticCredentialsProvider{Value: c}, RetryMaxAttempts: 1})
-	_, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{})
-	var api smithy.APIError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &api):
-		return api.ErrorCode()
+	code, err := fakeapi.ListTables(context.Background(), w.api.URL(), c)
+	if err != nil {
+		t.Fatalf("ListTables: %v", err)
 	}
-	t.Fatalf("ListTables: %v", err)
-	return ""
+	return code
 }
 
 // startSession runs exec --server on profile with a child that fetches

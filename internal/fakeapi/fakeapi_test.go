@@ -2,7 +2,6 @@ package fakeapi_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,9 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/sentinel-gw/sentinel/adapters/awsiam"
 	"github.com/sentinel-gw/sentinel/core/awsdeny"
@@ -77,19 +74,11 @@ func (w *world) assume(t *testing.T, name string) aws.Credentials {
 // else the error code.
 func (w *world) listTables(t *testing.T, c aws.Credentials) string {
 	t.Helper()
-	client := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String(w.api.URL()),
-		Credentials: credentials.StaticCredentialsProvider{Value: c}})
-	_, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{})
-	var api smithy.APIError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &api):
-		return api.ErrorCode()
-	default:
+	code, err := fakeapi.ListTables(context.Background(), w.api.URL(), c)
+	if err != nil {
 		t.Fatal(err)
-		return ""
 	}
+	return code
 }
 
 func TestSessionDenyCutsOnlyThatSession(t *testing.T) {
