@@ -105,6 +105,12 @@ type RevokeInput struct {
 	User    string `json:"user,omitempty"`
 	Profile string `json:"profile,omitempty"`
 	Reason  string `json:"reason"`
+	// AtAWS also denies the revoked sessions' credentials at AWS (see
+	// core/awsdeny); FallbackAllSessions and AllUserSessions are
+	// server-revoke's flags of the same names.
+	AtAWS               bool `json:"at_aws,omitempty"`
+	FallbackAllSessions bool `json:"fallback_all_sessions,omitempty"`
+	AllUserSessions     bool `json:"all_user_sessions,omitempty"`
 }
 
 // RevokeOutput lists what a revoke did: Revoked the sessions it ended,
@@ -114,6 +120,9 @@ type RevokeOutput struct {
 	Revoked      []Session `json:"revoked"`
 	AlreadyEnded bool      `json:"already_ended,omitempty"`
 	Failed       []string  `json:"failed,omitempty"`
+	// Denials is what the revoke at AWS did, one per role or user, when
+	// asked (RevokeInput.AtAWS or the policy's revoke_at_aws).
+	Denials []AWSDenial `json:"denials,omitempty"`
 }
 
 // RequestInput asks for approval to use a profile.

@@ -46,6 +46,7 @@ type CLI struct {
 	ServerSessions ServerSessionsCmd `cmd:"" name:"server-sessions" help:"List server sessions (default: active, newest first)."`
 	ServerSession  ServerSessionCmd  `cmd:"" name:"server-session" help:"Show one server session in full."`
 	ServerRevoke   ServerRevokeCmd   `cmd:"" name:"server-revoke" help:"Revoke a server session: its next credential request is refused."`
+	Revocations    RevocationsCmd    `cmd:"" help:"Revokes at AWS: sweep the deny policies server-revoke --at-aws wrote."`
 	Store          StoreCmd          `cmd:"" help:"Store administration."`
 	Serve          ServeCmd          `cmd:"" help:"Run the team broker (HTTPS): the only holder of the store, the policy and the role-assuming identity."`
 	Health         HealthCmd         `cmd:"" help:"Probe a health endpoint (the broker's /healthz or /readyz): exit 0 on 200, for container health checks."`

@@ -23,16 +23,44 @@ type ServerRevokeCmd struct {
 	Profile string `help:"Revoke every active session for this profile." placeholder:"PROFILE"`
 	// The wait is bounded so a dead or unreachable server cannot hang an incident responder.
 	AckTimeout time.Duration `help:"How long to wait for the running server to confirm it has the revoke. Unconfirmed, the command still waits out the bound within which a live server re-reads the store (0.5s, or two of the server's --revocation-poll)." default:"2s"`
+
+	AtAWS               bool   `name:"at-aws" help:"Also deny the credentials already served, at AWS: an inline deny policy on every role the session assumed (see above). The policy's revoke_at_aws: true makes it the default."`
+	FallbackAllSessions bool   `help:"With --at-aws: when a role's inline policies are full, deny EVERY session of that role issued before now instead."`
+	AllUserSessions     bool   `help:"With --at-aws: for a session that assumed no role (GetSessionToken), deny EVERY temporary credential of its IAM user issued before now."`
+	Policy              string `help:"Policy file whose revoke_at_aws default applies; a missing file sets no default." env:"SENTINEL_POLICY" default:"${default_policy}" type:"path"`
+
+	// revoked holds what this run revoked, restored whether its one
+	// session had no record: what --at-aws denies.
+	revoked  []ports.Session
+	restored bool
 }
 
 // Help shows examples.
 func (ServerRevokeCmd) Help() string {
 	return `The running server refuses the session's very next credential request.
 
+--at-aws also stops the credentials the session's child already holds, which
+otherwise keep working at AWS until their Expiration (15 minutes to hours):
+after the revoke it puts an inline policy SentinelRevoke-<session id>-<unix
+time> on every role the session assumed, denying everything to exactly that
+session's credentials (aws:SourceIdentity and aws:userid), so other sessions
+of the role go on working. IAM applies it within seconds (AWS says at most a
+few minutes). It is kept until no credential of the session can be valid
+(12 hours, STS's longest), then "sentinel revocations sweep" deletes it. The
+command prints each role as denied or failed and exits non-zero if any
+failed. A role whose inline policies are full gets, only with
+--fallback-all-sessions, a deny of every session of the role issued before
+now. A session that assumed no role (GetSessionToken) carries no
+per-session handle: only --all-user-sessions denies it, by denying every
+temporary credential of its IAM user issued before now. The revoker's AWS
+identity (--aws-profile) needs iam:PutRolePolicy on the roles (see
+docs/revocation.md).
+
 Examples:
   sentinel server-revoke 0f8e3c2a9b7d --reason "laptop stolen"
   sentinel server-revoke --user alice --reason "incident 4711"
-  sentinel server-revoke --profile prod --reason "rotate everything"`
+  sentinel server-revoke --profile prod --reason "rotate everything"
+  sentinel server-revoke 0f8e3c2a9b7d --reason "key leaked" --at-aws`
 }
 
 // Run revokes and prints what it revoked.
@@ -57,6 +85,11 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores 
 	if g.team() {
 		return c.teamRevoke(g, env, logger)
 	}
+	aws, err := c.atAWS()
+	if err != nil {
+		return err
+	}
+	c.AtAWS = aws.on
 	ctx := context.Background()
 	who, err := callerIdentity(ctx, g)
 	if err != nil {
@@ -74,9 +107,14 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores 
 		return err
 	}
 	if c.ID != "" {
-		return c.revokeOne(ctx, env, store, who.Name)
+		err = c.revokeOne(ctx, env, store, who.Name)
+	} else {
+		err = c.revokeAll(ctx, env, store, who.Name)
 	}
-	return c.revokeAll(ctx, env, store, who.Name)
+	if len(c.revoked) == 0 {
+		return errors.Join(err, aws.unread())
+	}
+	return errors.Join(err, aws.apply(ctx, g, env, c.revoked, c.restored))
 }
 
 // revokeOne revokes the session c.ID names. A full id is revoked even when
@@ -93,9 +131,10 @@ func (c *ServerRevokeCmd) revokeOne(ctx context.Context, env *Env, store ports.S
 	}
 	s, restored, err := session.RevokeByID(ctx, store, id, who, c.Reason, env.Clock)
 	if err != nil {
-		return err
+		return c.alreadyEnded(ctx, env, store, id, err)
 	}
 	announce(ctx, env, store, s, c.AckTimeout)
+	c.revoked, c.restored = []ports.Session{s}, restored
 	if restored {
 		_, err = fmt.Fprintf(env.Stdout, "revoked session %s by %s: %s (no record was in the store; wrote a revoked one, which its server refuses on)\n", s.ID, s.RevokedBy, s.RevokedReason)
 		return err
@@ -117,6 +156,7 @@ func (c *ServerRevokeCmd) revokeAll(ctx context.Context, env *Env, store ports.S
 		Confirm: func(ctx context.Context, s ports.Session) { announce(ctx, &shared, store, s, c.AckTimeout) },
 	}
 	res, err := bulk.Run(ctx, store, env.Clock)
+	c.revoked = res.Revoked
 	for _, s := range res.Revoked {
 		fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
 	}

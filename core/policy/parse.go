@@ -56,7 +56,7 @@ func (es ParseErrors) Unwrap() []error {
 }
 
 var (
-	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications", "admins"}
+	policyFields     = []string{"version", "rules", "approvals", "breakglass", "notifications", "admins", "revoke_at_aws"}
 	ruleFields       = []string{"name", "effect", "conditions", "reason", "max_server_duration", "allow_long_lived_passthrough", "session_store"}
 	conditionFields  = []string{"profiles", "users", "time", "mode"}
 	timeWindowFields = []string{"days", "hours", "timezone"}
@@ -367,6 +367,9 @@ func (p *parser) policy(doc *yaml.Node) *Policy {
 	pol := &Policy{}
 	f := p.fields(root, "the policy", policyFields, policyHints)
 	p.overrideSections(pol, f)
+	if v, ok := f["revoke_at_aws"]; ok {
+		pol.RevokeAtAWS = p.boolean(v.value, "revoke_at_aws")
+	}
 
 	if v, ok := f["version"]; !ok {
 		p.fail(root, `missing version: add version: "1" at the top of the file`)

@@ -299,3 +299,20 @@ func TestParseSetsTheHash(t *testing.T) {
 		t.Error("an edited file kept the same hash")
 	}
 }
+
+// revoke_at_aws is the top-level default for server-revoke --at-aws.
+func TestParseRevokeAtAWS(t *testing.T) {
+	for src, want := range map[string]bool{
+		"version: \"1\"\nrules: []\n":                       false,
+		"version: \"1\"\nrules: []\nrevoke_at_aws: true\n":  true,
+		"version: \"1\"\nrules: []\nrevoke_at_aws: false\n": false,
+	} {
+		p, err := Parse([]byte(src))
+		if err != nil || p.RevokeAtAWS != want {
+			t.Errorf("Parse(%q).RevokeAtAWS = %v, %v; want %v", src, p != nil && p.RevokeAtAWS, err, want)
+		}
+	}
+	if _, err := Parse([]byte("version: \"1\"\nrules: []\nrevoke_at_aws: yes\n")); err == nil || !strings.Contains(err.Error(), "revoke_at_aws must be true or false") {
+		t.Errorf("revoke_at_aws: yes: %v, want an error naming the field", err)
+	}
+}

@@ -75,6 +75,9 @@ type Policy struct {
 	Approvals  []ApprovalRule
 	BreakGlass []BreakGlassRule
 	Webhooks   []Webhook
+	// RevokeAtAWS (revoke_at_aws: true) makes every server-revoke also
+	// deny the session's credentials at AWS, as --at-aws does.
+	RevokeAtAWS bool
 	// rulesLine is where the rules key sits, for policy-wide lint warnings.
 	rulesLine int
 	// adminsLine is where the admins key sits, for its lint warnings.
