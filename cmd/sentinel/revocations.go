@@ -132,6 +132,12 @@ func (a awsRevoke) apply(ctx context.Context, g *Globals, env *Env, revoked []po
 	for _, s := range revoked {
 		denials = append(denials, awsdeny.Apply(ctx, iam, s, a.opts, env.Clock.Now())...)
 	}
+	return printDenials(env, denials)
+}
+
+// printDenials prints one line per role or user a revoke at AWS denied or
+// failed to, and returns an error (exit 1) when any was not denied.
+func printDenials(env *Env, denials []ports.AWSDenial) error {
 	failed := 0
 	for _, d := range denials {
 		fmt.Fprintln(env.Stdout, awsdeny.Describe(d))

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
+	"github.com/sentinel-gw/sentinel/adapters/awsiam"
 	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
 	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
 	"github.com/sentinel-gw/sentinel/adapters/metrics"
 	"github.com/sentinel-gw/sentinel/adapters/policyfile"
+	"github.com/sentinel-gw/sentinel/core/awsdeny"
 	"github.com/sentinel-gw/sentinel/core/broker"
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/internal/storeurl"
@@ -37,6 +39,8 @@ type ServeCmd struct {
 	Heartbeat       time.Duration `help:"How often clients renew their session lease." default:"20s"`
 	Lease           time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	ShutdownTimeout time.Duration `help:"How long a shutdown waits for in-flight requests." default:"20s"`
+	IAMProfile      string        `name:"iam-profile" help:"AWS profile whose credentials write and sweep the deny policies of revokes at AWS (default: the broker's own identity, the SDK's chain)." placeholder:"NAME"`
+	SweepInterval   time.Duration `help:"How often the broker deletes expired deny policies of revokes at AWS (revocations sweep); 0 turns it off." default:"1h"`
 }
 
 // Help shows an example.
@@ -110,8 +114,12 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	watchDone := policies.Watch(watchCtx, policyfile.WatchConfig{Logger: logger})
 	defer func() { stopWatch(); <-watchDone }()
 
+	iam, err := awsiam.Load(ctx, awsiam.Options{Profile: c.IAMProfile})
+	if err != nil {
+		return fmt.Errorf("the broker's IAM access (for revokes at AWS; --iam-profile): %w", err)
+	}
 	svc, err := broker.New(broker.Deps{
-		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: log,
+		Stores: store, Policy: policies, Sources: newProfileSources(env.Clock).get, Log: log, InlinePolicies: iam,
 		Notifier: func(pol *policy.Policy, l *slog.Logger) (ports.Notifier, error) { return newNotifier(pol, env, l) },
 		Clock:    env.Clock, Logger: logger, StoreIdentity: storeID,
 		Heartbeat: c.Heartbeat, Lease: c.Lease, Duration: c.ServerDuration,
@@ -140,7 +148,7 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		fmt.Fprintf(env.Stderr, "sentinel: WARNING: serving plain HTTP on %s: for tests and local trials only; give --tls-cert and --tls-key for anything else\n", c.Listen)
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
-	bgDone := c.background(bgCtx, store, env.Clock, logger, m)
+	bgDone := c.background(bgCtx, store, iam, env.Clock, logger, m)
 	defer func() { stopBackground(); <-bgDone }()
 	fmt.Fprintf(env.Stderr, "sentinel: broker listening on %s (broker id %s, store %s, STS %s)\n", srv.URL(), id, redactedStore(g.Store), endpoint)
 	<-ctx.Done()
@@ -155,16 +163,28 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 }
 
 // background runs the broker's timers until ctx ends: sessions whose
-// clients stopped heartbeating are stored as expired once a lease, and the
-// active-session gauge is refreshed. Every replica runs them; each step is
-// idempotent.
-func (c *ServeCmd) background(ctx context.Context, store ports.Stores, clock ports.Clock, logger *slog.Logger, m *metrics.Metrics) <-chan struct{} {
+// clients stopped heartbeating are stored as expired once a lease, the
+// active-session gauge is refreshed, and every --sweep-interval the deny
+// policies of revokes at AWS whose time has passed are deleted. Every
+// replica runs them; each step is idempotent and safe to run at once.
+func (c *ServeCmd) background(ctx context.Context, store ports.Stores, iam ports.InlinePolicies, clock ports.Clock, logger *slog.Logger, m *metrics.Metrics) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(c.Lease)
 		defer t.Stop()
+		var lastSweep time.Time
 		for {
+			if now := clock.Now(); c.SweepInterval > 0 && now.Sub(lastSweep) >= c.SweepInterval {
+				lastSweep = now
+				r := awsdeny.SweepStore(ctx, store, iam, nil, nil, awsdeny.DefaultLookback, now)
+				if len(r.Deleted) > 0 || len(r.Failed) > 0 {
+					logger.Info("swept the deny policies of revokes at AWS", "deleted", len(r.Deleted), "kept", r.Kept, "failed", len(r.Failed))
+				}
+				for _, err := range r.Failed {
+					logger.Warn("sweep of a deny policy failed; the next sweep retries", "error", err)
+				}
+			}
 			if n, err := store.ExpireLapsedSessions(ctx, clock.Now()); err != nil && ctx.Err() == nil {
 				logger.Warn("could not expire lapsed sessions", "error", err)
 			} else if n > 0 {

@@ -59,6 +59,8 @@ type teamWorld struct {
 	sts *fakests.Server
 	tls testkit.TLSFiles
 	dir string
+	// brokerEnv is added to every broker's environment.
+	brokerEnv map[string]string
 }
 
 func newTeamWorld(t *testing.T) *teamWorld {
@@ -99,7 +101,11 @@ func (w *teamWorld) startBroker(store, policyYAML string, extra ...string) *team
 	b := &teamBrokerProc{sb: sb, log: filepath.Join(sb.dir, "decisions.jsonl")}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--tls-cert", w.tls.Cert, "--tls-key", w.tls.Key,
 		"--broker-id", "127.0.0.1", "--store", store, "--policy", sb.policy, "--log-file", b.log}, extra...)
-	b.proc = sb.start(map[string]string{"AWS_ENDPOINT_URL_STS": w.sts.URL()}, args...)
+	env := map[string]string{"AWS_ENDPOINT_URL_STS": w.sts.URL()}
+	for k, v := range w.brokerEnv {
+		env[k] = v
+	}
+	b.proc = sb.start(env, args...)
 	testkit.Eventually(w.t, 30*time.Second, "the broker listening", func() bool {
 		if b.proc.exited() {
 			w.t.Fatalf("sentinel serve exited: %s", b.proc.wait(time.Second))

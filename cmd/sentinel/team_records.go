@@ -54,44 +54,52 @@ func (c *ServerSessionCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) e
 
 // teamRevoke is server-revoke with --broker. The broker reads the store on
 // every credential request, so a revoke it has written is in force for
-// every replica's next request: there is no server to wait for.
+// every replica's next request: there is no server to wait for. At AWS, the
+// broker denies with its own IAM access, when asked or when its policy's
+// revoke_at_aws says so, and reports each role.
 func (c *ServerRevokeCmd) teamRevoke(g *Globals, env *Env, logger *slog.Logger) error {
 	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
-		out, err := b.Revoke(ctx, ports.RevokeInput{ID: c.ID, User: c.User, Profile: c.Profile, Reason: c.Reason})
+		out, err := b.Revoke(ctx, ports.RevokeInput{ID: c.ID, User: c.User, Profile: c.Profile, Reason: c.Reason,
+			AtAWS: c.AtAWS, FallbackAllSessions: c.FallbackAllSessions, AllUserSessions: c.AllUserSessions})
 		if err != nil {
 			return err
 		}
-		if c.ID != "" {
-			if len(out.Revoked) == 0 {
-				return fmt.Errorf("session %s: the broker revoked nothing", c.ID)
-			}
-			s := out.Revoked[0]
-			if out.AlreadyEnded {
-				_, err = fmt.Fprintf(env.Stdout, "session %s (user %s, profile %s) had already ended (%s)\n", s.ID, s.User, s.Profile, s.Status)
-				return err
-			}
-			_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+		return errors.Join(c.printTeamRevoke(env, out), printDenials(env, out.Denials))
+	})
+}
+
+// printTeamRevoke prints what the broker revoked.
+func (c *ServerRevokeCmd) printTeamRevoke(env *Env, out ports.RevokeOutput) error {
+	if c.ID != "" {
+		if len(out.Revoked) == 0 {
+			return fmt.Errorf("session %s: the broker revoked nothing", c.ID)
+		}
+		s := out.Revoked[0]
+		if out.AlreadyEnded {
+			_, err := fmt.Fprintf(env.Stdout, "session %s (user %s, profile %s) had already ended (%s)\n", s.ID, s.User, s.Profile, s.Status)
 			return err
 		}
-		for _, s := range out.Revoked {
-			fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
-		}
-		what, flag := "profile "+c.Profile, "--profile "+c.Profile
-		if c.User != "" {
-			what, flag = "user "+c.User, "--user "+c.User
-		}
-		if len(out.Revoked) > 0 {
-			fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(out.Revoked), what)
-		}
-		switch {
-		case len(out.Failed) > 0:
-			return fmt.Errorf("%d session(s) could not be revoked; run the command again: %s", len(out.Failed), strings.Join(out.Failed, "; "))
-		case len(out.Revoked) == 0:
-			return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
-				what, flag)
-		}
-		return nil
-	})
+		_, err := fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+		return err
+	}
+	for _, s := range out.Revoked {
+		fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
+	}
+	what, flag := "profile "+c.Profile, "--profile "+c.Profile
+	if c.User != "" {
+		what, flag = "user "+c.User, "--user "+c.User
+	}
+	if len(out.Revoked) > 0 {
+		fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(out.Revoked), what)
+	}
+	switch {
+	case len(out.Failed) > 0:
+		return fmt.Errorf("%d session(s) could not be revoked; run the command again: %s", len(out.Failed), strings.Join(out.Failed, "; "))
+	case len(out.Revoked) == 0:
+		return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
+			what, flag)
+	}
+	return nil
 }
 
 // teamCreate is request with --broker.

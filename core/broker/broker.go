@@ -65,6 +65,10 @@ type Deps struct {
 	// DefaultMaxGateways); Remembered bounds the ended sessions remembered
 	// (0: gateway.DefaultRememberedLimit).
 	MaxGateways, Remembered int
+	// InlinePolicies writes the deny policies of a revoke at AWS with the
+	// broker's own IAM access (nil: none configured; such a revoke reports
+	// each session as not denied).
+	InlinePolicies ports.InlinePolicies
 }
 
 // Service implements ports.BrokerService.

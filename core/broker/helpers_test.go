@@ -105,7 +105,8 @@ func (f *fakeSource) Credentials(_ context.Context, req ports.CredentialRequest)
 	f.mu.Unlock()
 	return ports.Credentials{AccessKeyID: fmt.Sprintf("ASIAFAKE%08d", n), SecretAccessKey: "secret", SessionToken: "token",
 		Expires: f.clock.Now().Add(max(req.Duration, 15*time.Minute)),
-		Origin:  ports.CredentialOrigin{SourceIdentity: req.SourceIdentity}}, nil
+		Origin: ports.CredentialOrigin{SourceIdentity: req.SourceIdentity, RoleARN: fakeRoleARN,
+			AssumedRoleID: "AROAFAKEROLEID000001:" + req.RoleSessionName}}, nil
 }
 
 func (f *fakeSource) requests() []ports.CredentialRequest {
@@ -113,6 +114,9 @@ func (f *fakeSource) requests() []ports.CredentialRequest {
 	defer f.mu.Unlock()
 	return append([]ports.CredentialRequest(nil), f.reqs...)
 }
+
+// fakeRoleARN is the role every fakeSource credential comes from.
+const fakeRoleARN = "arn:aws:iam::111122223333:role/Deployer"
 
 // logNotifier is a notifier whose every delivery fails, as a webhook that
 // is down: it logs the failure on the logger it was built with.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/awsdeny"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/core/record"
@@ -444,6 +445,49 @@ func (s *Service) Revoke(ctx context.Context, caller ports.Identity, in ports.Re
 	if strings.TrimSpace(in.Reason) == "" {
 		return ports.RevokeOutput{}, fmt.Errorf("a reason is required: say why, it is shown to the refused caller: %w", ports.ErrInvalidArgument)
 	}
+	atAWS, err := s.atAWS(in)
+	if err != nil {
+		return ports.RevokeOutput{}, err
+	}
+	out, err := s.revoke(ctx, caller, in)
+	if atAWS {
+		out.Denials = s.denyAtAWS(ctx, in, out.Revoked)
+	}
+	return out, err
+}
+
+// atAWS reports whether a revoke also denies at AWS: asked, or the policy's
+// revoke_at_aws default.
+func (s *Service) atAWS(in ports.RevokeInput) (bool, error) {
+	pol, err := s.policy()
+	if err != nil {
+		return false, err
+	}
+	on := in.AtAWS || pol.RevokeAtAWS
+	if !on && (in.FallbackAllSessions || in.AllUserSessions) {
+		return false, fmt.Errorf("fallback-all-sessions and all-user-sessions only apply with at-aws (or the policy's revoke_at_aws: true): %w", ports.ErrInvalidArgument)
+	}
+	return on, nil
+}
+
+// denyAtAWS puts the deny policies of each revoked session on its roles
+// (core/awsdeny), with the broker's own IAM access.
+func (s *Service) denyAtAWS(ctx context.Context, in ports.RevokeInput, revoked []ports.Session) []ports.AWSDenial {
+	var out []ports.AWSDenial
+	for _, r := range revoked {
+		if s.deps.InlinePolicies == nil {
+			out = append(out, ports.AWSDenial{SessionID: r.ID, Error: "this broker has no IAM access configured",
+				Next: "give the broker's role the IAM permissions in docs/revocation.md, or deny at AWS by hand"})
+			continue
+		}
+		opts := awsdeny.Options{FallbackAllSessions: in.FallbackAllSessions, AllUserSessions: in.AllUserSessions}
+		out = append(out, awsdeny.Apply(ctx, s.deps.InlinePolicies, r, opts, s.deps.Clock.Now())...)
+	}
+	return out
+}
+
+// revoke is Revoke in the store: one session, or a user's or a profile's.
+func (s *Service) revoke(ctx context.Context, caller ports.Identity, in ports.RevokeInput) (ports.RevokeOutput, error) {
 	admin, err := s.isAdmin(caller)
 	if err != nil {
 		return ports.RevokeOutput{}, err
@@ -488,7 +532,13 @@ func (s *Service) revokeOne(ctx context.Context, caller ports.Identity, admin bo
 	}
 	saved, _, err := session.RevokeByID(ctx, s.deps.Stores, id, by, reason, s.deps.Clock)
 	if errors.Is(err, ports.ErrInvalidTransition) {
-		return ports.RevokeOutput{AlreadyEnded: true}, nil
+		// Already ended: its credentials may still work at AWS, so the
+		// record goes back for an at-aws deny.
+		ended, gerr := s.deps.Stores.GetSession(ctx, id)
+		if gerr != nil {
+			return ports.RevokeOutput{AlreadyEnded: true}, nil
+		}
+		return ports.RevokeOutput{AlreadyEnded: true, Revoked: []ports.Session{ended}}, nil
 	}
 	if err != nil {
 		return ports.RevokeOutput{}, err

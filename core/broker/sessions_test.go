@@ -133,8 +133,8 @@ func TestRevokeThroughOneReplicaRefusedByAnother(t *testing.T) {
 		t.Errorf("the source was asked %d more times after the revoke", n-calls)
 	}
 	out, err = r2.Revoke(t.Context(), carol, ports.RevokeInput{ID: id, Reason: "again"})
-	if err != nil || !out.AlreadyEnded || len(out.Revoked) != 0 {
-		t.Errorf("revoking it again = %+v, %v; want AlreadyEnded", out, err)
+	if err != nil || !out.AlreadyEnded || len(out.Revoked) != 1 || out.Revoked[0].RevokedReason != "laptop stolen" {
+		t.Errorf("revoking it again = %+v, %v; want AlreadyEnded with the record as the first revoke left it", out, err)
 	}
 }
 
