@@ -1,0 +1,57 @@
+package redisstore
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/sentinel-gw/sentinel/internal/tlscheck"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// alertCertificateRequired is TLS 1.3's certificate_required alert (RFC
+// 8446): the server wants a client certificate and got none.
+const alertCertificateRequired tls.AlertError = 116
+
+// tlsConfig is the client's TLS configuration: a copy of given (nil means
+// the system roots), at least TLS 1.2. ServerName stays as given: empty,
+// the TLS dial checks each node's certificate against the host it dials,
+// so every node of a cluster is checked under its own name.
+func tlsConfig(given *tls.Config) *tls.Config {
+	cfg := &tls.Config{}
+	if given != nil {
+		cfg = given.Clone()
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+// firstReachError explains a failed first PING: what TLS shows of a
+// mismatch (a certificate no trusted CA signed, a server that does not
+// speak TLS, or speaks only TLS, a client certificate it wants) gets the
+// fix, and anything else is reachError's.
+func firstReachError(addr string, useTLS bool, err error) error {
+	var (
+		record tls.RecordHeaderError
+		alert  tls.AlertError
+	)
+	switch {
+	case tlscheck.Untrusted(err):
+		return fmt.Errorf("redis: %s: its TLS certificate is not trusted: %w: %w; give the CA certificate that signed it "+
+			"with ?ca_file=/path/ca.pem in --store (and check the certificate names the host you dial)", addr, err, ports.ErrUnavailable)
+	case errors.As(err, &record):
+		return fmt.Errorf("redis: %s does not speak TLS on this port: %w: %w; write redis:// for a plain port, or give the server's TLS port",
+			addr, err, ports.ErrUnavailable)
+	case errors.As(err, &alert) && alert == alertCertificateRequired:
+		return fmt.Errorf("redis: %s wants a client certificate: %w: %w; add ?cert_file=/path/cert.pem&key_file=/path/key.pem to --store",
+			addr, err, ports.ErrUnavailable)
+	case !useTLS && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("redis: %s closed the connection at the first command: %w: %w; if it serves TLS on this port, write rediss:// "+
+			"(with ?ca_file= for a private CA)", addr, err, ports.ErrUnavailable)
+	}
+	return reachError(addr, err)
+}
