@@ -1,19 +1,24 @@
 package redisstore
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 	"syscall"
 
 	"github.com/sentinel-gw/sentinel/internal/tlscheck"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
-// alertCertificateRequired is TLS 1.3's certificate_required alert (RFC
-// 8446): the server wants a client certificate and got none.
-const alertCertificateRequired tls.AlertError = 116
+// certificateRequired is how crypto/tls words a server's
+// certificate_required alert (RFC 8446): it wants a client certificate and
+// got none. A remote alert's type is not exported on a TCP connection, so
+// its text is what shows it.
+const certificateRequired = "tls: certificate required"
 
 // tlsConfig is the client's TLS configuration: a copy of given (nil means
 // the system roots), at least TLS 1.2. ServerName stays as given: empty,
@@ -36,8 +41,8 @@ func tlsConfig(given *tls.Config) *tls.Config {
 // fix, and anything else is reachError's.
 func firstReachError(addr string, useTLS bool, err error) error {
 	var (
-		record tls.RecordHeaderError
-		alert  tls.AlertError
+		record  tls.RecordHeaderError
+		timeout net.Error
 	)
 	switch {
 	case tlscheck.Untrusted(err):
@@ -46,9 +51,12 @@ func firstReachError(addr string, useTLS bool, err error) error {
 	case errors.As(err, &record):
 		return fmt.Errorf("redis: %s does not speak TLS on this port: %w: %w; write redis:// for a plain port, or give the server's TLS port",
 			addr, err, ports.ErrUnavailable)
-	case errors.As(err, &alert) && alert == alertCertificateRequired:
+	case strings.Contains(err.Error(), certificateRequired):
 		return fmt.Errorf("redis: %s wants a client certificate: %w: %w; add ?cert_file=/path/cert.pem&key_file=/path/key.pem to --store",
 			addr, err, ports.ErrUnavailable)
+	case useTLS && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout()):
+		return fmt.Errorf("redis: %s gave no answer over TLS in time: %w: %w; a port that speaks plain Redis never answers "+
+			"a TLS handshake (write redis:// for it); else is redis-server running and reachable? check --store", addr, err, ports.ErrUnavailable)
 	case !useTLS && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
 		return fmt.Errorf("redis: %s closed the connection at the first command: %w: %w; if it serves TLS on this port, write rediss:// "+
 			"(with ?ca_file= for a private CA)", addr, err, ports.ErrUnavailable)
