@@ -47,8 +47,9 @@ type TLSServer struct {
 	CA     *testca.CA
 	CAFile string
 	// User and Password are an ACL user allowed only keys and channels
-	// under the hash tags "{tls-*}" (store prefixes "tls-..."); the default
-	// user is off, so nothing gets in without them.
+	// under the hash tags "{tls-*}" (store prefixes "tls-..."), and no
+	// @dangerous command but CONFIG GET; the default user is off, so
+	// nothing gets in without them.
 	User, Password string
 	// ClientCertFile and ClientKeyFile are a client certificate the CA
 	// signed, for a server started with ClientCerts.
@@ -96,8 +97,10 @@ func StartTLS(t testing.TB, opts TLSOptions) *TLSServer {
 			"--port", "0", "--tls-port", strconv.Itoa(port),
 			"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", s.CAFile,
 			"--tls-auth-clients", authClients,
-			// The ACL: the store's keys and channels carry "{tls-...}".
-			"--user", s.User, "on", ">"+s.Password, "resetkeys", "~{tls-*}:*", "resetchannels", "&{tls-*}:*", "+@all",
+			// The ACL docs/stores.md recommends: the store's keys and
+			// channels ("{tls-...}"), no @dangerous command but CONFIG GET.
+			"--user", s.User, "on", ">"+s.Password, "resetkeys", "~{tls-*}:*", "resetchannels", "&{tls-*}:*",
+			"+@all", "-@dangerous", "+config|get",
 			"--user", "default", "off",
 		)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

@@ -24,6 +24,12 @@ func TestStartTLS(t *testing.T) {
 	if err := rc.Set(ctx, "other:k", "v", 0).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 		t.Errorf("SET outside the ACL's keys: %v, want NOPERM", err)
 	}
+	if err := rc.ConfigGet(ctx, "maxmemory-policy").Err(); err != nil {
+		t.Errorf("CONFIG GET as the ACL user: %v", err)
+	}
+	if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Errorf("CONFIG SET as the ACL user: %v, want NOPERM", err)
+	}
 	anon := redis.NewClient(&redis.Options{Addr: s.Addr, TLSConfig: s.ClientTLS(), MaxRetries: -1})
 	defer anon.Close()
 	if err := anon.Ping(ctx).Err(); err == nil {
