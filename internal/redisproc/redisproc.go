@@ -267,7 +267,10 @@ func (p *proc) waitFor(ping func(context.Context) error) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("redis-server %s ended: %v%s", p.name, p.err, p.log())
+			if p.err == nil {
+				return fmt.Errorf("redis-server %s ended before it answered (exit status 0)%s", p.name, p.log())
+			}
+			return fmt.Errorf("redis-server %s ended: %w%s", p.name, p.err, p.log())
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -278,7 +281,7 @@ func (p *proc) waitFor(ping func(context.Context) error) error {
 		}
 		time.Sleep(pollEvery)
 	}
-	return fmt.Errorf("redis-server %s not ready after %s: %v%s", p.name, readyTimeout, last, p.log())
+	return fmt.Errorf("redis-server %s not ready after %s: %w%s", p.name, readyTimeout, last, p.log())
 }
 
 // stop ends the process (SIGTERM, then SIGKILL) and waits for it; it is
