@@ -22,14 +22,9 @@ func TestConformanceCluster(t *testing.T) {
 			Addr: cluster.Addrs[0], Cluster: true, Prefix: "cluster-" + newID(),
 			ReadTimeout: testTimeout, WriteTimeout: testTimeout,
 		}
-		store := openWith(t, opts, clock)
 		another := opts
 		another.Addr = cluster.Addrs[2] // any node leads to the cluster
-		return conformance.Backend{
-			Store: store, Approvals: store, BreakGlass: store, Locks: store,
-			OpenAnother:      func(t *testing.T) ports.SessionStore { return openWith(t, another, clock) },
-			PutCorruptRecord: putCorruptThrough(store),
-		}
+		return openedBackend(t, opts, another, clock)
 	}, conformance.Features{
 		SharedHandles: true, CorruptInjection: true, Feed: conformance.FeedPush,
 		Waivers: map[string]string{"FeedGaps": "the cluster client dials each node at the address the cluster " +

@@ -31,12 +31,7 @@ func TestConformanceTLS(t *testing.T) {
 	srv := redisproc.StartTLS(t, redisproc.TLSOptions{})
 	conformance.Run(t, func(t *testing.T, clock ports.Clock) conformance.Backend {
 		opts := tlsOptions(t, srv, srv.StorePrefix(newID()), "")
-		store := openWith(t, opts, clock)
-		return conformance.Backend{
-			Store: store, Approvals: store, BreakGlass: store, Locks: store,
-			OpenAnother:      func(t *testing.T) ports.SessionStore { return openWith(t, opts, clock) },
-			PutCorruptRecord: putCorruptThrough(store),
-		}
+		return openedBackend(t, opts, opts, clock)
 	}, conformance.Features{
 		SharedHandles: true, CorruptInjection: true, Feed: conformance.FeedPush,
 		Waivers: map[string]string{"FeedGaps": "cutting one subscription needs a proxy that reads the commands, " +
@@ -158,6 +153,19 @@ func openWith(t testing.TB, opts Options, clock ports.Clock) *Store {
 		}
 	})
 	return s
+}
+
+// openedBackend is the suite's Backend for a store opened with opts, whose
+// second handle opens with another (the same store, perhaps by another
+// way); foreign data goes in through the store's own client.
+func openedBackend(t *testing.T, opts, another Options, clock ports.Clock) conformance.Backend {
+	t.Helper()
+	store := openWith(t, opts, clock)
+	return conformance.Backend{
+		Store: store, Approvals: store, BreakGlass: store, Locks: store,
+		OpenAnother:      func(t *testing.T) ports.SessionStore { return openWith(t, another, clock) },
+		PutCorruptRecord: putCorruptThrough(store),
+	}
 }
 
 // putCorruptThrough writes foreign data for the suite with store's own
