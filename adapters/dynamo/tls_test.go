@@ -30,7 +30,11 @@ func tlsProxy(t *testing.T) (string, *testca.CA) {
 		t.Fatal(err)
 	}
 	ca := testca.New(t, "sentinel test DynamoDB CA")
-	srv := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	// A transport of its own: nothing else in the test binary closes its
+	// connections to DynamoDB Local.
+	proxy.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	srv := httptest.NewUnstartedServer(proxy)
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1").TLS}}
 	// Refused handshakes are what some tests want; they need no log line.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
