@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/sentinel-gw/sentinel/internal/tlscheck"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -71,6 +72,11 @@ func mapError(table, storeURL string, failed, err error) error {
 		}
 		// Denied access, bad credentials, server faults: the store cannot serve.
 		return fmt.Errorf("table %q: %w (%w)", table, ports.ErrUnavailable, err)
+	}
+	if tlscheck.Untrusted(err) {
+		return fmt.Errorf("table %q: the endpoint's TLS certificate is not trusted: %w (%w); give the CA certificate "+
+			"that signed it with ?ca_bundle=/path/ca.pem in the store URL (or AWS_CA_BUNDLE, or ca_bundle in the profile)",
+			table, ports.ErrUnavailable, err)
 	}
 	// No answer at all: refused or reset connections, DNS, timeouts, a retry
 	// quota that ran out, credentials that could not be loaded.

@@ -2,9 +2,12 @@ package dynamo
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -45,6 +48,9 @@ func TestMapError(t *testing.T) {
 		{"access denied", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}, ports.ErrUnavailable, "AccessDenied"},
 		{"connection refused", nil, refused, ports.ErrUnavailable, "cannot reach DynamoDB"},
 		{"retries ran out", nil, &retry.MaxAttemptsError{Attempt: 5, Err: refused}, ports.ErrUnavailable, "cannot reach DynamoDB"},
+		{"untrusted certificate", nil, &neturl.Error{Op: "Post", URL: "https://h", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}},
+			ports.ErrUnavailable, "TLS certificate is not trusted: store unavailable"},
+		{"certificate of another host", nil, x509.HostnameError{Host: "h"}, ports.ErrUnavailable, "?ca_bundle=/path/ca.pem"},
 		{"already a ports error", nil, fmt.Errorf("x: %w", ports.ErrCorrupt), ports.ErrCorrupt, "x: "},
 		{"caller cancelled", nil, fmt.Errorf("operation error: %w", context.Canceled), context.Canceled, "canceled"},
 		{"caller deadline", nil, context.DeadlineExceeded, context.DeadlineExceeded, "deadline"},

@@ -36,6 +36,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,11 @@ type Options struct {
 	// HTTPClient replaces the SDK's HTTP client; nil keeps it, with a dial
 	// timeout of 5 s.
 	HTTPClient *http.Client
+	// CABundle is PEM: the CAs to trust for the endpoint instead of the
+	// system roots, as the SDK's AWS_CA_BUNDLE and a profile's ca_bundle
+	// (which keep working when it is nil; it wins over them when set). It
+	// needs the SDK's own HTTP client: not with HTTPClient.
+	CABundle []byte
 }
 
 // Store is a ports.Stores on four DynamoDB tables, safe for concurrent use.
@@ -112,6 +118,12 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 	}
 	if opts.Profile != "" {
 		load = append(load, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if len(opts.CABundle) > 0 {
+		if opts.HTTPClient != nil {
+			return nil, fmt.Errorf("dynamo: open: a CA bundle needs the SDK's own HTTP client, not Options.HTTPClient: %w", ports.ErrInvalidArgument)
+		}
+		load = append(load, config.WithCustomCABundle(bytes.NewReader(opts.CABundle)))
 	}
 	if opts.HTTPClient != nil {
 		load = append(load, config.WithHTTPClient(opts.HTTPClient))

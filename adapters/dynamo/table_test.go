@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -218,15 +217,7 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 // environment variables.
 func TestOpen(t *testing.T) {
 	endpoint := testenv.DynamoDBEndpoint(t)
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
-		"AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-	} {
-		t.Setenv(k, v)
-	}
+	isolateAWSEnv(t)
 	clock := ports.NewFakeClock(testNow)
 
 	if _, err := Open(t.Context(), Options{Table: "tbl", Endpoint: endpoint}, clock); !errors.Is(err, ports.ErrInvalidArgument) ||

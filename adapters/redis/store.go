@@ -44,7 +44,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +73,11 @@ type Options struct {
 	// DB is the database number; Redis Cluster has only 0.
 	DB  int
 	TLS bool
+	// TLSConfig is the TLS configuration (trusted CAs, a client
+	// certificate); setting it implies TLS. Nil with TLS means the system
+	// roots. An empty ServerName checks each node's certificate against the
+	// host it is dialled at, which a cluster needs.
+	TLSConfig *tls.Config
 	// Cluster talks the Redis Cluster protocol to Addr (any node of the cluster).
 	Cluster bool
 	// Prefix namespaces every key; empty means DefaultPrefix.
@@ -133,12 +137,8 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 		DialerRetries: 1,
 		MaxRetries:    -1,
 	}
-	if opts.TLS {
-		host, _, err := net.SplitHostPort(opts.Addr)
-		if err != nil {
-			host = opts.Addr
-		}
-		uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	if opts.TLS || opts.TLSConfig != nil {
+		uo.TLSConfig = tlsConfig(opts.TLSConfig)
 	}
 	client := redis.NewUniversalClient(uo)
 
@@ -146,7 +146,7 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		_ = client.Close()
-		return nil, reachError(opts.Addr, err)
+		return nil, firstReachError(opts.Addr, uo.TLSConfig != nil, err)
 	}
 	if err := checkEviction(pingCtx, client, opts.Addr); err != nil {
 		_ = client.Close()

@@ -173,7 +173,7 @@ func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
 	if _, err := sub.Receive(ctx); err != nil { // the subscription is live before we ask
 		return mapError(what, err)
 	}
-	n, err := s.client.Publish(ctx, s.feedChannel(sess.ServerInstanceID), "changed "+sess.ID+" "+strconv.FormatInt(sess.Version, 10)).Result()
+	n, err := s.publishCounted(ctx, s.feedChannel(sess.ServerInstanceID), "changed "+sess.ID+" "+strconv.FormatInt(sess.Version, 10))
 	if err != nil {
 		return mapError(what, err)
 	}
@@ -196,4 +196,20 @@ func (s *Store) Announce(ctx context.Context, sess ports.Session) error {
 			return nil
 		}
 	}
+}
+
+// publishCounted publishes payload on channel and returns how many
+// subscribers got it. On a Redis Cluster a PUBLISH reaches every node but
+// counts only the subscribers of the node that took it, and the client
+// sends one to any node; so it goes to the master of the channel's slot,
+// where Follow subscribes (its channels share the store's hash tag).
+func (s *Store) publishCounted(ctx context.Context, channel, payload string) (int64, error) {
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		node, err := cc.MasterForKey(ctx, channel)
+		if err != nil {
+			return 0, err
+		}
+		return node.Publish(ctx, channel, payload).Result()
+	}
+	return s.client.Publish(ctx, channel, payload).Result()
 }

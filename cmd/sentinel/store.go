@@ -99,13 +99,21 @@ func dialStore(ctx context.Context, raw string, clock ports.Clock, create bool) 
 		}
 		return bolt.Open(spec.Path, clock, bolt.Options{LockTimeout: timeout, MustExist: !create})
 	case storeurl.Redis:
+		tlsConfig, err := spec.RedisTLS()
+		if err != nil {
+			return nil, badArgument{fmt.Errorf("--store: %w", err)}
+		}
 		redisstore.QuietLibraryLogs()
 		return redisstore.Open(ctx, redisstore.Options{
 			Addr: spec.Addr, Username: spec.Username, Password: spec.Password, DB: spec.DB,
-			TLS: spec.TLS, Cluster: spec.Cluster, Prefix: spec.Prefix,
+			TLS: spec.TLS, TLSConfig: tlsConfig, Cluster: spec.Cluster, Prefix: spec.Prefix,
 		}, clock)
 	case storeurl.DynamoDB:
-		return dynamo.Open(ctx, dynamo.Options{Table: spec.Table, Region: spec.Region, Endpoint: spec.Endpoint, Profile: spec.Profile}, clock)
+		bundle, err := spec.DynamoCABundle()
+		if err != nil {
+			return nil, badArgument{fmt.Errorf("--store: %w", err)}
+		}
+		return dynamo.Open(ctx, dynamo.Options{Table: spec.Table, Region: spec.Region, Endpoint: spec.Endpoint, Profile: spec.Profile, CABundle: bundle}, clock)
 	}
 	return nil, fmt.Errorf("store %s: unknown backend %q", spec.Redacted(), spec.Kind)
 }

@@ -9,7 +9,9 @@ func TestIdentity(t *testing.T) {
 		{"redis://user:secret@cache.internal:6379", "redis://cache.internal:6379/0?prefix=sentinel"},
 		{"rediss://cache.internal:6380/3?prefix=team.a", "redis://cache.internal:6380/3?prefix=team.a"},
 		{"redis://cache.internal:6379?cluster=true&prefix=p", "redis://cache.internal:6379/0?prefix=p"},
+		{"rediss://u:pw@cache.internal:6380?prefix=p&ca_file=/ca.pem&cert_file=/c.pem&key_file=/k.pem", "redis://cache.internal:6380/0?prefix=p"},
 		{"dynamodb://sentinel-sessions", "dynamodb://sentinel-sessions"},
+		{"dynamodb://sentinel-sessions?region=eu-west-1&ca_bundle=/etc/corp/ca.pem", "dynamodb://sentinel-sessions?region=eu-west-1"},
 		{"dynamodb://sentinel-sessions?profile=ops&region=eu-west-1", "dynamodb://sentinel-sessions?region=eu-west-1"},
 		{"dynamodb://t-1?region=us-east-1&endpoint=http://127.0.0.1:8000", "dynamodb://t-1?region=us-east-1&endpoint=http://127.0.0.1:8000"},
 	}

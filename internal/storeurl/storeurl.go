@@ -30,8 +30,9 @@ const (
 // Forms is shown with every parse error.
 const Forms = `accepted forms:
   bolt:///absolute/path/sentinel.db[?lock_timeout=2s]
-  redis://[user:password@]host:port[/db][?prefix=sentinel&cluster=true]   (rediss:// for TLS)
-  dynamodb://TABLE[?region=REGION&endpoint=URL&profile=NAME]`
+  redis://[user:password@]host:port[/db][?prefix=sentinel&cluster=true]
+  rediss://[user:password@]host:port[/db][?prefix=...&cluster=...&ca_file=PEM&cert_file=PEM&key_file=PEM]   (TLS)
+  dynamodb://TABLE[?region=REGION&endpoint=URL&profile=NAME&ca_bundle=PEM]`
 
 // ErrBadURL wraps every parse error.
 var ErrBadURL = errors.New("bad store URL")
@@ -52,12 +53,21 @@ type Spec struct {
 	TLS      bool
 	Cluster  bool
 	Prefix   string
+	// TLS files of a rediss:// URL (ca_file, cert_file, key_file): the CA
+	// that signed the server's certificate, when the system roots do not
+	// hold it, and a client certificate for servers that ask for one.
+	CAFile   string
+	CertFile string
+	KeyFile  string
 
 	// DynamoDB.
 	Table    string
 	Region   string
 	Endpoint string
 	Profile  string
+	// CABundle (ca_bundle) is a PEM file of the CAs to trust for the
+	// endpoint instead of the system roots, like AWS_CA_BUNDLE.
+	CABundle string
 }
 
 // DefaultRedisPrefix namespaces keys when ?prefix= is not given.
@@ -150,7 +160,10 @@ func parseRedis(raw string, tls bool) (Spec, error) {
 		spec.DB = n
 	}
 	q := u.Query()
-	if err := onlyKeys(q, "prefix", "cluster"); err != nil {
+	if err := onlyKeys(q, "prefix", "cluster", "ca_file", "cert_file", "key_file"); err != nil {
+		return Spec{}, err
+	}
+	if err := parseRedisTLS(q, &spec); err != nil {
 		return Spec{}, err
 	}
 	if v, ok := q["cluster"]; ok {
@@ -188,10 +201,16 @@ func parseDynamo(raw string) (Spec, error) {
 		return Spec{}, err
 	}
 	q := u.Query()
-	if err := onlyKeys(q, "region", "endpoint", "profile"); err != nil {
+	if err := onlyKeys(q, "region", "endpoint", "profile", "ca_bundle"); err != nil {
 		return Spec{}, err
 	}
 	spec := Spec{Kind: DynamoDB, Table: u.Host, Region: q.Get("region"), Endpoint: q.Get("endpoint"), Profile: q.Get("profile")}
+	if v, ok := q["ca_bundle"]; ok {
+		if v[0] == "" {
+			return Spec{}, errors.New("dynamodb ca_bundle is empty; give the path of a PEM file")
+		}
+		spec.CABundle = v[0]
+	}
 	if spec.Endpoint != "" {
 		e, err := url.Parse(spec.Endpoint)
 		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
@@ -243,8 +262,16 @@ func (s Spec) Redacted() string {
 		if s.Cluster {
 			out += "&cluster=true"
 		}
+		for _, f := range []struct{ key, path string }{{"ca_file", s.CAFile}, {"cert_file", s.CertFile}, {"key_file", s.KeyFile}} {
+			if f.path != "" {
+				out += "&" + f.key + "=" + url.QueryEscape(f.path)
+			}
+		}
 		return out
 	case DynamoDB:
+		if s.CABundle != "" {
+			return "dynamodb://" + s.Table + "?ca_bundle=" + url.QueryEscape(s.CABundle)
+		}
 		return "dynamodb://" + s.Table
 	}
 	return string(s.Kind)

@@ -20,6 +20,9 @@ func TestParseAccepts(t *testing.T) {
 		{"dynamodb://sentinel-sessions?region=eu-west-1", Spec{Kind: DynamoDB, Table: "sentinel-sessions", Region: "eu-west-1"}},
 		{"dynamodb://tbl?endpoint=http://127.0.0.1:8000&profile=ops", Spec{Kind: DynamoDB, Table: "tbl", Endpoint: "http://127.0.0.1:8000", Profile: "ops"}},
 		{"dynamodb://" + strings.Repeat("a", 244), Spec{Kind: DynamoDB, Table: strings.Repeat("a", 244)}},
+		{"rediss://sentinel:pw@10.0.0.5:6380?ca_file=/etc/sentinel/redis-ca.pem", Spec{Kind: Redis, Addr: "10.0.0.5:6380", Username: "sentinel", Password: "pw", TLS: true, Prefix: "sentinel", CAFile: "/etc/sentinel/redis-ca.pem"}},
+		{"rediss://h:6380?cluster=true&cert_file=c.pem&key_file=k.pem", Spec{Kind: Redis, Addr: "h:6380", TLS: true, Cluster: true, Prefix: "sentinel", CertFile: "c.pem", KeyFile: "k.pem"}},
+		{"dynamodb://tbl?endpoint=https://dynamodb.corp.example&ca_bundle=/etc/corp/ca.pem", Spec{Kind: DynamoDB, Table: "tbl", Endpoint: "https://dynamodb.corp.example", CABundle: "/etc/corp/ca.pem"}},
 	}
 	for _, tc := range tests {
 		got, err := Parse(tc.raw)
@@ -59,6 +62,13 @@ func TestParseRejects(t *testing.T) {
 		{"dynamodb://table/x", "has a path"},
 		{"dynamodb://table?endpoint=localhost:8000", "http:// or https://"},
 		{"dynamodb://table?regoin=x", "unknown parameter(s) regoin"},
+		{"redis://h:1?ca_file=/ca.pem", "ca_file needs TLS: write rediss://"},
+		{"redis://h:1?cert_file=/c.pem&key_file=/k.pem", "needs TLS"},
+		{"rediss://h:1?ca_file=", "ca_file is empty"},
+		{"rediss://h:1?cert_file=/c.pem", "cert_file and key_file go together"},
+		{"rediss://h:1?key_file=/k.pem", "cert_file and key_file go together"},
+		{"rediss://h:1?cafile=/ca.pem", "unknown parameter(s) cafile"},
+		{"dynamodb://table?ca_bundle=", "ca_bundle is empty"},
 	}
 	for _, tc := range tests {
 		_, err := Parse(tc.raw)

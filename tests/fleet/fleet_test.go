@@ -10,6 +10,7 @@ import (
 	"io"
 	mathrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/sentinel-gw/sentinel/internal/redisproc"
 	"github.com/sentinel-gw/sentinel/internal/testenv"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -78,6 +80,23 @@ func TestFleetRedis(t *testing.T) {
 	prefix := "fleet-" + randomHex(t, 8)
 	t.Cleanup(func() { testkit.DeleteRedisPrefix(t, base, prefix) })
 	runFleet(t, base+"?prefix="+prefix, nil)
+}
+
+// TestFleetRedisCluster runs the fleet on a real Redis Cluster of three
+// masters: the store URL names one node, and the servers' feeds, the
+// revokers' announcements and every script go wherever the cluster says.
+func TestFleetRedisCluster(t *testing.T) {
+	cluster := redisproc.StartCluster(t)
+	runFleet(t, "redis://"+cluster.Addrs[1]+"?cluster=true&prefix=fleet-"+randomHex(t, 8), nil)
+}
+
+// TestFleetRedisTLS runs the fleet on a real redis-server that speaks only
+// TLS, through a rediss:// URL with the CA file and an ACL user.
+func TestFleetRedisTLS(t *testing.T) {
+	srv := redisproc.StartTLS(t, redisproc.TLSOptions{})
+	store := "rediss://" + url.UserPassword(srv.User, srv.Password).String() + "@" + srv.Addr +
+		"?prefix=" + srv.StorePrefix(randomHex(t, 8)) + "&ca_file=" + url.QueryEscape(srv.CAFile)
+	runFleet(t, store, nil)
 }
 
 func TestFleetDynamoDB(t *testing.T) {
