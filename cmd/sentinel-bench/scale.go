@@ -123,6 +123,18 @@ func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, s
 			_, err := listAllStatuses(ctx, cs, scaleListLimit, ports.SessionPosition(page1[len(page1)-1]).Cursor())
 			return err
 		}},
+		{"the old revoke listing: the user's history", func() error {
+			// What server-revoke --user listed before ActiveSessionLister:
+			// every session of the user, to keep the active ones.
+			page := ports.Page{Limit: ports.MaxPageLimit}
+			for {
+				p, err := cs.ListSessionsByUser(ctx, scaleUser, page)
+				if err != nil || p.Next == "" {
+					return err
+				}
+				page.Cursor = p.Next
+			}
+		}},
 		{"server-sessions --status active", func() error {
 			sweepLapsed(ctx, cs)
 			_, err := cs.ListSessionsByStatus(ctx, ports.SessionActive, ports.Page{Limit: scaleListLimit})
@@ -153,7 +165,9 @@ func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, s
 	}
 	before := cs.count()
 	began := time.Now()
-	res, err := session.BulkRevoke{User: scaleUser, By: "sentinel-bench", Reason: "scale bench"}.Run(ctx, cs, ports.SystemClock{})
+	// The adapter itself, not the counting wrapper, so the revoke finds
+	// its ports.ActiveSessionLister as the CLI's would.
+	res, err := session.BulkRevoke{User: scaleUser, By: "sentinel-bench", Reason: "scale bench"}.Run(ctx, cs.Stores, ports.SystemClock{})
 	took := time.Since(began)
 	reads := cs.count().minus(before)
 	switch {

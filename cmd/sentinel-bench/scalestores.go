@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/adapters/bolt"
@@ -27,7 +25,7 @@ import (
 // readCount is what a store was asked for: round trips to its server
 // (zero for bbolt, which is in-process) and the records it read.
 type readCount struct {
-	Trips int64 // bbolt: none; Redis: commands and pipelines sent; DynamoDB: HTTP requests
+	Trips int64 // bbolt: none; Redis: commands and pipelines sent; DynamoDB: API calls
 	Reads int64 // bbolt: records read; Redis: commands; DynamoDB: items read (ScannedCount, GetItem hits)
 }
 
@@ -36,8 +34,8 @@ func (a readCount) minus(b readCount) readCount {
 }
 
 // countedStore is a store opened for the scale bench with counters on the
-// way to its backend: a bbolt read counter, a go-redis hook, or an HTTP
-// transport that reads DynamoDB's replies. The counting sits outside the
+// way to its backend: a bbolt read counter, a go-redis hook, or a
+// middleware on the DynamoDB client's stack. The counting sits outside the
 // adapters' code paths (bbolt's is one nil check per record read).
 type countedStore struct {
 	ports.Stores
@@ -150,46 +148,27 @@ func openCountedRedis(ctx context.Context, spec storeurl.Spec, own bool, clock p
 	return cs, nil
 }
 
-// dynamoCounter counts HTTP requests to DynamoDB and the items each reply
-// says were read.
-type dynamoCounter struct {
-	base         http.RoundTripper
-	trips, items atomic.Int64
-}
+// dynamoCounter counts the API calls made to DynamoDB and the items each
+// reply says were read, from a middleware on the client's stack.
+type dynamoCounter struct{ calls, items atomic.Int64 }
 
-func (c *dynamoCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.trips.Add(1)
-	resp, err := c.base.RoundTrip(r)
-	if err != nil {
-		return resp, err
-	}
-	op := r.Header.Get("X-Amz-Target")
-	if !strings.HasSuffix(op, ".Query") && !strings.HasSuffix(op, ".Scan") && !strings.HasSuffix(op, ".GetItem") {
-		return resp, nil
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	plain := body
-	if resp.Header.Get("Content-Encoding") == "gzip" {
-		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
-			plain, _ = io.ReadAll(zr)
-		}
-	}
-	var reply struct {
-		ScannedCount int64
-		Item         json.RawMessage
-	}
-	if json.Unmarshal(plain, &reply) == nil {
-		c.items.Add(reply.ScannedCount)
-		if len(reply.Item) > 0 {
-			c.items.Add(1)
-		}
-	}
-	return resp, nil
+func (c *dynamoCounter) add(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("sentinel-bench-count",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			c.calls.Add(1)
+			switch r := out.Result.(type) {
+			case *dynamodb.QueryOutput:
+				c.items.Add(int64(r.ScannedCount))
+			case *dynamodb.ScanOutput:
+				c.items.Add(int64(r.ScannedCount))
+			case *dynamodb.GetItemOutput:
+				if r.Item != nil {
+					c.items.Add(1)
+				}
+			}
+			return out, md, err
+		}), middleware.After)
 }
 
 func openCountedDynamo(ctx context.Context, spec storeurl.Spec, own bool, clock ports.Clock) (*countedStore, error) {
@@ -197,19 +176,31 @@ func openCountedDynamo(ctx context.Context, spec storeurl.Spec, own bool, clock 
 	if own {
 		table = spec.Table + "-scale-" + randomSuffix()
 	}
-	c := &dynamoCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
-	opts := dynamo.Options{Table: table, Region: spec.Region, Endpoint: spec.Endpoint, Profile: spec.Profile,
-		HTTPClient: &http.Client{Transport: c}}
-	s, err := dynamo.Open(ctx, opts, clock)
-	if err != nil {
-		return nil, err
+	var load []func(*config.LoadOptions) error
+	if spec.Region != "" {
+		load = append(load, config.WithRegion(spec.Region))
 	}
+	if spec.Profile != "" {
+		load = append(load, config.WithSharedConfigProfile(spec.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", err)
+	}
+	c := &dynamoCounter{}
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if spec.Endpoint != "" {
+			o.BaseEndpoint = aws.String(spec.Endpoint)
+		}
+		o.APIOptions = append(o.APIOptions, c.add)
+	})
+	s := dynamo.New(client, table, clock)
 	if err := s.Init(ctx); err != nil {
 		return nil, err
 	}
 	cs := &countedStore{
 		Stores: s, kind: spec.Kind, where: spec.Redacted() + " table " + table,
-		count: func() readCount { return readCount{Trips: c.trips.Load(), Reads: c.items.Load()} },
+		count: func() readCount { return readCount{Trips: c.calls.Load(), Reads: c.items.Load()} },
 	}
 	if own {
 		cs.cleanup = s.DropTables

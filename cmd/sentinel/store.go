@@ -124,7 +124,8 @@ func withNoTrackingHint(err error) error {
 
 // StoreCmd groups store administration.
 type StoreCmd struct {
-	Init StoreInitCmd `cmd:"" help:"Create what the store needs (the DynamoDB table, indexes and TTL; the bbolt file). Idempotent."`
+	Init  StoreInitCmd  `cmd:"" help:"Create what the store needs (the DynamoDB table, indexes and TTL; the bbolt file). Idempotent."`
+	Stats StoreStatsCmd `cmd:"" help:"Count the stored sessions, requests and break-glass events by status, and show the oldest of each."`
 }
 
 // StoreInitCmd prepares a store.
