@@ -168,6 +168,7 @@ func Run(t *testing.T, factory Factory, features Features) {
 	t.Run("Listing", s.testListing)
 	t.Run("ActiveListing", s.testActiveListing)
 	t.Run("Stats", s.testStats)
+	t.Run("Retention", s.testRetention)
 	t.Run("Revoke", s.testRevoke)
 	t.Run("Expiry", s.testExpiry)
 	t.Run("Concurrency", s.testConcurrency)

@@ -55,7 +55,7 @@ func statusStats(b *bbolt.Bucket, r *ports.RecordStats) error {
 		status, prefix := string(k[4:4+n]), append([]byte{}, k[:4+n]...)
 		// The first key of a status is its oldest record.
 		pos := k[4+n:]
-		secs := int64(binary.BigEndian.Uint64(pos[0:8]) ^ (1 << 63))  //nolint:gosec // G115: undoes positionKey's flip
+		secs := int64(binary.BigEndian.Uint64(pos[0:8]) ^ (1 << 63))   //nolint:gosec // G115: undoes positionKey's flip
 		nanos := int64(binary.BigEndian.Uint32(pos[8:positionKeyLen])) //nolint:gosec // G115: 0..999999999
 		r.NoteOldest(string(pos[positionKeyLen:]), time.Unix(secs, nanos))
 		count := int64(0)

@@ -1,0 +1,96 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+var _ ports.RetentionSweeper = (*Store)(nil)
+
+// DeleteRetired deletes the records retired at cutoff, in one write
+// transaction: under the file lock nothing changes a record between the
+// check and the delete. It walks each ended status's index keys oldest
+// first and stops at the first created at or after cutoff (a record cannot
+// have ended before it began), so its cost grows with the ended records
+// created before cutoff, not with the store.
+func (s *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+	cutoff = cutoff.UTC()
+	var got ports.RetiredCounts
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		got = ports.RetiredCounts{}
+		var err error
+		if got.Sessions, err = deleteRetired(tx, s, sessionRecords, cutoff, archive,
+			[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
+			func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+			return err
+		}
+		if got.Requests, err = deleteRetired(tx, s, requestRecords, cutoff, archive,
+			[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
+			func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+			return err
+		}
+		got.BreakGlass, err = deleteRetired(tx, s, eventRecords, cutoff, archive,
+			[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
+			func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+		return err
+	})
+	if err != nil {
+		return ports.RetiredCounts{}, err
+	}
+	return got, nil
+}
+
+// deleteRetired deletes one record type's retired records in tx.
+func deleteRetired[T any, S ~string](tx *bbolt.Tx, s *Store, k recordKind[T], cutoff time.Time, archive func(ports.RetiredRecord) error,
+	ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+) (int, error) {
+	deleted := 0
+	for _, status := range ended {
+		prefix := indexPrefix(string(status))
+		bound := positionKey(cutoff, "")
+		var ids []string
+		c := tx.Bucket(k.statusIdx).Cursor()
+		for key, _ := c.Seek(prefix); key != nil && bytes.HasPrefix(key, prefix) && len(key) > len(prefix)+positionKeyLen; key, _ = c.Next() {
+			if bytes.Compare(key[len(prefix):len(prefix)+positionKeyLen], bound[:positionKeyLen]) >= 0 {
+				break // created at or after cutoff: nothing later has ended before it
+			}
+			ids = append(ids, string(key[len(prefix)+positionKeyLen:]))
+		}
+		s.countReads(len(ids))
+		for _, id := range ids {
+			rec, err := k.read(tx, id)
+			if err != nil {
+				return deleted, fmt.Errorf("bolt: delete retired %s: %s %q: %w", k.plural, k.noun, id, err)
+			}
+			if !retired(rec, cutoff) {
+				continue
+			}
+			if archive != nil {
+				if err := archive(wrap(rec)); err != nil {
+					return deleted, fmt.Errorf("bolt: delete retired %s: archive %s %q: %w", k.plural, k.noun, id, err)
+				}
+			}
+			if err := k.remove(tx, rec); err != nil {
+				return deleted, err
+			}
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+// remove deletes rec and its index keys, in the caller's transaction.
+func (k recordKind[T]) remove(tx *bbolt.Tx, rec T) error {
+	for _, e := range k.indexes(rec) {
+		if err := tx.Bucket(e.bucket).Delete(e.key); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(k.bucket).Delete([]byte(k.position(rec).ID))
+}

@@ -1,0 +1,130 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+var _ ports.RetentionSweeper = (*Store)(nil)
+
+// deleteBody deletes a record and its index entries if its version is
+// still the one the sweep judged; returns 1 when it deleted, else 0.
+// ARGV: index base, id, version.
+const deleteBody = `
+local key, base, id = KEYS[1], ARGV[1], ARGV[2]
+local old, code, why = load(key, id)
+if not old then
+  if code == NOT_FOUND then return 0 end
+  return fail(code, why)
+end
+if old.version ~= ARGV[3] then return 0 end
+unindex(base, old, old._pos .. id)
+redis.call('DEL', key)
+return 1
+`
+
+var (
+	deleteSessionScript    = redis.NewScript(prelude(sessionKind.layout) + deleteBody)
+	deleteRequestScript    = redis.NewScript(prelude(requestKind.layout) + deleteBody)
+	deleteBreakGlassScript = redis.NewScript(prelude(breakGlassKind.layout) + deleteBody)
+)
+
+// retireBatch is how many index members one round trip reads.
+const retireBatch = 256
+
+// DeleteRetired deletes the records retired at cutoff. Sentinel sets no
+// Redis TTL (the eviction-policy argument in the package doc stands): this
+// sweep is how ended records leave. It reads each ended status's index
+// oldest first, only the members created before cutoff, so its cost grows
+// with those records, not with the store; each delete is a script that
+// checks the version the sweep judged and removes the index entries with
+// the record.
+func (s *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+	var got ports.RetiredCounts
+	if s.closed.Load() {
+		return got, fmt.Errorf("redis: delete retired records: the store is closed: %w", ports.ErrUnavailable)
+	}
+	if !storable(cutoff) {
+		return got, fmt.Errorf("redis: delete retired records: cutoff %s outside the storable range: %w", cutoff, ports.ErrInvalidArgument)
+	}
+	var err error
+	if got.Sessions, err = deleteRetired(ctx, s, sessionKind, deleteSessionScript, cutoff, archive,
+		[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
+		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+		return got, err
+	}
+	if got.Requests, err = deleteRetired(ctx, s, requestKind, deleteRequestScript, cutoff, archive,
+		[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
+		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+		return got, err
+	}
+	got.BreakGlass, err = deleteRetired(ctx, s, breakGlassKind, deleteBreakGlassScript, cutoff, archive,
+		[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
+		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+	return got, err
+}
+
+func deleteRetired[T any, S ~string](ctx context.Context, s *Store, k *kind[T], script *redis.Script, cutoff time.Time,
+	archive func(ports.RetiredRecord) error, ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+) (int, error) {
+	what := "delete retired " + k.plural
+	base := k.indexBase(s)
+	deleted := 0
+	var corrupted []error
+	for _, status := range ended {
+		key := base + "status:" + string(status)
+		for from := "-"; ; {
+			members, err := s.client.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: from, Max: "(" + positionOf(cutoff), Count: retireBatch}).Result()
+			if err != nil {
+				return deleted, mapError(what, err)
+			}
+			if len(members) == 0 {
+				break
+			}
+			from = "(" + members[len(members)-1]
+			ids := make([]string, 0, len(members))
+			for _, m := range members {
+				if id, ok := idOfMember(m); ok {
+					ids = append(ids, id)
+				}
+			}
+			found, err := k.readRecords(ctx, s, ids)
+			if err != nil {
+				return deleted, mapError(what, err)
+			}
+			for _, f := range found {
+				switch {
+				case f.err != nil:
+					corrupted = append(corrupted, f.err)
+					continue
+				case f.fields == nil || !retired(f.rec, cutoff):
+					continue
+				}
+				if archive != nil {
+					if err := archive(wrap(f.rec)); err != nil {
+						return deleted, fmt.Errorf("redis: %s: archive %s %q: %w", what, k.noun, f.id, err)
+					}
+				}
+				rec := f.rec
+				n, err := script.Run(ctx, s.client, []string{k.key(s, f.id)}, base, f.id, encodeInt(*k.version(&rec))).Int()
+				if err != nil {
+					return deleted, mapError(fmt.Sprintf("%s: %s %q", what, k.noun, f.id), err)
+				}
+				deleted += n
+			}
+			if len(members) < retireBatch {
+				break
+			}
+		}
+	}
+	if len(corrupted) > 0 {
+		return deleted, fmt.Errorf("redis: %s: kept %d that cannot be read: %w", what, len(corrupted), errors.Join(corrupted...))
+	}
+	return deleted, nil
+}
