@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/bolt"
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+// store sweep deletes what ended before the retention, archives it first,
+// and keeps the rest.
+func TestStoreSweep(t *testing.T) {
+	t.Parallel()
+	e := newCLIEnv(t)
+	store, err := bolt.Open(e.defaultStore(), ports.SystemClock{}, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	revokedAt := func(i int, at time.Time) ports.Session {
+		return ports.Session{ID: fmt.Sprintf("%032x", i), User: "alice", Profile: "prod", ServerInstanceID: "i",
+			Status: ports.SessionRevoked, CreatedAt: at.Add(-time.Hour), StartedAt: at.Add(-time.Hour), UpdatedAt: at,
+			ExpiresAt: at, RevokedAt: at, RevokedBy: "secops", RevokedReason: "left the company"}
+	}
+	old, recent := revokedAt(1, now.Add(-10*24*time.Hour)), revokedAt(2, now.Add(-time.Hour))
+	for _, s := range []ports.Session{old, recent} {
+		if _, err := store.CreateSession(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	archive := filepath.Join(e.dir, "retired.jsonl")
+
+	code, stdout, stderr := e.run("store", "sweep", "--retention", "168h", "--archive", archive, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var got ports.RetiredCounts
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || got != (ports.RetiredCounts{Sessions: 1}) {
+		t.Fatalf("printed %s (%v), want one session deleted", stdout, err)
+	}
+	raw, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var line struct {
+		DeletedAt time.Time      `json:"deleted_at"`
+		Session   *ports.Session `json:"session"`
+	}
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &line) != nil || line.Session == nil ||
+		line.Session.ID != old.ID || line.Session.RevokedBy != "secops" || line.DeletedAt.IsZero() {
+		t.Fatalf("archive holds %q, want the one deleted session, whole", raw)
+	}
+	if _, err := store.GetSession(t.Context(), old.ID); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("the old session is still there: %v", err)
+	}
+	if _, err := store.GetSession(t.Context(), recent.ID); err != nil {
+		t.Errorf("the recent session is gone: %v", err)
+	}
+
+	if code, _, stderr := e.run("store", "sweep", "--retention", "1m"); code != exitUsage || !strings.Contains(stderr, "--retention") {
+		t.Errorf("--retention 1m: exit %d, want %d naming --retention; stderr:\n%s", code, exitUsage, stderr)
+	}
+}
