@@ -140,6 +140,14 @@ func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, s
 			_, err := cs.ListSessionsByStatus(ctx, ports.SessionActive, ports.Page{Limit: scaleListLimit})
 			return err
 		}},
+		{"store stats", func() error {
+			reader, ok := cs.Stores.(ports.StatsReader)
+			if !ok {
+				return errors.New("the store cannot count its records")
+			}
+			_, err := reader.Stats(ctx)
+			return err
+		}},
 	}
 	for _, op := range ops {
 		var times []time.Duration
