@@ -62,16 +62,26 @@ type RetiredCounts struct {
 	BreakGlass int `json:"break_glass"`
 }
 
+// Cutoffs are the cutoff of each record type for a retention sweep. They
+// may differ: break-glass rate limits count past events over the rule's
+// window, so those must be kept at least that long.
+type Cutoffs struct {
+	Sessions, Requests, BreakGlass time.Time
+}
+
+// CutoffsAt is one cutoff for every record type.
+func CutoffsAt(t time.Time) Cutoffs { return Cutoffs{Sessions: t, Requests: t, BreakGlass: t} }
+
 // RetentionSweeper deletes retired records. Every store adapter implements
 // it (DynamoDB's TTL and this sweep may both delete; either is fine).
 type RetentionSweeper interface {
-	// DeleteRetired deletes every record retired at cutoff, with its index
+	// DeleteRetired deletes every record retired at its type's cutoff, with its index
 	// entries, each delete conditional on the record being as read (a
 	// record changed meanwhile is left for the next sweep). It hands each
 	// record to archive (when not nil) before deleting it; an archive error
 	// stops the sweep and is returned, and that record is kept (it may
 	// have been archived: archives are at least once). The counts are of
 	// the records deleted, also when an error is returned. Its cost grows
-	// with the ended records created before cutoff, not with the rest.
-	DeleteRetired(ctx context.Context, cutoff time.Time, archive func(RetiredRecord) error) (RetiredCounts, error)
+	// with the ended records created before the cutoff, not with the rest.
+	DeleteRetired(ctx context.Context, cut Cutoffs, archive func(RetiredRecord) error) (RetiredCounts, error)
 }

@@ -19,23 +19,23 @@ var _ ports.RetentionSweeper = (*Store)(nil)
 // first and stops at the first created at or after cutoff (a record cannot
 // have ended before it began), so its cost grows with the ended records
 // created before cutoff, not with the store.
-func (s *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
-	cutoff = cutoff.UTC()
+func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+
 	var got ports.RetiredCounts
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		got = ports.RetiredCounts{}
 		var err error
-		if got.Sessions, err = deleteRetired(tx, s, sessionRecords, cutoff, archive,
+		if got.Sessions, err = deleteRetired(tx, s, sessionRecords, cut.Sessions, archive,
 			[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
 			func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
 			return err
 		}
-		if got.Requests, err = deleteRetired(tx, s, requestRecords, cutoff, archive,
+		if got.Requests, err = deleteRetired(tx, s, requestRecords, cut.Requests, archive,
 			[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
 			func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
 			return err
 		}
-		got.BreakGlass, err = deleteRetired(tx, s, eventRecords, cutoff, archive,
+		got.BreakGlass, err = deleteRetired(tx, s, eventRecords, cut.BreakGlass, archive,
 			[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
 			func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
 		return err
@@ -51,6 +51,7 @@ func deleteRetired[T any, S ~string](tx *bbolt.Tx, s *Store, k recordKind[T], cu
 	ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
 ) (int, error) {
 	deleted := 0
+	cutoff = cutoff.UTC()
 	for _, status := range ended {
 		prefix := indexPrefix(string(status))
 		bound := positionKey(cutoff, "")

@@ -22,20 +22,20 @@ var _ ports.RetentionSweeper = (*Store)(nil)
 // status of the status index for items created before cutoff only, oldest
 // first, so its cost grows with those, and deletes each with a condition
 // on the version it judged.
-func (s *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
 	var got ports.RetiredCounts
 	var err error
-	if got.Sessions, err = deleteRetired(ctx, s, sessionRecords, cutoff, archive,
+	if got.Sessions, err = deleteRetired(ctx, s, sessionRecords, cut.Sessions, archive,
 		[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
 		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
 		return got, err
 	}
-	if got.Requests, err = deleteRetired(ctx, s, requestRecords, cutoff, archive,
+	if got.Requests, err = deleteRetired(ctx, s, requestRecords, cut.Requests, archive,
 		[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
 		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = deleteRetired(ctx, s, eventRecords, cutoff, archive,
+	got.BreakGlass, err = deleteRetired(ctx, s, eventRecords, cut.BreakGlass, archive,
 		[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
 		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
 	return got, err

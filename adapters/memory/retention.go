@@ -12,7 +12,7 @@ var _ ports.RetentionSweeper = (*Store)(nil)
 
 // DeleteRetired deletes the records retired at cutoff, under the store's
 // lock. The reference store keeps no index: it walks every record.
-func (m *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+func (m *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
 	var got ports.RetiredCounts
 	if err := ctx.Err(); err != nil {
 		return got, fmt.Errorf("memory: delete retired records: %w", err)
@@ -20,15 +20,15 @@ func (m *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive fun
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var err error
-	if got.Sessions, err = dropRetired(m.sessions, cutoff, archive, ports.SessionRetired,
+	if got.Sessions, err = dropRetired(m.sessions, cut.Sessions, archive, ports.SessionRetired,
 		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
 		return got, err
 	}
-	if got.Requests, err = dropRetired(m.requests, cutoff, archive, ports.RequestRetired,
+	if got.Requests, err = dropRetired(m.requests, cut.Requests, archive, ports.RequestRetired,
 		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = dropRetired(m.events, cutoff, archive, ports.BreakGlassRetired,
+	got.BreakGlass, err = dropRetired(m.events, cut.BreakGlass, archive, ports.BreakGlassRetired,
 		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
 	return got, err
 }

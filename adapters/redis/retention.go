@@ -45,26 +45,28 @@ const retireBatch = 256
 // with those records, not with the store; each delete is a script that
 // checks the version the sweep judged and removes the index entries with
 // the record.
-func (s *Store) DeleteRetired(ctx context.Context, cutoff time.Time, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
+func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
 	var got ports.RetiredCounts
 	if s.closed.Load() {
 		return got, fmt.Errorf("redis: delete retired records: the store is closed: %w", ports.ErrUnavailable)
 	}
-	if !storable(cutoff) {
-		return got, fmt.Errorf("redis: delete retired records: cutoff %s outside the storable range: %w", cutoff, ports.ErrInvalidArgument)
+	for _, c := range []time.Time{cut.Sessions, cut.Requests, cut.BreakGlass} {
+		if !storable(c) {
+			return got, fmt.Errorf("redis: delete retired records: cutoff %s outside the storable range: %w", c, ports.ErrInvalidArgument)
+		}
 	}
 	var err error
-	if got.Sessions, err = deleteRetired(ctx, s, sessionKind, deleteSessionScript, cutoff, archive,
+	if got.Sessions, err = deleteRetired(ctx, s, sessionKind, deleteSessionScript, cut.Sessions, archive,
 		[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
 		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
 		return got, err
 	}
-	if got.Requests, err = deleteRetired(ctx, s, requestKind, deleteRequestScript, cutoff, archive,
+	if got.Requests, err = deleteRetired(ctx, s, requestKind, deleteRequestScript, cut.Requests, archive,
 		[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
 		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = deleteRetired(ctx, s, breakGlassKind, deleteBreakGlassScript, cutoff, archive,
+	got.BreakGlass, err = deleteRetired(ctx, s, breakGlassKind, deleteBreakGlassScript, cut.BreakGlass, archive,
 		[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
 		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
 	return got, err

@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/core/breakglass"
+	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -17,6 +19,7 @@ const minRetention = time.Hour
 
 // StoreSweepCmd deletes ended records older than the retention.
 type StoreSweepCmd struct {
+	overrideCommand
 	Retention time.Duration `help:"Keep ended records this long after their last change (at least 1h)." default:"168h" placeholder:"DURATION"`
 	Archive   string        `help:"Append every record deleted, whole, as one JSON line to this file first (created 0600)." type:"path" placeholder:"FILE"`
 	Output    string        `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
@@ -27,6 +30,8 @@ func (StoreSweepCmd) Help() string {
 	return `Deletes the sessions, approval requests and break-glass events that ended
 (revoked or expired; denied, expired or cancelled; closed or expired) and whose
 every time (last change, lease or deadline, revoke) is older than --retention.
+Break-glass events are kept as long as the policy's break-glass rules look back
+(window, cooldown) too, so that no rate limit undercounts.
 A revoked session whose lease still runs is kept, so a server that has not yet
 read its revoke can never write it back active. Lapsed records are stored as
 expired first. The decision log keeps the trail of every credential decision;
@@ -43,20 +48,26 @@ func (c *StoreSweepCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 	if c.Retention < minRetention {
 		return usageError{fmt.Sprintf("--retention must be at least %s", minRetention)}
 	}
+	pol, err := c.loadPolicy()
+	if err != nil {
+		return fmt.Errorf("the sweep reads the policy to keep the break-glass events its rate limits count: %w", err)
+	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)
 	if err != nil {
 		return err
 	}
 	var archive *os.File
+	var sink io.Writer // nil, not a nil *os.File, when there is no archive
 	if c.Archive != "" {
 		archive, err = os.OpenFile(c.Archive, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return fmt.Errorf("open the archive: %w", err)
 		}
 		defer archive.Close() //nolint:errcheck // synced below before any success is reported
+		sink = archive
 	}
-	got, err := sweepRetired(ctx, store, env.Clock, logger, c.Retention, archive)
+	got, err := sweepRetired(ctx, store, env.Clock, logger, c.Retention, pol, sink)
 	if archive != nil {
 		if serr := archive.Sync(); serr != nil && err == nil {
 			err = fmt.Errorf("sync the archive %s: %w", c.Archive, serr)
@@ -75,10 +86,12 @@ func (c *StoreSweepCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 }
 
 // sweepRetired stores lapsed records as expired, then deletes every record
-// retired at now minus retention, writing each to archive (when not nil)
-// as a JSON line first. A long-running process calls it on a timer.
+// retired at now minus retention (break-glass events: or earlier, as far
+// back as pol's break-glass rules count them), writing each to archive
+// (when not nil) as a JSON line first. A long-running process calls it on
+// a timer.
 func sweepRetired(ctx context.Context, store ports.Stores, clock ports.Clock, logger *slog.Logger,
-	retention time.Duration, archive io.Writer,
+	retention time.Duration, pol *policy.Policy, archive io.Writer,
 ) (ports.RetiredCounts, error) {
 	sweeper, ok := store.(ports.RetentionSweeper)
 	if !ok {
@@ -98,5 +111,11 @@ func sweepRetired(ctx context.Context, store ports.Stores, clock ports.Clock, lo
 			}{now, r})
 		}
 	}
-	return sweeper.DeleteRetired(ctx, now.Add(-retention), write)
+	cut := ports.CutoffsAt(now.Add(-retention))
+	for i := range pol.BreakGlass {
+		if since := breakglass.HistorySince(&pol.BreakGlass[i], now); since.Before(cut.BreakGlass) {
+			cut.BreakGlass = since
+		}
+	}
+	return sweeper.DeleteRetired(ctx, cut, write)
 }

@@ -36,6 +36,11 @@ func TestStoreSweep(t *testing.T) {
 		}
 	}
 	archive := filepath.Join(e.dir, "retired.jsonl")
+	policyDir := filepath.Join(e.vars["XDG_CONFIG_HOME"], "sentinel")
+	if err := os.MkdirAll(policyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeTemp(t, policyDir, "policy.yaml", allowAllPolicy)
 
 	code, stdout, stderr := e.run("store", "sweep", "--retention", "168h", "--archive", archive, "-o", "json")
 	if code != exitOK {
@@ -67,5 +72,45 @@ func TestStoreSweep(t *testing.T) {
 
 	if code, _, stderr := e.run("store", "sweep", "--retention", "1m"); code != exitUsage || !strings.Contains(stderr, "--retention") {
 		t.Errorf("--retention 1m: exit %d, want %d naming --retention; stderr:\n%s", code, exitUsage, stderr)
+	}
+}
+
+// A break-glass event stays while a rule's window still counts it, however
+// short --retention is; once past the window it goes.
+func TestStoreSweepKeepsBreakGlassTheRulesCount(t *testing.T) {
+	t.Parallel()
+	e := newCLIEnv(t)
+	store, err := bolt.Open(e.defaultStore(), ports.SystemClock{}, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now().UTC().Add(-10 * 24 * time.Hour)
+	event := ports.BreakGlassEvent{ID: fmt.Sprintf("%032x", 7), Invoker: "bob", Profile: "prod", ReasonCode: "incident",
+		Justification: "db down", Duration: time.Hour, Status: ports.BreakGlassClosed, ClosedBy: "bob", ClosedReason: "fixed",
+		CreatedAt: ended.Add(-time.Hour), UpdatedAt: ended, ExpiresAt: ended}
+	if _, err := store.CreateBreakGlass(t.Context(), event); err != nil {
+		t.Fatal(err)
+	}
+	policyDir := filepath.Join(e.vars["XDG_CONFIG_HOME"], "sentinel")
+	if err := os.MkdirAll(policyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		window string
+		want   ports.RetiredCounts
+	}{
+		{"720h", ports.RetiredCounts{}},             // counted for 30 days: kept
+		{"48h", ports.RetiredCounts{BreakGlass: 1}}, // past the window and the retention: deleted
+	} {
+		writeTemp(t, policyDir, "policy.yaml", allowAllPolicy+
+			"breakglass:\n  - name: b\n    users: [bob]\n    max_per_user: 2\n    window: "+tc.window+"\n")
+		code, stdout, stderr := e.run("store", "sweep", "--retention", "24h", "-o", "json")
+		if code != exitOK {
+			t.Fatalf("window %s: exit %d; stderr:\n%s", tc.window, code, stderr)
+		}
+		var got ports.RetiredCounts
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil || got != tc.want {
+			t.Errorf("window %s: printed %s (%v), want %+v", tc.window, stdout, err, tc.want)
+		}
 	}
 }
