@@ -85,3 +85,30 @@ type RetentionSweeper interface {
 	// with the ended records created before the cutoff, not with the rest.
 	DeleteRetired(ctx context.Context, cut Cutoffs, archive func(RetiredRecord) error) (RetiredCounts, error)
 }
+
+// Retirement is how one record type retires, for the adapters' sweeps:
+// the stored statuses it ends in, the test, and its archive form.
+type Retirement[T any] struct {
+	Ended   []string
+	Retired func(T, time.Time) bool
+	Record  func(T) RetiredRecord
+}
+
+// The retirement of each record type.
+var (
+	SessionRetirement = Retirement[Session]{
+		Ended:   []string{string(SessionRevoked), string(SessionExpired)},
+		Retired: SessionRetired,
+		Record:  func(s Session) RetiredRecord { return RetiredRecord{Session: &s} },
+	}
+	RequestRetirement = Retirement[ApprovalRequest]{
+		Ended:   []string{string(RequestDenied), string(RequestExpired), string(RequestCancelled)},
+		Retired: RequestRetired,
+		Record:  func(r ApprovalRequest) RetiredRecord { return RetiredRecord{Request: &r} },
+	}
+	BreakGlassRetirement = Retirement[BreakGlassEvent]{
+		Ended:   []string{string(BreakGlassClosed), string(BreakGlassExpired)},
+		Retired: BreakGlassRetired,
+		Record:  func(e BreakGlassEvent) RetiredRecord { return RetiredRecord{BreakGlass: &e} },
+	}
+)

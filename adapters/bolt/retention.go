@@ -25,19 +25,13 @@ func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive fu
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		got = ports.RetiredCounts{}
 		var err error
-		if got.Sessions, err = deleteRetired(tx, s, sessionRecords, cut.Sessions, archive,
-			[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
-			func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+		if got.Sessions, err = deleteRetired(tx, s, sessionRecords, cut.Sessions, archive, ports.SessionRetirement); err != nil {
 			return err
 		}
-		if got.Requests, err = deleteRetired(tx, s, requestRecords, cut.Requests, archive,
-			[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
-			func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+		if got.Requests, err = deleteRetired(tx, s, requestRecords, cut.Requests, archive, ports.RequestRetirement); err != nil {
 			return err
 		}
-		got.BreakGlass, err = deleteRetired(tx, s, eventRecords, cut.BreakGlass, archive,
-			[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
-			func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+		got.BreakGlass, err = deleteRetired(tx, s, eventRecords, cut.BreakGlass, archive, ports.BreakGlassRetirement)
 		return err
 	})
 	if err != nil {
@@ -47,13 +41,13 @@ func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive fu
 }
 
 // deleteRetired deletes one record type's retired records in tx.
-func deleteRetired[T any, S ~string](tx *bbolt.Tx, s *Store, k recordKind[T], cutoff time.Time, archive func(ports.RetiredRecord) error,
-	ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+func deleteRetired[T any](tx *bbolt.Tx, s *Store, k recordKind[T], cutoff time.Time, archive func(ports.RetiredRecord) error,
+	how ports.Retirement[T],
 ) (int, error) {
 	deleted := 0
 	cutoff = cutoff.UTC()
-	for _, status := range ended {
-		prefix := indexPrefix(string(status))
+	for _, status := range how.Ended {
+		prefix := indexPrefix(status)
 		bound := positionKey(cutoff, "")
 		var ids []string
 		c := tx.Bucket(k.statusIdx).Cursor()
@@ -69,11 +63,11 @@ func deleteRetired[T any, S ~string](tx *bbolt.Tx, s *Store, k recordKind[T], cu
 			if err != nil {
 				return deleted, fmt.Errorf("bolt: delete retired %s: %s %q: %w", k.plural, k.noun, id, err)
 			}
-			if !retired(rec, cutoff) {
+			if !how.Retired(rec, cutoff) {
 				continue
 			}
 			if archive != nil {
-				if err := archive(wrap(rec)); err != nil {
+				if err := archive(how.Record(rec)); err != nil {
 					return deleted, fmt.Errorf("bolt: delete retired %s: archive %s %q: %w", k.plural, k.noun, id, err)
 				}
 			}

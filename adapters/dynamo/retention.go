@@ -25,36 +25,30 @@ var _ ports.RetentionSweeper = (*Store)(nil)
 func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
 	var got ports.RetiredCounts
 	var err error
-	if got.Sessions, err = deleteRetired(ctx, s, sessionRecords, cut.Sessions, archive,
-		[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
-		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+	if got.Sessions, err = deleteRetired(ctx, s, sessionRecords, cut.Sessions, archive, ports.SessionRetirement); err != nil {
 		return got, err
 	}
-	if got.Requests, err = deleteRetired(ctx, s, requestRecords, cut.Requests, archive,
-		[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
-		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+	if got.Requests, err = deleteRetired(ctx, s, requestRecords, cut.Requests, archive, ports.RequestRetirement); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = deleteRetired(ctx, s, eventRecords, cut.BreakGlass, archive,
-		[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
-		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+	got.BreakGlass, err = deleteRetired(ctx, s, eventRecords, cut.BreakGlass, archive, ports.BreakGlassRetirement)
 	return got, err
 }
 
-func deleteRetired[T any, S ~string](ctx context.Context, s *Store, k recordKind[T], cutoff time.Time,
-	archive func(ports.RetiredRecord) error, ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+func deleteRetired[T any](ctx context.Context, s *Store, k recordKind[T], cutoff time.Time,
+	archive func(ports.RetiredRecord) error, how ports.Retirement[T],
 ) (int, error) {
 	table := k.table(s)
 	deleted := 0
 	var corrupted []error
-	for _, status := range ended {
+	for _, status := range how.Ended {
 		in := dynamodb.QueryInput{
 			TableName:                aws.String(table),
 			IndexName:                aws.String(indexStatus),
 			KeyConditionExpression:   aws.String("#h = :h AND #sort < :before"),
 			ExpressionAttributeNames: map[string]string{"#h": attrStatus, "#sort": attrCreatedSort},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":h": str(string(status)), ":before": str(createdSort(truncate(cutoff), "")),
+				":h": str(status), ":before": str(createdSort(truncate(cutoff), "")),
 			},
 			ScanIndexForward: aws.Bool(true),
 		}
@@ -70,11 +64,11 @@ func deleteRetired[T any, S ~string](ctx context.Context, s *Store, k recordKind
 					corrupted = append(corrupted, err)
 					continue
 				}
-				if !retired(rec, cutoff) {
+				if !how.Retired(rec, cutoff) {
 					continue
 				}
 				if archive != nil {
-					if err := archive(wrap(rec)); err != nil {
+					if err := archive(how.Record(rec)); err != nil {
 						return deleted, fmt.Errorf("dynamo: delete retired %s: archive %s %q: %w", k.plural, k.noun, id, err)
 					}
 				}

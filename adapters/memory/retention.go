@@ -20,29 +20,26 @@ func (m *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive fu
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var err error
-	if got.Sessions, err = dropRetired(m.sessions, cut.Sessions, archive, ports.SessionRetired,
-		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+	if got.Sessions, err = dropRetired(m.sessions, cut.Sessions, archive, ports.SessionRetirement); err != nil {
 		return got, err
 	}
-	if got.Requests, err = dropRetired(m.requests, cut.Requests, archive, ports.RequestRetired,
-		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+	if got.Requests, err = dropRetired(m.requests, cut.Requests, archive, ports.RequestRetirement); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = dropRetired(m.events, cut.BreakGlass, archive, ports.BreakGlassRetired,
-		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+	got.BreakGlass, err = dropRetired(m.events, cut.BreakGlass, archive, ports.BreakGlassRetirement)
 	return got, err
 }
 
 func dropRetired[T any](t *table[T], cutoff time.Time, archive func(ports.RetiredRecord) error,
-	retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+	how ports.Retirement[T],
 ) (int, error) {
 	deleted := 0
 	for id, rec := range t.rows {
-		if !retired(rec, cutoff) {
+		if !how.Retired(rec, cutoff) {
 			continue
 		}
 		if archive != nil {
-			if err := archive(wrap(t.asOf(rec, cutoff))); err != nil {
+			if err := archive(how.Record(t.asOf(rec, cutoff))); err != nil {
 				return deleted, fmt.Errorf("memory: delete retired %s: archive %s %q: %w", t.plural, t.noun, id, err)
 			}
 		}

@@ -56,31 +56,25 @@ func (s *Store) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive fu
 		}
 	}
 	var err error
-	if got.Sessions, err = deleteRetired(ctx, s, sessionKind, deleteSessionScript, cut.Sessions, archive,
-		[]ports.SessionStatus{ports.SessionRevoked, ports.SessionExpired}, ports.SessionRetired,
-		func(r ports.Session) ports.RetiredRecord { return ports.RetiredRecord{Session: &r} }); err != nil {
+	if got.Sessions, err = deleteRetired(ctx, s, sessionKind, deleteSessionScript, cut.Sessions, archive, ports.SessionRetirement); err != nil {
 		return got, err
 	}
-	if got.Requests, err = deleteRetired(ctx, s, requestKind, deleteRequestScript, cut.Requests, archive,
-		[]ports.RequestStatus{ports.RequestDenied, ports.RequestExpired, ports.RequestCancelled}, ports.RequestRetired,
-		func(r ports.ApprovalRequest) ports.RetiredRecord { return ports.RetiredRecord{Request: &r} }); err != nil {
+	if got.Requests, err = deleteRetired(ctx, s, requestKind, deleteRequestScript, cut.Requests, archive, ports.RequestRetirement); err != nil {
 		return got, err
 	}
-	got.BreakGlass, err = deleteRetired(ctx, s, breakGlassKind, deleteBreakGlassScript, cut.BreakGlass, archive,
-		[]ports.BreakGlassStatus{ports.BreakGlassClosed, ports.BreakGlassExpired}, ports.BreakGlassRetired,
-		func(e ports.BreakGlassEvent) ports.RetiredRecord { return ports.RetiredRecord{BreakGlass: &e} })
+	got.BreakGlass, err = deleteRetired(ctx, s, breakGlassKind, deleteBreakGlassScript, cut.BreakGlass, archive, ports.BreakGlassRetirement)
 	return got, err
 }
 
-func deleteRetired[T any, S ~string](ctx context.Context, s *Store, k *kind[T], script *redis.Script, cutoff time.Time,
-	archive func(ports.RetiredRecord) error, ended []S, retired func(T, time.Time) bool, wrap func(T) ports.RetiredRecord,
+func deleteRetired[T any](ctx context.Context, s *Store, k *kind[T], script *redis.Script, cutoff time.Time,
+	archive func(ports.RetiredRecord) error, how ports.Retirement[T],
 ) (int, error) {
 	what := "delete retired " + k.plural
 	base := k.indexBase(s)
 	deleted := 0
 	var corrupted []error
-	for _, status := range ended {
-		key := base + "status:" + string(status)
+	for _, status := range how.Ended {
+		key := base + "status:" + status
 		for from := "-"; ; {
 			members, err := s.client.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: from, Max: "(" + positionOf(cutoff), Count: retireBatch}).Result()
 			if err != nil {
@@ -105,11 +99,11 @@ func deleteRetired[T any, S ~string](ctx context.Context, s *Store, k *kind[T], 
 				case f.err != nil:
 					corrupted = append(corrupted, f.err)
 					continue
-				case f.fields == nil || !retired(f.rec, cutoff):
+				case f.fields == nil || !how.Retired(f.rec, cutoff):
 					continue
 				}
 				if archive != nil {
-					if err := archive(wrap(f.rec)); err != nil {
+					if err := archive(how.Record(f.rec)); err != nil {
 						return deleted, fmt.Errorf("redis: %s: archive %s %q: %w", what, k.noun, f.id, err)
 					}
 				}
