@@ -31,8 +31,6 @@ const (
 	scaleListLimit  = 100 // server-sessions' default --limit
 )
 
-var scaleSizesDefault = []int{1000, 10000, 100000}
-
 // parseSizes reads -sizes: comma-separated positive record counts, ascending.
 func parseSizes(s string) ([]int, error) {
 	var out []int
