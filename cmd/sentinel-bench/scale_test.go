@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sentinel-gw/sentinel/adapters/bolt"
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // The scale mode on bbolt at two small sizes (each status past a page): every listing and the
@@ -38,5 +42,42 @@ func TestScaleModeReadsStayFlat(t *testing.T) {
 	}
 	if r := reads["store stats"]; len(r) != 2 {
 		t.Errorf("store stats: reads %v, want a row per size", r)
+	}
+}
+
+// The seed mode writes live sessions into the store it names and keeps
+// them, for a load test against that many active sessions.
+func TestSeedModeKeepsSessions(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "seed.db")
+	o, err := parseFlags([]string{"-mode", "seed", "-store", "bolt://" + path, "-active", "12", "-ended", "30", "-user", "loadtest"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runSeed(t.Context(), o, &out); err != nil {
+		t.Fatalf("runSeed: %v", err)
+	}
+	store, err := bolt.Open(path, ports.SystemClock{}, bolt.Options{MustExist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sessions.ByStatus["active"] != 12 || st.Sessions.Total != 42 {
+		t.Errorf("the store holds %v, want 12 active of 42", st.Sessions.ByStatus)
+	}
+	live, err := store.ListActiveSessionsByUser(t.Context(), "loadtest", ports.Page{Limit: 100})
+	if err != nil || len(live.Sessions) != 12 {
+		t.Errorf("loadtest's active sessions: %d (%v), want 12", len(live.Sessions), err)
+	}
+	if _, err := parseFlags([]string{"-mode", "seed"}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	o.store = ""
+	if err := runSeed(t.Context(), o, &out); err == nil || !strings.Contains(err.Error(), "-store") {
+		t.Errorf("seed without -store: %v, want an error naming -store", err)
 	}
 }
