@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/core/breakglass"
@@ -21,7 +22,8 @@ const minRetention = time.Hour
 type StoreSweepCmd struct {
 	overrideCommand
 	Retention time.Duration `help:"Keep ended records this long after their last change (at least 1h)." default:"168h" placeholder:"DURATION"`
-	Archive   string        `help:"Append every record deleted, whole, as one JSON line to this file first (created 0600)." type:"path" placeholder:"FILE"`
+	Archive   string        `help:"Append every record deleted, whole, as one JSON line to this file first (created 0600; default: retired.jsonl beside the decision log)." type:"path" placeholder:"FILE"`
+	NoArchive bool          `help:"Delete without archiving the records (their history is then gone)."`
 	Output    string        `help:"Output format: table or json." short:"o" enum:"table,json" default:"table"`
 }
 
@@ -35,7 +37,8 @@ Break-glass events are kept as long as the policy's break-glass rules look back
 A revoked session whose lease still runs is kept, so a server that has not yet
 read its revoke can never write it back active. Lapsed records are stored as
 expired first. The decision log keeps the trail of every credential decision;
---archive keeps the deleted records too. A long-running sentinel serve sweeps
+the archive (unless --no-archive) keeps every deleted record, whole: who
+revoked, approved, denied or closed it, when and why. A long-running sentinel serve sweeps
 on its own; run this from cron for a solo store.
 
 Examples:
@@ -57,9 +60,18 @@ func (c *StoreSweepCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 	if err != nil {
 		return err
 	}
+	if c.NoArchive && c.Archive != "" {
+		return usageError{"give --archive or --no-archive, not both"}
+	}
 	var archive *os.File
 	var sink io.Writer // nil, not a nil *os.File, when there is no archive
-	if c.Archive != "" {
+	if !c.NoArchive {
+		if c.Archive == "" {
+			c.Archive = filepath.Join(filepath.Dir(defaultLogPath(env.Getenv)), "retired.jsonl")
+		}
+		if err := os.MkdirAll(filepath.Dir(c.Archive), 0o700); err != nil {
+			return fmt.Errorf("create the archive's folder: %w", err)
+		}
 		archive, err = os.OpenFile(c.Archive, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return fmt.Errorf("open the archive: %w", err)

@@ -73,6 +73,19 @@ func TestStoreSweep(t *testing.T) {
 	if code, _, stderr := e.run("store", "sweep", "--retention", "1m"); code != exitUsage || !strings.Contains(stderr, "--retention") {
 		t.Errorf("--retention 1m: exit %d, want %d naming --retention; stderr:\n%s", code, exitUsage, stderr)
 	}
+
+	// With no --archive, the records go to retired.jsonl beside the
+	// decision log.
+	if _, err := store.CreateSession(t.Context(), revokedAt(3, now.Add(-9*24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := e.run("store", "sweep"); code != exitOK {
+		t.Fatalf("store sweep: exit %d; stderr:\n%s", code, stderr)
+	}
+	raw, err = os.ReadFile(filepath.Join(e.vars["XDG_STATE_HOME"], "sentinel", "retired.jsonl"))
+	if err != nil || !strings.Contains(string(raw), fmt.Sprintf("%032x", 3)) {
+		t.Errorf("the default archive holds %q (%v), want the deleted session", raw, err)
+	}
 }
 
 // A break-glass event stays while a rule's window still counts it, however
@@ -104,7 +117,7 @@ func TestStoreSweepKeepsBreakGlassTheRulesCount(t *testing.T) {
 	} {
 		writeTemp(t, policyDir, "policy.yaml", allowAllPolicy+
 			"breakglass:\n  - name: b\n    users: [bob]\n    max_per_user: 2\n    window: "+tc.window+"\n")
-		code, stdout, stderr := e.run("store", "sweep", "--retention", "24h", "-o", "json")
+		code, stdout, stderr := e.run("store", "sweep", "--retention", "24h", "--no-archive", "-o", "json")
 		if code != exitOK {
 			t.Fatalf("window %s: exit %d; stderr:\n%s", tc.window, code, stderr)
 		}
