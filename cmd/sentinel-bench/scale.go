@@ -26,7 +26,7 @@ const (
 	scaleActive     = 100  // active sessions across users, the listings' working set
 	scaleUserActive = 1000 // the user's active sessions one by-user revoke ends
 	scaleRepeat     = 5    // timed runs per read-only operation; the median is printed
-	scaleWorkers    = 32   // concurrent writers while seeding
+	scaleWorkers    = 32   // concurrent writers while seeding a server store
 	scaleUser       = "scale-target"
 	scaleListLimit  = 100 // server-sessions' default --limit
 )
@@ -81,7 +81,7 @@ func runScale(ctx context.Context, o options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "each size holds %d active sessions across users; the rest ended (revoked or expired), half of them %s's;\n", o.active, scaleUser)
 	fmt.Fprintf(stdout, "the by-user revoke adds %d active sessions of %s and ends them. Times are medians of %d runs (the revoke: 1 run).\n\n", o.userActive, scaleUser, o.repeat)
 
-	sd := &seeder{store: cs, start: clock.Now()}
+	sd := &seeder{store: cs, writers: cs.writers, start: clock.Now()}
 	if err := sd.active(ctx, o.active, ""); err != nil {
 		return err
 	}
@@ -256,6 +256,7 @@ func ratio(v, base float64) string {
 // active ones get CreatedAt after it, so they list first.
 type seeder struct {
 	store   ports.SessionStore
+	writers int
 	start   time.Time
 	seq     atomic.Int64 // sessions written
 	older   atomic.Int64 // ended sessions written, for their times
@@ -319,7 +320,7 @@ func (sd *seeder) write(ctx context.Context, n int, mk func(i int64) ports.Sessi
 		mu    sync.Mutex
 		first error
 	)
-	for range min(scaleWorkers, n) {
+	for range min(max(sd.writers, 1), n) {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
@@ -356,7 +357,7 @@ func runSeed(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	defer cs.Close() //nolint:errcheck // nothing left to do on failure
-	sd := &seeder{store: cs, start: ports.SystemClock{}.Now()}
+	sd := &seeder{store: cs, writers: cs.writers, start: ports.SystemClock{}.Now()}
 	began := time.Now()
 	if err := sd.ended(ctx, o.ended); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -43,6 +44,7 @@ type countedStore struct {
 	where   string // redacted URL, with the bench's own table or prefix
 	count   func() readCount
 	cleanup func(ctx context.Context) error // drops what the bench created; nil keeps it
+	writers int                             // concurrent writers while seeding
 }
 
 // openCounted opens the store raw names. With own set it works in a fresh
@@ -60,11 +62,13 @@ func openCounted(ctx context.Context, raw, dir string, own bool, clock ports.Clo
 	switch spec.Kind {
 	case storeurl.Bolt:
 		var reads atomic.Int64
-		s, err := bolt.Open(spec.Path, clock, bolt.Options{NoSync: true, ReadCounter: &reads})
+		// One writer: the file lock admits one at a time anyway, and a
+		// crowd of them would only time out waiting on a loaded machine.
+		s, err := bolt.Open(spec.Path, clock, bolt.Options{NoSync: true, ReadCounter: &reads, LockTimeout: time.Minute})
 		if err != nil {
 			return nil, err
 		}
-		return &countedStore{Stores: s, kind: spec.Kind, where: spec.Redacted(),
+		return &countedStore{Stores: s, kind: spec.Kind, where: spec.Redacted(), writers: 1,
 			count: func() readCount { return readCount{Reads: reads.Load()} }}, nil
 	case storeurl.Redis:
 		return openCountedRedis(ctx, spec, own, clock)
@@ -119,7 +123,7 @@ func openCountedRedis(ctx context.Context, spec storeurl.Spec, own bool, clock p
 	h := &redisCounter{}
 	client.AddHook(h)
 	cs := &countedStore{
-		Stores: redisstore.New(client, prefix, clock), kind: spec.Kind,
+		Stores: redisstore.New(client, prefix, clock), kind: spec.Kind, writers: scaleWorkers,
 		where: spec.Redacted() + " prefix " + prefix,
 		count: func() readCount { return readCount{Trips: h.trips.Load(), Reads: h.cmds.Load()} },
 	}
@@ -199,7 +203,7 @@ func openCountedDynamo(ctx context.Context, spec storeurl.Spec, own bool, clock 
 		return nil, err
 	}
 	cs := &countedStore{
-		Stores: s, kind: spec.Kind, where: spec.Redacted() + " table " + table,
+		Stores: s, kind: spec.Kind, where: spec.Redacted() + " table " + table, writers: scaleWorkers,
 		count: func() readCount { return readCount{Trips: c.calls.Load(), Reads: c.items.Load()} },
 	}
 	if own {
