@@ -80,6 +80,7 @@ func listRecords[T any](ctx context.Context, s *Store, k recordKind[T], what str
 			}
 			id := h.id()
 			h.advance()
+			s.countReads(1)
 			raw := records.Get([]byte(id))
 			if raw == nil {
 				continue // cannot happen: records and indexes change in one transaction

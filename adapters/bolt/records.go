@@ -140,6 +140,7 @@ func (k recordKind[T]) get(ctx context.Context, s *Store, id string) (T, error) 
 	var got T
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
+		s.countReads(1)
 		if got, err = k.read(tx, id); err != nil {
 			return fmt.Errorf("bolt: get %s %q: %w", k.noun, id, err)
 		}
@@ -177,6 +178,7 @@ func (k recordKind[T]) change(ctx context.Context, s *Store, op, id string, fn f
 	}
 	var rec T
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		s.countReads(1)
 		stored, err := k.read(tx, id)
 		if err != nil {
 			return fmt.Errorf("bolt: %s %s %q: %w", op, k.noun, id, err)
@@ -200,7 +202,7 @@ func (k recordKind[T]) expire(ctx context.Context, s *Store, now time.Time) (int
 	changed := 0
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		var err error
-		changed, err = k.expireLapsed(tx, now)
+		changed, err = k.expireLapsed(tx, now, s.countReads)
 		return err
 	})
 	if err != nil {
@@ -288,13 +290,14 @@ func (k recordKind[T]) write(tx *bbolt.Tx, old *T, rec T) error {
 // now, in the caller's transaction: under the file lock nothing can change
 // a record between the read and the write, so each change is conditional
 // on what it just read.
-func (k recordKind[T]) expireLapsed(tx *bbolt.Tx, now time.Time) (int, error) {
+func (k recordKind[T]) expireLapsed(tx *bbolt.Tx, now time.Time, count func(n int)) (int, error) {
 	changed := 0
 	for _, status := range k.lapsable {
 		ids, err := idsUnder(tx, k.statusIdx, indexPrefix(status))
 		if err != nil {
 			return 0, err
 		}
+		count(len(ids))
 		for _, id := range ids {
 			stored, err := k.read(tx, id)
 			if errors.Is(err, ports.ErrNotFound) {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -66,6 +67,21 @@ Modes:
               (the Go runtime lists them on its stderr under
               GODEBUG=schedtrace=1000,scheddetail=1; no hook in sentinel).
 
+  scale       in-process, no sentinel binary: seeds a fresh namespace of
+              -store (its own Redis key prefix or DynamoDB tables, dropped
+              afterwards) to each of -sizes session records, -active of
+              them active and the rest ended, and times, counting the
+              store's round trips and reads: server-sessions --status all
+              (first page, and the next), server-sessions --status active
+              (both with the lapsed-session sweep the CLI runs first), and a
+              by-user revoke of -user-active sessions (core's BulkRevoke,
+              what server-revoke --user runs). Prints each against the
+              first size: a cost that does not grow reads ~1.00x.
+  seed        writes -active active sessions (1000 unless given; -user
+              names their owner) and -ended ended ones into -store and
+              keeps them, for measuring something else against that many
+              live sessions.
+
 Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
 redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
 init' runs first, so a DynamoDB table is created when missing.
@@ -90,6 +106,13 @@ type options struct {
 	servers  int
 	pace     time.Duration
 	churn    time.Duration
+	// The scale and seed modes (scale.go).
+	sizes      []int
+	active     int
+	userActive int
+	repeat     int
+	ended      int
+	user       string
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -105,7 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var client string
 	fs.StringVar(&o.sentinel, "sentinel", "bin/sentinel", "path of the sentinel binary to measure")
 	fs.StringVar(&o.store, "store", "", "store URL (default: a bbolt file in a temporary folder)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress or soak")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress, soak, scale or seed")
 	fs.StringVar(&client, "client", string(benchtool.ClientRaw), "HTTP client for both servers: raw (lean HTTP/1.1 over net.Conn) or nethttp (net/http's client)")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections (revoke mode: 4 unless given)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server (soak mode: 60s unless given)")
@@ -117,7 +140,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.servers, "servers", 5, "stress mode: sessions (servers) live at once (soak mode: churned sessions beside the long-lived one, 2 unless given)")
 	fs.DurationVar(&o.pace, "pace", 20*time.Millisecond, "stress mode: pause between one client's requests")
 	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started (soak mode: 5s unless given)")
+	sizes := fs.String("sizes", "1000,10000,100000", "scale mode: session records in the store, one run per count")
+	fs.IntVar(&o.active, "active", scaleActive, "scale mode: active sessions across users besides the ended ones; seed mode: active sessions to write (1000 unless given)")
+	fs.IntVar(&o.userActive, "user-active", scaleUserActive, "scale mode: the user's active sessions one by-user revoke ends")
+	fs.IntVar(&o.repeat, "repeat", scaleRepeat, "scale mode: timed runs per listing (the median is printed)")
+	fs.IntVar(&o.ended, "ended", 0, "seed mode: ended sessions to write too")
+	fs.StringVar(&o.user, "user", "", "seed mode: the owner of the active sessions (default: spread over 20 users)")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var err error
+	if o.sizes, err = parseSizes(*sizes); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -126,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	o.connsSet = o.set["conns"]
+	if o.mode == "seed" && !o.set["active"] {
+		o.active = scaleUserActive
+	}
 	o.client = benchtool.ClientKind(client)
 	if o.rate > 0 && !o.set["mode"] {
 		o.mode = "rate"
@@ -157,8 +193,10 @@ func (o *options) soakDefaults() {
 
 func (o options) check() error {
 	switch {
-	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress" && o.mode != "soak":
-		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress or soak", o.mode)
+	case !slices.Contains([]string{"throughput", "rate", "revoke", "stress", "soak", "scale", "seed"}, o.mode):
+		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak, scale or seed", o.mode)
+	case o.active < 0 || o.userActive < 1 || o.repeat < 1 || o.ended < 0:
+		return errors.New("-active and -ended must not be negative, -user-active and -repeat at least 1")
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
 		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
 	case o.conns < 1:
@@ -204,6 +242,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runMode(ctx context.Context, o options, stdout io.Writer) error {
+	switch o.mode {
+	case "scale": // in-process against the store: no sentinel binary
+		return runScale(ctx, o, stdout)
+	case "seed":
+		return runSeed(ctx, o, stdout)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find this binary to start the baseline: %w", err)

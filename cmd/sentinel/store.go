@@ -138,7 +138,9 @@ func withNoTrackingHint(err error) error {
 
 // StoreCmd groups store administration.
 type StoreCmd struct {
-	Init StoreInitCmd `cmd:"" help:"Create what the store needs (the DynamoDB table, indexes and TTL; the bbolt file). Idempotent."`
+	Init  StoreInitCmd  `cmd:"" help:"Create what the store needs (the DynamoDB table, indexes and TTL; the bbolt file). Idempotent."`
+	Stats StoreStatsCmd `cmd:"" help:"Count the stored sessions, requests and break-glass events by status, and show the oldest of each."`
+	Sweep StoreSweepCmd `cmd:"" help:"Delete the records that ended longer ago than the retention (default a week)."`
 }
 
 // StoreInitCmd prepares a store.

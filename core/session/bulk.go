@@ -162,9 +162,19 @@ func (b BulkRevoke) lister(ctx context.Context, store ports.SessionStore) (func(
 		return nil, fmt.Errorf("bulk revoke: give exactly one of a user or a profile: %w", ports.ErrInvalidArgument)
 	case strings.TrimSpace(b.By) == "" || strings.TrimSpace(b.Reason) == "":
 		return nil, fmt.Errorf("bulk revoke of %s: who revokes and why are required: %w", b.What(), ports.ErrInvalidArgument)
-	case b.User != "":
-		return func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByUser(ctx, b.User, p) }, nil
-	default:
-		return func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByProfile(ctx, b.Profile, p) }, nil
 	}
+	// A store that lists active sessions alone spares the walk through the
+	// selection's ended history, which only grows.
+	if active, ok := store.(ports.ActiveSessionLister); ok {
+		if b.User != "" {
+			return func(p ports.Page) (ports.SessionPage, error) { return active.ListActiveSessionsByUser(ctx, b.User, p) }, nil
+		}
+		return func(p ports.Page) (ports.SessionPage, error) {
+			return active.ListActiveSessionsByProfile(ctx, b.Profile, p)
+		}, nil
+	}
+	if b.User != "" {
+		return func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByUser(ctx, b.User, p) }, nil
+	}
+	return func(p ports.Page) (ports.SessionPage, error) { return store.ListSessionsByProfile(ctx, b.Profile, p) }, nil
 }

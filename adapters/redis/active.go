@@ -1,0 +1,33 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sentinel-gw/sentinel/ports"
+)
+
+var _ ports.ActiveSessionLister = (*Store)(nil)
+
+// ListActiveSessionsByUser lists the user's active sessions, newest first.
+// It walks the active members of the status index, not the user's
+// history, so ended sessions cost nothing.
+func (s *Store) ListActiveSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {
+	return s.listActive(ctx, "user", user, p, func(r ports.Session) bool { return r.User == user })
+}
+
+// ListActiveSessionsByProfile lists the profile's active sessions, newest
+// first, from the status index as ListActiveSessionsByUser.
+func (s *Store) ListActiveSessionsByProfile(ctx context.Context, profile string, p ports.Page) (ports.SessionPage, error) {
+	return s.listActive(ctx, "profile", profile, p, func(r ports.Session) bool { return r.Profile == profile })
+}
+
+func (s *Store) listActive(ctx context.Context, by, value string, p ports.Page, match func(ports.Session) bool) (ports.SessionPage, error) {
+	what := fmt.Sprintf("list active sessions by %s %q", by, value)
+	if value == "" {
+		return ports.SessionPage{}, fmt.Errorf("redis: %s: empty value: %w", what, ports.ErrInvalidArgument)
+	}
+	keep := func(r ports.Session) bool { return r.Status == ports.SessionActive && match(r) }
+	items, next, err := sessionKind.list(ctx, s, what, p, keep, sessionKind.scan(s, "status", string(ports.SessionActive)))
+	return ports.SessionPage{Sessions: items, Next: next}, err
+}
