@@ -223,3 +223,32 @@ func TestBrokerActionsCountInTheirOwnCounters(t *testing.T) {
 		}
 	}
 }
+
+// The whole-store decorator times the session methods and keeps the
+// optional ports the broker relies on (active listings, stats, retention).
+func TestStoresDecoratorKeepsTheOptionalPorts(t *testing.T) {
+	m := New()
+	clock := ports.NewFakeClock(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	s := m.Stores(memory.New(clock))
+	for name, ok := range map[string]bool{
+		"ActiveSessionLister": func() bool { _, ok := s.(ports.ActiveSessionLister); return ok }(),
+		"StatsReader":         func() bool { _, ok := s.(ports.StatsReader); return ok }(),
+		"RetentionSweeper":    func() bool { _, ok := s.(ports.RetentionSweeper); return ok }(),
+	} {
+		if !ok {
+			t.Errorf("the decorated store is no %s", name)
+		}
+	}
+	if _, err := s.GetSession(context.Background(), "0123456789abcdef0123456789abcdef"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("GetSession of nothing: %v", err)
+	}
+	if _, err := s.(ports.ActiveSessionLister).ListActiveSessionsByUser(context.Background(), "alice", ports.Page{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(m.storeDuration); n != 2 {
+		t.Errorf("%d store operations timed, want 2 (GetSession, ListActiveSessionsByUser)", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

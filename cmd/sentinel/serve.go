@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -40,7 +41,9 @@ type ServeCmd struct {
 	Lease           time.Duration `help:"How long a session outlives its last heartbeat before it counts as expired." default:"60s"`
 	ShutdownTimeout time.Duration `help:"How long a shutdown waits for in-flight requests." default:"20s"`
 	IAMProfile      string        `name:"iam-profile" help:"AWS profile whose credentials write and sweep the deny policies of revokes at AWS (default: the broker's own identity, the SDK's chain)." placeholder:"NAME"`
-	SweepInterval   time.Duration `help:"How often the broker deletes expired deny policies of revokes at AWS (revocations sweep); 0 turns it off." default:"1h"`
+	SweepInterval   time.Duration `help:"How often the broker sweeps: the expired deny policies of revokes at AWS (revocations sweep) and, with --retention, the records retired longer ago (store sweep); 0 turns both off." default:"1h"`
+	Retention       time.Duration `help:"Delete sessions, requests and break-glass events that ended longer ago than this (at least 1h; 0 keeps them all). The decision log keeps the audit trail." default:"0" placeholder:"DURATION"`
+	Archive         string        `help:"With --retention: append every record deleted, whole, as one JSON line to this file first." type:"path" placeholder:"FILE"`
 }
 
 // Help shows an example.
@@ -69,6 +72,12 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	if c.Heartbeat <= 0 || c.Lease <= c.Heartbeat {
 		return usageError{"--lease must be longer than --heartbeat (defaults 60s and 20s)"}
 	}
+	if c.Retention != 0 && c.Retention < minRetention {
+		return usageError{fmt.Sprintf("--retention must be 0 (keep everything) or at least %s", minRetention)}
+	}
+	if c.Archive != "" && c.Retention == 0 {
+		return usageError{"--archive applies only with --retention"}
+	}
 	id, err := c.brokerID()
 	if err != nil {
 		return err
@@ -94,6 +103,11 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		return err
 	}
 	defer func() { _ = decisions.Close() }()
+	archive, err := c.openArchive()
+	if err != nil {
+		return err
+	}
+	defer archive.close()
 	var log ports.DecisionLog = decisions
 	var m *metrics.Metrics
 	if c.MetricsListen != "" {
@@ -104,6 +118,7 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		}
 		defer func() { <-done }()
 		log = m.DecisionLog(log)
+		store = m.Stores(store) // store latency and errors
 		policies.Subscribe(func(r policyfile.Reload) { m.ObservePolicy(r.InForce, r.Err) })
 		if pol, err := policies.Current(); err == nil {
 			m.ObservePolicy(pol.Hash, nil)
@@ -148,7 +163,7 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 		fmt.Fprintf(env.Stderr, "sentinel: WARNING: serving plain HTTP on %s: for tests and local trials only; give --tls-cert and --tls-key for anything else\n", c.Listen)
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
-	bgDone := c.background(bgCtx, store, iam, env.Clock, logger, m)
+	bgDone := c.background(bgCtx, timers{store: store, iam: iam, policies: policies, archive: archive, clock: env.Clock, logger: logger, metrics: m})
 	defer func() { stopBackground(); <-bgDone }()
 	fmt.Fprintf(env.Stderr, "sentinel: broker listening on %s (broker id %s, store %s, STS %s)\n", srv.URL(), id, redactedStore(g.Store), endpoint)
 	<-ctx.Done()
@@ -162,12 +177,24 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	return nil
 }
 
+// timers is what the broker's background work uses.
+type timers struct {
+	store    ports.Stores
+	iam      ports.InlinePolicies
+	policies *policyfile.Source
+	archive  *archiveFile
+	clock    ports.Clock
+	logger   *slog.Logger
+	metrics  *metrics.Metrics
+}
+
 // background runs the broker's timers until ctx ends: sessions whose
 // clients stopped heartbeating are stored as expired once a lease, the
 // active-session gauge is refreshed, and every --sweep-interval the deny
-// policies of revokes at AWS whose time has passed are deleted. Every
-// replica runs them; each step is idempotent and safe to run at once.
-func (c *ServeCmd) background(ctx context.Context, store ports.Stores, iam ports.InlinePolicies, clock ports.Clock, logger *slog.Logger, m *metrics.Metrics) <-chan struct{} {
+// policies of revokes at AWS whose time has passed are deleted and, with
+// --retention, the records retired longer ago. Every replica runs them;
+// each step is idempotent and safe to run at once.
+func (c *ServeCmd) background(ctx context.Context, tm timers) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -175,24 +202,18 @@ func (c *ServeCmd) background(ctx context.Context, store ports.Stores, iam ports
 		defer t.Stop()
 		var lastSweep time.Time
 		for {
-			if now := clock.Now(); c.SweepInterval > 0 && now.Sub(lastSweep) >= c.SweepInterval {
+			if now := tm.clock.Now(); c.SweepInterval > 0 && now.Sub(lastSweep) >= c.SweepInterval {
 				lastSweep = now
-				r := awsdeny.SweepStore(ctx, store, iam, nil, nil, awsdeny.DefaultLookback, now)
-				if len(r.Deleted) > 0 || len(r.Failed) > 0 {
-					logger.Info("swept the deny policies of revokes at AWS", "deleted", len(r.Deleted), "kept", r.Kept, "failed", len(r.Failed))
-				}
-				for _, err := range r.Failed {
-					logger.Warn("sweep of a deny policy failed; the next sweep retries", "error", err)
-				}
+				c.sweep(ctx, tm, now)
 			}
-			if n, err := store.ExpireLapsedSessions(ctx, clock.Now()); err != nil && ctx.Err() == nil {
-				logger.Warn("could not expire lapsed sessions", "error", err)
+			if n, err := tm.store.ExpireLapsedSessions(ctx, tm.clock.Now()); err != nil && ctx.Err() == nil {
+				tm.logger.Warn("could not expire lapsed sessions", "error", err)
 			} else if n > 0 {
-				logger.Info("expired sessions whose clients stopped heartbeating", "count", n)
+				tm.logger.Info("expired sessions whose clients stopped heartbeating", "count", n)
 			}
-			if m != nil {
-				if n, err := countActive(ctx, store); err == nil {
-					m.SetActiveSessions(n)
+			if tm.metrics != nil {
+				if n, err := countActive(ctx, tm.store); err == nil {
+					tm.metrics.SetActiveSessions(n)
 				}
 			}
 			select {
@@ -203,6 +224,73 @@ func (c *ServeCmd) background(ctx context.Context, store ports.Stores, iam ports
 		}
 	}()
 	return done
+}
+
+// sweep is one round of the broker's sweeps.
+func (c *ServeCmd) sweep(ctx context.Context, tm timers, now time.Time) {
+	r := awsdeny.SweepStore(ctx, tm.store, tm.iam, nil, nil, awsdeny.DefaultLookback, now)
+	if len(r.Deleted) > 0 || len(r.Failed) > 0 {
+		tm.logger.Info("swept the deny policies of revokes at AWS", "deleted", len(r.Deleted), "kept", r.Kept, "failed", len(r.Failed))
+	}
+	for _, err := range r.Failed {
+		tm.logger.Warn("sweep of a deny policy failed; the next sweep retries", "error", err)
+	}
+	if c.Retention == 0 {
+		return
+	}
+	pol, err := tm.policies.Current()
+	if err != nil {
+		tm.logger.Warn("retention sweep skipped: the policy (whose break-glass rules say how far back events count) is not loaded", "error", err)
+		return
+	}
+	got, err := sweepRetired(ctx, tm.store, tm.clock, tm.logger, c.Retention, pol, tm.archive.writer())
+	if serr := tm.archive.sync(); serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		tm.logger.Warn("retention sweep failed; the next sweep retries", "error", err)
+	}
+	if got.Sessions+got.Requests+got.BreakGlass > 0 {
+		tm.logger.Info("deleted retired records", "sessions", got.Sessions, "requests", got.Requests, "breakglass", got.BreakGlass, "retention", c.Retention.String())
+	}
+}
+
+// archiveFile is --archive, open for appending; nil when not given.
+type archiveFile struct{ f *os.File }
+
+func (c *ServeCmd) openArchive() (*archiveFile, error) {
+	if c.Archive == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(c.Archive, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--archive: %w", err)
+	}
+	return &archiveFile{f: f}, nil
+}
+
+// writer is where retired records go: nil (an untyped nil) without an archive.
+func (a *archiveFile) writer() io.Writer {
+	if a == nil {
+		return nil
+	}
+	return a.f
+}
+
+func (a *archiveFile) sync() error {
+	if a == nil {
+		return nil
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("sync the archive: %w", err)
+	}
+	return nil
+}
+
+func (a *archiveFile) close() {
+	if a != nil {
+		_ = a.f.Close()
+	}
 }
 
 // countActive counts the active sessions, a page at a time.

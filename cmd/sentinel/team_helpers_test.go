@@ -195,7 +195,7 @@ func (w *teamWorld) startLoopAs(u teamUser, b *teamBrokerProc, profile, records,
 	var sid string
 	testkit.Eventually(w.t, 30*time.Second, u.name+"'s session id on stderr", func() bool {
 		if p.exited() {
-			w.t.Fatalf("sentinel exec exited: %s", p.wait(time.Second))
+			w.t.Fatalf("sentinel exec exited: %s\nthe broker's stderr:\n%s", p.wait(time.Second), b.proc.stderr.String())
 		}
 		m := sessionLine.FindStringSubmatch(p.stderr.String())
 		if m != nil {

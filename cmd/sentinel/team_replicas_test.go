@@ -13,8 +13,6 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
 	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
 	"github.com/sentinel-gw/sentinel/core/gateway"
-	"github.com/sentinel-gw/sentinel/internal/testenv"
-	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -26,23 +24,18 @@ func TestTeamModeReplicasHonourARevoke(t *testing.T) {
 	t.Parallel()
 	for _, backend := range []struct {
 		name  string
-		store func(t *testing.T) string
+		store func(t testing.TB) bulkStore
 	}{
-		{"redis", func(t *testing.T) string {
-			base := testenv.Redis(t)
-			prefix := "team-" + randomName(t)
-			t.Cleanup(func() { testkit.DeleteRedisPrefix(t, base, prefix) })
-			return base + "?prefix=" + prefix
-		}},
-		{"dynamodb", func(t *testing.T) string {
-			store := newDynamoBulkStore(t)
-			return store.url + "&profile=base"
-		}},
+		{"redis", newRedisBulkStore},
+		{"dynamodb", newDynamoBulkStore},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
 			t.Parallel()
 			w := newTeamWorld(t)
-			store := backend.store(t)
+			shared := backend.store(t)
+			// DynamoDB Local keeps tables per access key: the brokers use the test's.
+			w.brokerEnv = shared.env
+			store := shared.url
 			replicas := []*teamBrokerProc{w.startBroker(store, teamPolicy), w.startBroker(store, teamPolicy), w.startBroker(store, teamPolicy)}
 
 			records := filepath.Join(t.TempDir(), "alice.jsonl")
