@@ -31,7 +31,7 @@ var (
 )
 
 func (s *stores) ListActiveSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {
-	l, ok := s.rest.Stores.(ports.ActiveSessionLister)
+	l, ok := s.Stores.(ports.ActiveSessionLister)
 	if !ok {
 		return ports.SessionPage{}, fmt.Errorf("metrics: this store lists no active sessions by user: %w", ports.ErrInvalidArgument)
 	}
@@ -39,7 +39,7 @@ func (s *stores) ListActiveSessionsByUser(ctx context.Context, user string, p po
 }
 
 func (s *stores) ListActiveSessionsByProfile(ctx context.Context, profile string, p ports.Page) (ports.SessionPage, error) {
-	l, ok := s.rest.Stores.(ports.ActiveSessionLister)
+	l, ok := s.Stores.(ports.ActiveSessionLister)
 	if !ok {
 		return ports.SessionPage{}, fmt.Errorf("metrics: this store lists no active sessions by profile: %w", ports.ErrInvalidArgument)
 	}
@@ -47,7 +47,7 @@ func (s *stores) ListActiveSessionsByProfile(ctx context.Context, profile string
 }
 
 func (s *stores) Stats(ctx context.Context) (ports.StoreStats, error) {
-	r, ok := s.rest.Stores.(ports.StatsReader)
+	r, ok := s.Stores.(ports.StatsReader)
 	if !ok {
 		return ports.StoreStats{}, fmt.Errorf("metrics: this store keeps no stats: %w", ports.ErrInvalidArgument)
 	}
@@ -55,7 +55,7 @@ func (s *stores) Stats(ctx context.Context) (ports.StoreStats, error) {
 }
 
 func (s *stores) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive func(ports.RetiredRecord) error) (ports.RetiredCounts, error) {
-	r, ok := s.rest.Stores.(ports.RetentionSweeper)
+	r, ok := s.Stores.(ports.RetentionSweeper)
 	if !ok {
 		return ports.RetiredCounts{}, fmt.Errorf("metrics: this store cannot delete retired records: %w", ports.ErrInvalidArgument)
 	}
@@ -63,4 +63,4 @@ func (s *stores) DeleteRetired(ctx context.Context, cut ports.Cutoffs, archive f
 }
 
 // Close closes the store once.
-func (s *stores) Close() error { return s.rest.Stores.Close() }
+func (s *stores) Close() error { return s.Stores.Close() }

@@ -156,7 +156,7 @@ func run(args []string, env *Env) int {
 	kctx.Bind(&cli.Globals)
 	// The run's store: opened by the first command code that asks for it,
 	// closed here once Run has returned.
-	stores := &runStore{url: cli.Globals.Store, clock: env.Clock, team: cli.Globals.Broker != ""}
+	stores := &runStore{url: cli.Globals.Store, clock: env.Clock, team: cli.Broker != ""}
 	defer stores.close()
 	kctx.Bind(stores)
 	if err := kctx.Run(); err != nil {

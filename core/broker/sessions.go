@@ -534,11 +534,11 @@ func (s *Service) revokeOne(ctx context.Context, caller ports.Identity, admin bo
 	if errors.Is(err, ports.ErrInvalidTransition) {
 		// Already ended: its credentials may still work at AWS, so the
 		// record goes back for an at-aws deny.
-		ended, gerr := s.deps.Stores.GetSession(ctx, id)
-		if gerr != nil {
-			return ports.RevokeOutput{AlreadyEnded: true}, nil
+		out := ports.RevokeOutput{AlreadyEnded: true}
+		if ended, gerr := s.deps.Stores.GetSession(ctx, id); gerr == nil {
+			out.Revoked = []ports.Session{ended}
 		}
-		return ports.RevokeOutput{AlreadyEnded: true, Revoked: []ports.Session{ended}}, nil
+		return out, nil
 	}
 	if err != nil {
 		return ports.RevokeOutput{}, err

@@ -3,6 +3,7 @@ package storeurl
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,8 +43,23 @@ func TestDocsStores(t *testing.T) {
 	if len(kinds) != 3 {
 		t.Errorf("the doc's URLs cover %v, want all three backends", kinds)
 	}
-	var iam struct{ Statement []struct{ Action []string } }
-	if err := json.Unmarshal([]byte(blocks["json"][0]), &iam); err != nil || len(iam.Statement) != 2 {
-		t.Fatalf("the IAM policy is not the expected JSON: %v", err)
+	var iam struct {
+		Statement []struct {
+			Sid    string
+			Action []string
+		}
+	}
+	if err := json.Unmarshal([]byte(blocks["json"][0]), &iam); err != nil {
+		t.Fatalf("the IAM policy is not JSON: %v", err)
+	}
+	var sids []string
+	for _, s := range iam.Statement {
+		if len(s.Action) == 0 {
+			t.Errorf("statement %s grants no action", s.Sid)
+		}
+		sids = append(sids, s.Sid)
+	}
+	if want := []string{"SentinelStore", "SentinelStoreInit", "SentinelStoreSweep"}; !slices.Equal(sids, want) {
+		t.Errorf("the IAM policy's statements are %v, want %v (use, init, retention sweep)", sids, want)
 	}
 }
