@@ -20,4 +20,3 @@ func ServerCert(t testing.TB, dir string, hosts ...string) TLSFiles {
 	}
 	return files
 }
-
