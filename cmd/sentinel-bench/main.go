@@ -64,6 +64,22 @@ Modes:
               (the Go runtime lists them on its stderr under
               GODEBUG=schedtrace=1000,scheddetail=1; no hook in sentinel).
 
+  broker      team mode: credential requests straight at a broker (sentinel
+              serve over loopback HTTPS; POST /v1/sessions/credentials
+              through adapters/brokerhttp's client, one connection per
+              -conns worker, spread over -sessions sessions opened first and
+              heartbeated as live clients would), beside a trivial HTTPS
+              handler answering the same bytes with the same certificate;
+              closed loop, or open at -rate. Then the broker's peak RSS and,
+              on Redis, the store commands per credential request.
+
+  -broker (throughput, rate, revoke): the bench also starts, in process, a
+  local STS stand-in and a certificate, then 'sentinel serve' on the store;
+  exec --server runs as a user through it (--broker), and the revoke mode's
+  server-revoke as an admin through it. Throughput and rate then measure the
+  baseline, a solo exec --server on the same store, and exec --server
+  --broker, and print what the broker adds at p50 and p99.
+
 Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
 redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
 init' runs first, so a DynamoDB table is created when missing.
@@ -88,6 +104,9 @@ type options struct {
 	servers  int
 	pace     time.Duration
 	churn    time.Duration
+	// Team mode (team.go, brokerload.go).
+	broker   bool
+	sessions int
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -103,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var client string
 	fs.StringVar(&o.sentinel, "sentinel", "bin/sentinel", "path of the sentinel binary to measure")
 	fs.StringVar(&o.store, "store", "", "store URL (default: a bbolt file in a temporary folder)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress or soak")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress, soak or broker")
 	fs.StringVar(&client, "client", string(benchtool.ClientRaw), "HTTP client for both servers: raw (lean HTTP/1.1 over net.Conn) or nethttp (net/http's client)")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections (revoke mode: 4 unless given)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server (soak mode: 60s unless given)")
@@ -115,6 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.servers, "servers", 5, "stress mode: sessions (servers) live at once (soak mode: churned sessions beside the long-lived one, 2 unless given)")
 	fs.DurationVar(&o.pace, "pace", 20*time.Millisecond, "stress mode: pause between one client's requests")
 	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started (soak mode: 5s unless given)")
+	fs.BoolVar(&o.broker, "broker", false, "throughput, rate and revoke modes: go through a broker (sentinel serve) as a user")
+	fs.IntVar(&o.sessions, "sessions", 1, "broker mode: sessions the credential requests are spread over")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -155,8 +176,12 @@ func (o *options) soakDefaults() {
 
 func (o options) check() error {
 	switch {
-	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress" && o.mode != "soak":
-		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress or soak", o.mode)
+	case o.mode != "throughput" && o.mode != "rate" && o.mode != "revoke" && o.mode != "stress" && o.mode != "soak" && o.mode != "broker":
+		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak or broker", o.mode)
+	case o.broker && (o.mode == "stress" || o.mode == "soak"):
+		return fmt.Errorf("-broker works with the throughput, rate and revoke modes, not %s", o.mode)
+	case o.sessions < 1:
+		return errors.New("-sessions must be at least 1")
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
 		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
 	case o.conns < 1:
@@ -214,9 +239,21 @@ func runMode(ctx context.Context, o options, stdout io.Writer) error {
 	if err := writeHeader(ctx, stdout, sb, o); err != nil {
 		return err
 	}
+	if o.broker || o.mode == "broker" {
+		if sb.team, err = sb.startTeam(ctx); err != nil {
+			return err
+		}
+		defer sb.team.stop()
+	}
 	switch o.mode {
 	case "throughput", "rate":
+		if sb.team != nil {
+			_, err = runTeamLoad(ctx, sb, self, o, stdout)
+			break
+		}
 		_, err = runLoad(ctx, sb, self, o, stdout)
+	case "broker":
+		_, err = runBroker(ctx, sb, self, o, stdout)
 	case "revoke":
 		_, err = runRevoke(ctx, sb, o, stdout)
 	case "stress":
