@@ -70,7 +70,8 @@ Modes:
               -conns worker, spread over -sessions sessions opened first and
               heartbeated as live clients would), beside a trivial HTTPS
               handler answering the same bytes with the same certificate;
-              closed loop, or open at -rate. Then the broker's peak RSS and,
+              closed loop, or open at -rate; -pairs alternating windows of
+              each, and the median ratio. Then the broker's peak RSS and,
               on Redis, the store commands per credential request.
 
   -broker (throughput, rate, revoke): the bench also starts, in process, a
@@ -107,6 +108,7 @@ type options struct {
 	// Team mode (team.go, brokerload.go).
 	broker   bool
 	sessions int
+	pairs    int
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -136,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started (soak mode: 5s unless given)")
 	fs.BoolVar(&o.broker, "broker", false, "throughput, rate and revoke modes: go through a broker (sentinel serve) as a user")
 	fs.IntVar(&o.sessions, "sessions", 1, "broker mode: sessions the credential requests are spread over")
+	fs.IntVar(&o.pairs, "pairs", 3, "broker mode: alternating baseline and broker windows (the median ratio is printed)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -180,8 +183,8 @@ func (o options) check() error {
 		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak or broker", o.mode)
 	case o.broker && (o.mode == "stress" || o.mode == "soak"):
 		return fmt.Errorf("-broker works with the throughput, rate and revoke modes, not %s", o.mode)
-	case o.sessions < 1:
-		return errors.New("-sessions must be at least 1")
+	case o.sessions < 1 || o.pairs < 1:
+		return errors.New("-sessions and -pairs must be at least 1")
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
 		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
 	case o.conns < 1:
