@@ -28,7 +28,9 @@ var (
 	benchBroker = teamIdentity{"sentinel-broker", "AKIABENCHBROKER00001", "bench/broker/secret/00000000000000000000"}
 )
 
-func (u teamIdentity) arn() string { return "arn:aws:iam::" + fakests.DefaultAccount + ":user/" + u.name }
+func (u teamIdentity) arn() string {
+	return "arn:aws:iam::" + fakests.DefaultAccount + ":user/" + u.name
+}
 
 // benchRole is the role the broker's profile assumes with its own keys.
 const benchRole = "arn:aws:iam::" + fakests.DefaultAccount + ":role/SentinelBench"
