@@ -217,7 +217,7 @@ func runBroker(ctx context.Context, sb *sandbox, self string, o options, w io.Wr
 	}
 	fmt.Fprintf(w, "== memory of the broker (sentinel serve, %d sessions)\n  peak (VmHWM) %s   now (VmRSS) %s   threads %d\n",
 		len(sessions), benchtool.MB(out.brokerRSS), benchtool.MB(now.RSS), now.Threads)
-	out.reads, err = countStoreReads(ctx, sb.store, admin, sessions, w)
+	out.reads, err = countStoreReads(ctx, sb.store, t.proxy, admin, sessions, w)
 	return out, err
 }
 

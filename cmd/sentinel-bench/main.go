@@ -72,7 +72,8 @@ Modes:
               handler answering the same bytes with the same certificate;
               closed loop, or open at -rate; -pairs alternating windows of
               each, and the median ratio. Then the broker's peak RSS and,
-              on Redis, the store commands per credential request.
+              on Redis (or DynamoDB Local with -count-dynamodb), the store
+              commands per credential request.
 
   -broker (throughput, rate, revoke): the bench also starts, in process, a
   local STS stand-in and a certificate, then 'sentinel serve' on the store;
@@ -109,6 +110,8 @@ type options struct {
 	broker   bool
 	sessions int
 	pairs    int
+	// countDynamo routes the broker to DynamoDB through a counting proxy.
+	countDynamo bool
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -138,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.churn, "churn", 250*time.Millisecond, "stress mode: how often one session is revoked and a new one started (soak mode: 5s unless given)")
 	fs.BoolVar(&o.broker, "broker", false, "throughput, rate and revoke modes: go through a broker (sentinel serve) as a user")
 	fs.IntVar(&o.sessions, "sessions", 1, "broker mode: sessions the credential requests are spread over")
+	fs.BoolVar(&o.countDynamo, "count-dynamodb", false, "broker mode on a dynamodb:// store: the broker reaches DynamoDB Local through a counting proxy in the bench, to count its calls per credential request (that run's throughput includes the hop)")
 	fs.IntVar(&o.pairs, "pairs", 3, "broker mode: alternating baseline and broker windows (the median ratio is printed)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -183,6 +187,8 @@ func (o options) check() error {
 		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak or broker", o.mode)
 	case o.broker && (o.mode == "stress" || o.mode == "soak"):
 		return fmt.Errorf("-broker works with the throughput, rate and revoke modes, not %s", o.mode)
+	case o.countDynamo && o.mode != "broker":
+		return errors.New("-count-dynamodb works with -mode broker")
 	case o.sessions < 1 || o.pairs < 1:
 		return errors.New("-sessions and -pairs must be at least 1")
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
@@ -243,7 +249,7 @@ func runMode(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	if o.broker || o.mode == "broker" {
-		if sb.team, err = sb.startTeam(ctx); err != nil {
+		if sb.team, err = sb.startTeam(ctx, o.countDynamo); err != nil {
 			return err
 		}
 		defer sb.team.stop()

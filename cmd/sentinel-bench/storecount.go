@@ -36,44 +36,72 @@ type storeCount struct {
 	Background float64
 }
 
-// countStoreReads counts, from the store server's side, the commands the
-// broker sends per credential request: Redis's INFO commandstats before
-// and after countRequests sequential requests, less the background rate
-// measured over countIdle before them. A bbolt file is inside the broker's
-// process and DynamoDB Local keeps no such counters: for those it says so.
-func countStoreReads(ctx context.Context, store string, c *brokerhttp.Client, sessions []string, w io.Writer) (*storeCount, error) {
+// storeCounter reads, from outside the broker, the calls its store has
+// answered so far by command; own names the command each read adds itself.
+type storeCounter struct {
+	what     string
+	snapshot func(ctx context.Context) (map[string]int64, error)
+	own      string
+}
+
+// counterFor is the store's counter: Redis's INFO commandstats, or the
+// DynamoDB counting proxy when the broker goes through one; nil (with the
+// reason) when the store cannot be counted from outside.
+func counterFor(store string, proxy *countingProxy) (*storeCounter, func(), string, error) {
+	if proxy != nil {
+		return &storeCounter{what: "DynamoDB calls through the bench's counting proxy",
+			snapshot: func(context.Context) (map[string]int64, error) { return proxy.snapshot(), nil }}, func() {}, "", nil
+	}
 	spec, err := storeurl.Parse(store)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	if spec.Kind != storeurl.Redis || spec.Cluster {
-		_, err := fmt.Fprintf(w, "== store commands per credential request: not counted for %s (counted from the server's side, Redis INFO commandstats; a bbolt file is inside the broker and DynamoDB Local keeps no counters)\n", spec.Kind)
-		return nil, err
+	switch {
+	case spec.Kind == storeurl.DynamoDB:
+		return nil, nil, "DynamoDB Local keeps no counters: give -count-dynamodb to route the broker through a counting proxy", nil
+	case spec.Kind != storeurl.Redis:
+		return nil, nil, "a bbolt file is read inside the broker's process", nil
+	case spec.Cluster || spec.TLS:
+		return nil, nil, "the bench counts a single plain-TCP Redis server only", nil
 	}
-	opts := &redis.Options{Addr: spec.Addr, Username: spec.Username, Password: spec.Password, DB: spec.DB}
-	if spec.TLS {
-		_, err := fmt.Fprintln(w, "== store commands per credential request: not counted over rediss:// (the bench's counter speaks plain Redis)")
-		return nil, err
-	}
-	rdb := redis.NewClient(opts)
-	defer func() { _ = rdb.Close() }()
-	stats := func() (map[string]int64, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: spec.Addr, Username: spec.Username, Password: spec.Password, DB: spec.DB})
+	return &storeCounter{what: "Redis INFO commandstats", own: "info", snapshot: func(ctx context.Context) (map[string]int64, error) {
 		info, err := rdb.Info(ctx, "commandstats").Result()
 		if err != nil {
 			return nil, fmt.Errorf("redis INFO commandstats: %w", err)
 		}
 		return parseCommandStats(info), nil
+	}}, func() { _ = rdb.Close() }, "", nil
+}
+
+// countStoreReads counts, from the store server's side, the commands the
+// broker sends per credential request: the counter before and after
+// countRequests sequential requests, less the background rate measured
+// over countIdle before them.
+func countStoreReads(ctx context.Context, store string, proxy *countingProxy, c *brokerhttp.Client, sessions []string, w io.Writer) (*storeCount, error) {
+	counter, done, why, err := counterFor(store, proxy)
+	if err != nil {
+		return nil, err
 	}
-	idle0, err := stats()
+	if counter == nil {
+		_, err := fmt.Fprintf(w, "== store commands per credential request: not counted (%s)\n", why)
+		return nil, err
+	}
+	defer done()
+	idle0, err := counter.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	time.Sleep(countIdle)
-	before, err := stats()
+	before, err := counter.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	background := float64(total(before)-total(idle0)-1) / countIdle.Seconds() // less our own INFO
+	var self int64 // calls each snapshot adds to the count
+	if counter.own != "" {
+		self = 1
+	}
+	background := float64(total(before)-total(idle0)-self) / countIdle.Seconds()
 	began := time.Now()
 	for i := range countRequests {
 		if _, err := c.SessionCredentials(ctx, ports.SessionCredentialsInput{SessionID: sessions[i%len(sessions)]}); err != nil {
@@ -81,7 +109,7 @@ func countStoreReads(ctx context.Context, store string, c *brokerhttp.Client, se
 		}
 	}
 	elapsed := time.Since(began)
-	after, err := stats()
+	after, err := counter.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +117,8 @@ func countStoreReads(ctx context.Context, store string, c *brokerhttp.Client, se
 	var names []string
 	for name, n := range after {
 		d := n - before[name]
-		if name == "info" {
-			d-- // the bench's own
+		if name == counter.own {
+			d-- // the counter's own
 		}
 		if d > 0 {
 			out.ByCommand[name] = float64(d) / countRequests
@@ -98,10 +126,10 @@ func countStoreReads(ctx context.Context, store string, c *brokerhttp.Client, se
 		}
 	}
 	slices.Sort(names)
-	raw := float64(total(after)-total(before)-1) / countRequests
+	raw := float64(total(after)-total(before)-self) / countRequests
 	out.PerRequest = max(0, raw-background*elapsed.Seconds()/countRequests)
 	var b strings.Builder
-	fmt.Fprintf(&b, "== store commands per credential request (Redis INFO commandstats, %d sequential requests over %d sessions in %s)\n", countRequests, len(sessions), benchtool.Ms(elapsed))
+	fmt.Fprintf(&b, "== store commands per credential request (%s, %d sequential requests over %d sessions in %s)\n", counter.what, countRequests, len(sessions), benchtool.Ms(elapsed))
 	fmt.Fprintf(&b, "  per request  %.2f commands (raw %.2f, less the idle background of %.1f commands/s)\n  by command  ", out.PerRequest, raw, background)
 	for _, name := range names {
 		fmt.Fprintf(&b, " %s %.2f", name, out.ByCommand[name])

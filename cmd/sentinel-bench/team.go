@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/fakests"
+	"github.com/sentinel-gw/sentinel/internal/storeurl"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
@@ -50,14 +52,17 @@ type team struct {
 	cmd  *exec.Cmd
 	out  lockedBuffer
 	done chan struct{}
+	// proxy, when set (-count-dynamodb), is between the broker and DynamoDB.
+	proxy *countingProxy
 	// userEnv and adminEnv run sentinel as the user and the admin: their
 	// own keys, the stand-in STS, the broker's URL and CA, nothing else.
 	userEnv, adminEnv []string
 }
 
 // startTeam starts the stand-in STS, makes a certificate and starts the
-// broker with its own AWS config and the sandbox's store.
-func (sb *sandbox) startTeam(ctx context.Context) (*team, error) {
+// broker with its own AWS config and the sandbox's store (with countDynamo,
+// a DynamoDB store reached through a counting proxy).
+func (sb *sandbox) startTeam(ctx context.Context, countDynamo bool) (*team, error) {
 	var opts []fakests.Option
 	for _, u := range []teamIdentity{benchUser, benchAdmin, benchBroker} {
 		opts = append(opts, fakests.WithUser(u.keyID, u.secret, u.arn()))
@@ -93,9 +98,15 @@ func (sb *sandbox) startTeam(ctx context.Context) (*team, error) {
 			return nil, err
 		}
 	}
+	store := sb.store
+	if countDynamo {
+		if store, err = t.countDynamoDB(store); err != nil {
+			return nil, err
+		}
+	}
 	// Not CommandContext: the broker must get SIGTERM and drain.
 	t.cmd = exec.Command(sb.sentinel, "serve", "--listen", "127.0.0.1:0", "--tls-cert", t.tls.Cert, "--tls-key", t.tls.Key,
-		"--broker-id", "127.0.0.1", "--store", sb.store, "--policy", filepath.Join(dir, "policy.yaml"),
+		"--broker-id", "127.0.0.1", "--store", store, "--policy", filepath.Join(dir, "policy.yaml"),
 		"--log-file", filepath.Join(dir, "decisions.jsonl"))
 	t.cmd.Env = append(slices.Clip(sb.env),
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
@@ -141,6 +152,22 @@ func (sb *sandbox) startTeam(ctx context.Context) (*team, error) {
 	return t, nil
 }
 
+// countDynamoDB starts the counting proxy in front of the DynamoDB store
+// and returns the store URL that goes through it.
+func (t *team) countDynamoDB(store string) (string, error) {
+	spec, err := storeurl.Parse(store)
+	if err != nil {
+		return "", err
+	}
+	if spec.Kind != storeurl.DynamoDB || spec.Endpoint == "" {
+		return "", errors.New("-count-dynamodb needs a dynamodb:// store with an endpoint (DynamoDB Local)")
+	}
+	if t.proxy, err = startCountingProxy(spec.Endpoint); err != nil {
+		return "", err
+	}
+	return throughProxy(store, t.proxy)
+}
+
 // envAs is the environment of a sentinel command run as u through the broker.
 func (t *team) envAs(sb *sandbox, u teamIdentity) []string {
 	return append(slices.Clip(sb.env),
@@ -167,4 +194,7 @@ func (t *team) stop() {
 		}
 	}
 	t.sts.Close()
+	if t.proxy != nil {
+		t.proxy.close()
+	}
 }
