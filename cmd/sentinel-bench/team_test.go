@@ -62,7 +62,7 @@ func TestTeamRateSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := options{mode: "rate", broker: true, client: benchtool.ClientRaw, conns: 4, rate: 200, warmup: 100 * time.Millisecond, duration: 500 * time.Millisecond}
+	o := options{mode: "rate", broker: true, client: benchtool.ClientRaw, conns: 4, rate: 200, warmup: 100 * time.Millisecond, duration: 500 * time.Millisecond, pairs: 2}
 	var out bytes.Buffer
 	got, err := runTeamLoad(context.Background(), sb, self, o, &out)
 	if err != nil {
@@ -76,7 +76,10 @@ func TestTeamRateSmoke(t *testing.T) {
 	if got.brokerRSS == 0 || got.execRSS == 0 || got.soloRSS == 0 {
 		t.Errorf("peak RSS not read: broker %d, exec %d, solo %d", got.brokerRSS, got.execRSS, got.soloRSS)
 	}
-	for _, want := range []string{"== solo:", "== broker:", "== ratio broker/solo", "== added by --broker", "p99 latency  "} {
+	if len(got.added) != 2 {
+		t.Errorf("%d pairs measured, want 2", len(got.added))
+	}
+	for _, want := range []string{"== solo:", "== broker:", "== ratio broker/solo", "== added by --broker in this pair", "== added by --broker, median over 2 pairs", "service      p50 "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
@@ -11,7 +12,9 @@ import (
 
 // teamLoadOutcome is what the throughput and rate modes measured with -broker.
 type teamLoadOutcome struct {
-	baseline, solo, broker *benchtool.Result
+	baseline, solo, broker *benchtool.Result // solo and broker: the last pair
+	// added is broker minus solo per pair: latency p50, p99, service p50, p99.
+	added [][4]time.Duration
 	// Peak RSS: the broker process, the exec process in front of it, the solo exec.
 	brokerRSS, execRSS, soloRSS uint64
 }
@@ -69,24 +72,32 @@ func runTeamLoad(ctx context.Context, sb *sandbox, self string, o options, w io.
 	if out.baseline, err = measure("baseline", &server{url: base.url, token: viaBroker.token}); err != nil {
 		return nil, err
 	}
-	if out.solo, err = measure("solo", solo); err != nil {
-		return nil, err
-	}
-	if out.broker, err = measure("broker", viaBroker); err != nil {
-		return nil, err
-	}
-	for _, r := range []*benchtool.Result{out.solo, out.broker} {
-		if err := benchtool.WriteRatio(w, r, out.baseline); err != nil {
+	// Alternating solo/broker pairs: on a shared machine the load of others
+	// drifts; each pair's difference is measured over the same few seconds.
+	for range max(o.pairs, 1) {
+		if out.solo, err = measure("solo", solo); err != nil {
 			return nil, err
 		}
+		if out.broker, err = measure("broker", viaBroker); err != nil {
+			return nil, err
+		}
+		if err := benchtool.WriteRatio(w, out.broker, out.solo); err != nil {
+			return nil, err
+		}
+		d := addedLatency(out.solo, out.broker)
+		out.added = append(out.added, d)
+		fmt.Fprintf(w, "== added by --broker in this pair (broker minus solo)\n  latency      p50 %s   p99 %s\n  service      p50 %s   p99 %s   (from the actual send)\n",
+			signedMs(d[0]), signedMs(d[1]), signedMs(d[2]), signedMs(d[3]))
 	}
-	if err := benchtool.WriteRatio(w, out.broker, out.solo); err != nil {
+	if err := benchtool.WriteRatio(w, out.solo, out.baseline); err != nil {
 		return nil, err
 	}
-	added := func(q float64) string {
-		return fmt.Sprintf("%+.3f ms", float64(out.broker.Latency.Quantile(q)-out.solo.Latency.Quantile(q))/float64(time.Millisecond))
+	if err := benchtool.WriteRatio(w, out.broker, out.baseline); err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(w, "== added by --broker (broker minus solo, same load)\n  p50 latency  %s\n  p99 latency  %s\n", added(0.5), added(0.99))
+	m := medianAdded(out.added)
+	fmt.Fprintf(w, "== added by --broker, median over %d pairs\n  latency      p50 %s   p99 %s\n  service      p50 %s   p99 %s   (from the actual send)\n",
+		len(out.added), signedMs(m[0]), signedMs(m[1]), signedMs(m[2]), signedMs(m[3]))
 	for _, rss := range []struct {
 		into *uint64
 		pid  int
@@ -104,4 +115,34 @@ func runTeamLoad(ctx context.Context, sb *sandbox, self string, o options, w io.
 		return nil, err
 	}
 	return out, solo.stop()
+}
+
+// addedLatency is broker minus solo: latency p50 and p99, service p50 and p99.
+func addedLatency(solo, broker *benchtool.Result) [4]time.Duration {
+	return [4]time.Duration{
+		broker.Latency.Quantile(0.5) - solo.Latency.Quantile(0.5),
+		broker.Latency.Quantile(0.99) - solo.Latency.Quantile(0.99),
+		broker.Service.Quantile(0.5) - solo.Service.Quantile(0.5),
+		broker.Service.Quantile(0.99) - solo.Service.Quantile(0.99),
+	}
+}
+
+// medianAdded is each figure's median over the pairs (the upper one of two).
+func medianAdded(pairs [][4]time.Duration) [4]time.Duration {
+	var m [4]time.Duration
+	for i := range m {
+		col := make([]time.Duration, 0, len(pairs))
+		for _, p := range pairs {
+			col = append(col, p[i])
+		}
+		slices.Sort(col)
+		if len(col) > 0 {
+			m[i] = col[len(col)/2]
+		}
+	}
+	return m
+}
+
+func signedMs(d time.Duration) string {
+	return fmt.Sprintf("%+.3f ms", float64(d)/float64(time.Millisecond))
 }
