@@ -15,6 +15,7 @@ import (
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // TestMain lets the test binary stand in for sentinel-bench when the
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == baselineCommand {
 		os.Exit(baselineMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	code := m.Run()
+	code := testenv.Main(m) // m.Run, then the test containers stop
 	e2e.Cleanup()
 	os.Exit(code)
 }

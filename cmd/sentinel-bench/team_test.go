@@ -9,12 +9,17 @@ import (
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // newTeamSandbox is a test sandbox on bbolt with a broker running on it.
 func newTeamSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	sb := newTestSandbox(t)
+	return startTestTeam(t, newTestSandbox(t))
+}
+
+func startTestTeam(t *testing.T, sb *sandbox) *sandbox {
+	t.Helper()
 	tm, err := sb.startTeam(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +115,35 @@ func TestParseCommandStats(t *testing.T) {
 	}
 	if total(got) != 1015 {
 		t.Errorf("total = %d, want 1015", total(got))
+	}
+}
+
+// On Redis the broker mode counts, at the server, the commands each
+// credential request costs: one HGETALL of the session record (this test
+// binary's own Redis, so nothing else is counted).
+func TestBrokerModeCountsRedisCommands(t *testing.T) {
+	bin := sentinelBinary(t)
+	sb, err := newSandbox(context.Background(), bin, testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.close)
+	startTestTeam(t, sb)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options{mode: "broker", conns: 2, duration: 200 * time.Millisecond, sessions: 2, pairs: 1}
+	var out bytes.Buffer
+	got, err := runBroker(context.Background(), sb, self, o, &out)
+	if err != nil {
+		t.Fatalf("runBroker: %v\n%s", err, out.String())
+	}
+	// A few reads of the broker's own (about 4 in 1,000) may fall in the window.
+	if got.reads == nil || len(got.reads.ByCommand) != 1 || got.reads.ByCommand["hgetall"] < 1 || got.reads.ByCommand["hgetall"] > 1.01 {
+		t.Errorf("store commands per credential request: %+v, want 1 HGETALL\n%s", got.reads, out.String())
+	}
+	if !strings.Contains(out.String(), "Redis INFO commandstats") {
+		t.Errorf("output lacks the count:\n%s", out.String())
 	}
 }
