@@ -164,23 +164,13 @@ func runBroker(ctx context.Context, sb *sandbox, self string, o options, w io.Wr
 	fmt.Fprintf(w, "credential answer %d bytes over %s (baseline: same bytes, same certificate, %s); %d workers, each its own client and connection\n",
 		len(body), proto, baseProto, o.conns)
 
-	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
 	measure := func(label, url string) (*benchtool.Result, error) {
 		var next atomic.Uint64
 		clients := benchtool.ClientsOf(func() benchtool.Doer {
 			c, _, err := bc.client(url) // the URL was checked by rawCredentials
 			return &credentialDoer{c: c, err: err, sessions: sessions, next: &next}
 		})
-		var r *benchtool.Result
-		if o.rate > 0 {
-			r, err = benchtool.OpenLoop(ctx, clients, label, cfg)
-		} else {
-			r, err = benchtool.ClosedLoop(ctx, clients, label, cfg)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return r, benchtool.WriteResult(w, r)
+		return measureLoop(ctx, clients, label, o, o.rate > 0, w)
 	}
 	// Alternating pairs: on a shared machine the load of others drifts;
 	// each pair's ratio is measured over the same few seconds.

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
-	"github.com/sentinel-gw/sentinel/adapters/bolt"
 	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
-	"github.com/sentinel-gw/sentinel/adapters/jsonlog"
-	"github.com/sentinel-gw/sentinel/adapters/policyfile"
 	"github.com/sentinel-gw/sentinel/core/broker"
 	"github.com/sentinel-gw/sentinel/internal/fakests"
 	"github.com/sentinel-gw/sentinel/internal/testkit"
@@ -27,41 +22,12 @@ import (
 // profiling; sentinel-bench -mode broker is the measurement.
 func inProcessBroker(b *testing.B) (ports.BrokerService, ports.Identity, *brokerClients, string, string) {
 	b.Helper()
-	dir := b.TempDir()
-	for name, content := range map[string]string{
-		"config":      "[profile " + benchProfile + "]\nregion = us-east-1\n",
-		"credentials": "[" + benchProfile + "]\naws_access_key_id = " + exampleKeyID + "\naws_secret_access_key = " + exampleSecret + "\n",
-		"policy.yaml": brokerPolicy,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	parts := newInProcessParts(b, brokerPolicy)
+	store, policies, provider, decisions := parts.store, parts.policies, parts.provider, parts.decisions
 	ctx := context.Background()
 	clock := ports.SystemClock{}
 	sts := fakests.New(b, fakests.WithUser(benchUser.keyID, benchUser.secret, benchUser.arn()))
-	files := testkit.ServerCert(b, dir, "127.0.0.1")
-
-	store, err := bolt.Open(filepath.Join(dir, "sessions.db"), clock, bolt.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	policies, err := policyfile.NewSource(filepath.Join(dir, "policy.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	provider, err := awscreds.NewProvider(ctx, benchProfile, awscreds.Options{NoSession: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	decisions, err := jsonlog.Open(filepath.Join(dir, "decisions.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = decisions.Close() })
+	files := testkit.ServerCert(b, parts.dir, "127.0.0.1")
 	svc, err := broker.New(broker.Deps{Stores: store, Policy: policies, Log: decisions, Clock: clock,
 		Sources:   func(string) (ports.CredentialProvider, error) { return provider, nil },
 		Heartbeat: 20 * time.Second, Lease: time.Minute, Duration: 15 * time.Minute})

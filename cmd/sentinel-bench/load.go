@@ -36,30 +36,20 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 	fmt.Fprintf(w, "sentinel exec --server ready in %s (pid %d); response body %d bytes, served by both\n",
 		benchtool.Ms(srv.startup), srv.pid(), len(body))
 
-	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
 	measure := func(label string, t benchtool.Target) (*benchtool.Result, error) {
 		clients, err := benchtool.NewClients(o.client, t, o.conns)
 		if err != nil {
 			return nil, err
 		}
 		defer clients.Close()
-		if o.mode == "rate" {
-			return benchtool.OpenLoop(ctx, clients, label, cfg)
-		}
-		return benchtool.ClosedLoop(ctx, clients, label, cfg)
+		return measureLoop(ctx, clients, label, o, o.mode == "rate", w)
 	}
 	out := &loadOutcome{}
 	// Both get the token, so the requests are byte for byte the same size.
 	if out.baseline, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}); err != nil {
 		return nil, err
 	}
-	if err := benchtool.WriteResult(w, out.baseline); err != nil {
-		return nil, err
-	}
 	if out.sentinel, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}); err != nil {
-		return nil, err
-	}
-	if err := benchtool.WriteResult(w, out.sentinel); err != nil {
 		return nil, err
 	}
 	if err := benchtool.WriteRatio(w, out.sentinel, out.baseline); err != nil {
@@ -80,6 +70,21 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 		return nil, err
 	}
 	return out, nil
+}
+
+// measureLoop runs one measured window of o's load on clients (open loop
+// at o.rate when open, else closed) and prints its result.
+func measureLoop(ctx context.Context, clients *benchtool.Clients, label string, o options, open bool, w io.Writer) (*benchtool.Result, error) {
+	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
+	run := benchtool.ClosedLoop
+	if open {
+		run = benchtool.OpenLoop
+	}
+	r, err := run(ctx, clients, label, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r, benchtool.WriteResult(w, r)
 }
 
 // fetchBody makes one request to sentinel and returns the 200 body, which

@@ -49,23 +49,13 @@ func runTeamLoad(ctx context.Context, sb *sandbox, self string, o options, w io.
 	fmt.Fprintf(w, "broker %s (pid %d); exec --server --broker ready in %s (pid %d), solo exec --server in %s (pid %d); response body %d bytes (the broker's, also served by the baseline)\n",
 		sb.team.url, sb.team.pid(), benchtool.Ms(viaBroker.startup), viaBroker.pid(), benchtool.Ms(solo.startup), solo.pid(), len(body))
 
-	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
 	measure := func(label string, s *server) (*benchtool.Result, error) {
 		clients, err := benchtool.NewClients(o.client, benchtool.Target{URL: s.url, Token: s.token}, o.conns)
 		if err != nil {
 			return nil, err
 		}
 		defer clients.Close()
-		var r *benchtool.Result
-		if o.mode == "rate" {
-			r, err = benchtool.OpenLoop(ctx, clients, label, cfg)
-		} else {
-			r, err = benchtool.ClosedLoop(ctx, clients, label, cfg)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return r, benchtool.WriteResult(w, r)
+		return measureLoop(ctx, clients, label, o, o.mode == "rate", w)
 	}
 	out := &teamLoadOutcome{}
 	// The baseline gets the broker server's token, so every request is the same size.
