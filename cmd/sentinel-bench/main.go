@@ -79,8 +79,9 @@ Modes:
   local STS stand-in and a certificate, then 'sentinel serve' on the store;
   exec --server runs as a user through it (--broker), and the revoke mode's
   server-revoke as an admin through it. Throughput and rate then measure the
-  baseline, a solo exec --server on the same store, and exec --server
-  --broker, and print what the broker adds at p50 and p99.
+  baseline, then -pairs alternating windows of a solo exec --server on the
+  same store and of exec --server --broker, and print what the broker adds
+  (latency and service time, p50 and p99) per pair and the median.
 
 Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
 redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
