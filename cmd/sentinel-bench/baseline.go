@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +40,8 @@ func baselineMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(baselineCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bodyFile := fs.String("body", "", "file holding the response body")
+	certFile := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with -tls-key)")
+	keyFile := fs.String("tls-key", "", "the certificate's key (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,8 +62,16 @@ func baselineMain(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	fmt.Fprintf(stdout, "http://%s/creds/baseline\n", ln.Addr())
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serve := srv.Serve
+	scheme := "http"
+	if *certFile != "" {
+		// ServeTLS, as the broker does: TLS 1.2 and later, HTTP/2 offered.
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		serve = func(ln net.Listener) error { return srv.ServeTLS(ln, *certFile, *keyFile) }
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "%s://%s/creds/baseline\n", scheme, ln.Addr())
+	if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
 		return 1
 	}
@@ -75,12 +86,12 @@ type baselineProc struct {
 }
 
 // startBaseline re-executes this binary as the baseline server.
-func startBaseline(ctx context.Context, self, dir string, body []byte) (*baselineProc, error) {
+func startBaseline(ctx context.Context, self, dir string, body []byte, extra ...string) (*baselineProc, error) {
 	bodyFile := filepath.Join(dir, "baseline-body.json")
 	if err := os.WriteFile(bodyFile, body, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, baselineCommand, "-body", bodyFile)
+	cmd := exec.Command(self, append([]string{baselineCommand, "-body", bodyFile}, extra...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -107,7 +118,7 @@ func startBaseline(ctx context.Context, self, dir string, body []byte) (*baselin
 		p.stop()
 		return nil, ctx.Err()
 	}
-	if !strings.HasPrefix(p.url, "http://") {
+	if !strings.HasPrefix(p.url, "http://") && !strings.HasPrefix(p.url, "https://") {
 		p.stop()
 		return nil, fmt.Errorf("the baseline server failed to start (printed %q)", p.url)
 	}

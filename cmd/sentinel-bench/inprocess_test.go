@@ -26,42 +26,10 @@ import (
 // the hot path. It is for profiling; sentinel-bench is the measurement.
 func inProcessServer(b *testing.B) (*gateway.Gateway, *httpserver.Server, string) {
 	b.Helper()
-	dir := b.TempDir()
-	for name, content := range map[string]string{
-		"config":      "[profile " + benchProfile + "]\nregion = us-east-1\n",
-		"credentials": "[" + benchProfile + "]\naws_access_key_id = " + exampleKeyID + "\naws_secret_access_key = " + exampleSecret + "\n",
-		"policy.yaml": allowAllPolicy,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	parts := newInProcessParts(b, allowAllPolicy)
+	store, policies, provider, decisions := parts.store, parts.policies, parts.provider, parts.decisions
 	ctx := context.Background()
 	clock := ports.SystemClock{}
-
-	store, err := bolt.Open(filepath.Join(dir, "sessions.db"), clock, bolt.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	policies, err := policyfile.NewSource(filepath.Join(dir, "policy.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	watched := policies.Watch(watchCtx, policyfile.WatchConfig{}) // as exec --server does
-	b.Cleanup(func() { stopWatch(); <-watched })
-	provider, err := awscreds.NewProvider(ctx, benchProfile, awscreds.Options{NoSession: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	decisions, err := jsonlog.Open(filepath.Join(dir, "decisions.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = decisions.Close() })
 
 	id := ports.Identity{Name: "bench", Source: "os"}
 	sid, err := record.NewID()
@@ -104,6 +72,52 @@ func inProcessServer(b *testing.B) (*gateway.Gateway, *httpserver.Server, string
 	}
 	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return gw, srv, token
+}
+
+// inProcessParts are what the in-process wirings share, in a temporary
+// folder: a bbolt store, a policy file, the static-key profile (AWS's
+// example keys, no session) and a decision log.
+type inProcessParts struct {
+	dir       string
+	store     *bolt.Store
+	policies  *policyfile.Source
+	provider  *awscreds.Provider
+	decisions *jsonlog.Log
+}
+
+func newInProcessParts(b *testing.B, policyYAML string) inProcessParts {
+	b.Helper()
+	p := inProcessParts{dir: b.TempDir()}
+	for name, content := range map[string]string{
+		"config":      "[profile " + benchProfile + "]\nregion = us-east-1\n",
+		"credentials": "[" + benchProfile + "]\naws_access_key_id = " + exampleKeyID + "\naws_secret_access_key = " + exampleSecret + "\n",
+		"policy.yaml": policyYAML,
+	} {
+		if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Setenv("AWS_CONFIG_FILE", filepath.Join(p.dir, "config"))
+	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(p.dir, "credentials"))
+	var err error
+	if p.store, err = bolt.Open(filepath.Join(p.dir, "sessions.db"), ports.SystemClock{}, bolt.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.store.Close() })
+	if p.policies, err = policyfile.NewSource(filepath.Join(p.dir, "policy.yaml")); err != nil {
+		b.Fatal(err)
+	}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := p.policies.Watch(watchCtx, policyfile.WatchConfig{}) // as exec --server and serve do
+	b.Cleanup(func() { stopWatch(); <-watched })
+	if p.provider, err = awscreds.NewProvider(context.Background(), benchProfile, awscreds.Options{NoSession: true}); err != nil {
+		b.Fatal(err)
+	}
+	if p.decisions, err = jsonlog.Open(filepath.Join(p.dir, "decisions.jsonl")); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.decisions.Close() })
+	return p
 }
 
 // BenchmarkInProcessServer drives the wired server over loopback HTTP with

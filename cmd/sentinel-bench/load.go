@@ -40,20 +40,14 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 	fmt.Fprintf(w, "sentinel exec --server ready in %s (pid %d); response body %d bytes, served by both\n",
 		benchtool.Ms(srv.startup), srv.pid(), len(body))
 
-	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
 	measure := func(label string, t benchtool.Target, pid int) (*benchtool.Result, time.Duration, error) {
 		clients, err := benchtool.NewClients(o.client, t, o.conns)
 		if err != nil {
 			return nil, 0, err
 		}
 		defer clients.Close()
-		cpu := cpuOverWindow(pid, cfg.Warmup)
-		var res *benchtool.Result
-		if o.mode == "rate" {
-			res, err = benchtool.OpenLoop(ctx, clients, label, cfg)
-		} else {
-			res, err = benchtool.ClosedLoop(ctx, clients, label, cfg)
-		}
+		cpu := cpuOverWindow(pid, o.warmup)
+		res, err := measureLoop(ctx, clients, label, o, o.mode == "rate", w)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -65,13 +59,7 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 	if out.baseline, out.baselineCPU, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}, base.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
-	if err := benchtool.WriteResult(w, out.baseline); err != nil {
-		return nil, err
-	}
 	if out.sentinel, out.sentinelCPU, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}, srv.pid()); err != nil {
-		return nil, err
-	}
-	if err := benchtool.WriteResult(w, out.sentinel); err != nil {
 		return nil, err
 	}
 	if err := benchtool.WriteRatio(w, out.sentinel, out.baseline); err != nil {
@@ -95,6 +83,21 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 		return nil, err
 	}
 	return out, nil
+}
+
+// measureLoop runs one measured window of o's load on clients (open loop
+// at o.rate when open, else closed) and prints its result.
+func measureLoop(ctx context.Context, clients *benchtool.Clients, label string, o options, open bool, w io.Writer) (*benchtool.Result, error) {
+	cfg := benchtool.LoadConfig{Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Rate: o.rate}
+	run := benchtool.ClosedLoop
+	if open {
+		run = benchtool.OpenLoop
+	}
+	r, err := run(ctx, clients, label, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r, benchtool.WriteResult(w, r)
 }
 
 // fetchBody makes one request to sentinel and returns the 200 body, which

@@ -81,6 +81,24 @@ Modes:
               names their owner) and -ended ended ones into -store and
               keeps them, for measuring something else against that many
               live sessions.
+  broker      team mode: credential requests straight at a broker (sentinel
+              serve over loopback HTTPS; POST /v1/sessions/credentials
+              through adapters/brokerhttp's client, one connection per
+              -conns worker, spread over -sessions sessions opened first and
+              heartbeated as live clients would), beside a trivial HTTPS
+              handler answering the same bytes with the same certificate;
+              closed loop, or open at -rate; -pairs alternating windows of
+              each, and the median ratio. Then the broker's peak RSS and,
+              on Redis (or DynamoDB Local with -count-dynamodb), the store
+              commands per credential request.
+
+  -broker (throughput, rate, revoke): the bench also starts, in process, a
+  local STS stand-in and a certificate, then 'sentinel serve' on the store;
+  exec --server runs as a user through it (--broker), and the revoke mode's
+  server-revoke as an admin through it. Throughput and rate then measure the
+  baseline, then -pairs alternating windows of a solo exec --server on the
+  same store and of exec --server --broker, and print what the broker adds
+  (latency and service time, p50 and p99) per pair and the median.
 
 Store URLs: bolt:///abs/path.db (default: a file in a temporary folder),
 redis://host:port, dynamodb://TABLE?region=R&endpoint=URL. 'sentinel store
@@ -113,6 +131,12 @@ type options struct {
 	repeat     int
 	ended      int
 	user       string
+	// Team mode (team.go, brokerload.go).
+	broker   bool
+	sessions int
+	pairs    int
+	// countDynamo routes the broker to DynamoDB through a counting proxy.
+	countDynamo bool
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -128,7 +152,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var client string
 	fs.StringVar(&o.sentinel, "sentinel", "bin/sentinel", "path of the sentinel binary to measure")
 	fs.StringVar(&o.store, "store", "", "store URL (default: a bbolt file in a temporary folder)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress, soak, scale or seed")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput, rate, revoke, stress, soak, scale, seed or broker")
 	fs.StringVar(&client, "client", string(benchtool.ClientRaw), "HTTP client for both servers: raw (lean HTTP/1.1 over net.Conn) or nethttp (net/http's client)")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections (revoke mode: 4 unless given)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per server (soak mode: 60s unless given)")
@@ -146,6 +170,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", scaleRepeat, "scale mode: timed runs per listing (the median is printed)")
 	fs.IntVar(&o.ended, "ended", 0, "seed mode: ended sessions to write too")
 	fs.StringVar(&o.user, "user", "", "seed mode: the owner of the active sessions (default: spread over 20 users)")
+	fs.BoolVar(&o.broker, "broker", false, "throughput, rate and revoke modes: go through a broker (sentinel serve) as a user")
+	fs.IntVar(&o.sessions, "sessions", 1, "broker mode: sessions the credential requests are spread over")
+	fs.BoolVar(&o.countDynamo, "count-dynamodb", false, "broker mode on a dynamodb:// store: the broker reaches DynamoDB Local through a counting proxy in the bench, to count its calls per credential request (that run's throughput includes the hop)")
+	fs.IntVar(&o.pairs, "pairs", 3, "broker mode: alternating baseline and broker windows (the median ratio is printed); throughput and rate with -broker: alternating solo and broker windows (the median of what the broker adds is printed)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -193,10 +221,16 @@ func (o *options) soakDefaults() {
 
 func (o options) check() error {
 	switch {
-	case !slices.Contains([]string{"throughput", "rate", "revoke", "stress", "soak", "scale", "seed"}, o.mode):
-		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak, scale or seed", o.mode)
+	case !slices.Contains([]string{"throughput", "rate", "revoke", "stress", "soak", "scale", "seed", "broker"}, o.mode):
+		return fmt.Errorf("-mode %q: want throughput, rate, revoke, stress, soak, scale, seed or broker", o.mode)
 	case o.active < 0 || o.userActive < 1 || o.repeat < 1 || o.ended < 0:
 		return errors.New("-active and -ended must not be negative, -user-active and -repeat at least 1")
+	case o.broker && (o.mode == "stress" || o.mode == "soak" || o.mode == "scale" || o.mode == "seed"):
+		return fmt.Errorf("-broker works with the throughput, rate and revoke modes, not %s", o.mode)
+	case o.countDynamo && o.mode != "broker":
+		return errors.New("-count-dynamodb works with -mode broker")
+	case o.sessions < 1 || o.pairs < 1:
+		return errors.New("-sessions and -pairs must be at least 1")
 	case o.client != benchtool.ClientRaw && o.client != benchtool.ClientNetHTTP:
 		return fmt.Errorf("-client %q: want raw or nethttp", o.client)
 	case o.conns < 1:
@@ -260,9 +294,21 @@ func runMode(ctx context.Context, o options, stdout io.Writer) error {
 	if err := writeHeader(ctx, stdout, sb, o); err != nil {
 		return err
 	}
+	if o.broker || o.mode == "broker" {
+		if sb.team, err = sb.startTeam(ctx, o.countDynamo); err != nil {
+			return err
+		}
+		defer sb.team.stop()
+	}
 	switch o.mode {
 	case "throughput", "rate":
+		if sb.team != nil {
+			_, err = runTeamLoad(ctx, sb, self, o, stdout)
+			break
+		}
 		_, err = runLoad(ctx, sb, self, o, stdout)
+	case "broker":
+		_, err = runBroker(ctx, sb, self, o, stdout)
 	case "revoke":
 		_, err = runRevoke(ctx, sb, o, stdout)
 	case "stress":

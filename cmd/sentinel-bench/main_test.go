@@ -15,6 +15,7 @@ import (
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
 
 	"github.com/sentinel-gw/sentinel/internal/e2e"
+	"github.com/sentinel-gw/sentinel/internal/testenv"
 )
 
 // TestMain lets the test binary stand in for sentinel-bench when the
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == baselineCommand {
 		os.Exit(baselineMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	code := m.Run()
+	code := testenv.Main(m) // m.Run, then the test containers stop
 	e2e.Cleanup()
 	os.Exit(code)
 }
@@ -49,6 +50,14 @@ func TestParseFlags(t *testing.T) {
 		{"zero duration", []string{"-duration", "0s"}, nil, true},
 		{"stray argument", []string{"extra"}, nil, true},
 		{"zero rounds", []string{"-rounds", "0"}, nil, true},
+		{"-broker with rate", []string{"-broker", "-mode", "rate"}, func(o options) bool { return o.broker && o.mode == "rate" && o.rate == 1000 }, false},
+		{"broker mode over many sessions", []string{"-mode", "broker", "-sessions", "1000", "-rate", "500"}, func(o options) bool {
+			return o.mode == "broker" && o.sessions == 1000 && o.rate == 500 && o.pairs == 3
+		}, false},
+		{"-broker with stress", []string{"-broker", "-mode", "stress"}, nil, true},
+		{"-broker with soak", []string{"-broker", "-mode", "soak"}, nil, true},
+		{"zero sessions", []string{"-mode", "broker", "-sessions", "0"}, nil, true},
+		{"zero pairs", []string{"-mode", "broker", "-pairs", "0"}, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

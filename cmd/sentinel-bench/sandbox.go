@@ -63,6 +63,8 @@ type sandbox struct {
 	policy   string
 	env      []string
 	seq      atomic.Int64
+	// team, when set (-broker), is the broker every server and revoke goes through.
+	team *team
 }
 
 func newSandbox(ctx context.Context, sentinel, store string) (*sandbox, error) {
@@ -186,6 +188,8 @@ func (sb *sandbox) startServer(ctx context.Context) (*server, error) {
 type serverExtras struct {
 	env    []string
 	onLine func(line string) (consumed bool)
+	// solo starts a solo server on the store even when the run has a broker.
+	solo bool
 }
 
 func (sb *sandbox) startServerWith(ctx context.Context, extras serverExtras) (*server, error) {
@@ -198,6 +202,11 @@ func (sb *sandbox) startServerWith(ctx context.Context, extras serverExtras) (*s
 		"--identity-source", "os", "--policy", sb.policy, "--store", sb.store, "--log-file", logFile,
 		"--", "sh", "-c", childScript, endpointFile)
 	cmd.Env = append(slices.Clip(sb.env), extras.env...)
+	if sb.team != nil && !extras.solo {
+		// As the user, through the broker: it holds the store and the policy.
+		cmd = exec.Command(sb.sentinel, "exec", "--server", "--profile", benchProfile, "--", "sh", "-c", childScript, endpointFile)
+		cmd.Env = append(slices.Clip(sb.team.userEnv), extras.env...)
+	}
 	cmd.Dir = sb.dir
 	ownProcessGroup(cmd) // so a kill can take the child too
 	s := &server{cmd: cmd, exited: make(chan struct{})}
@@ -304,6 +313,11 @@ func (sb *sandbox) revoke(ctx context.Context, id string) (revokeResult, error) 
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := sb.command(ctx, "server-revoke", id, "--reason", "bench", "--identity-source", "os", "--store", sb.store)
+	if sb.team != nil {
+		// As the admin, through the broker.
+		cmd = sb.command(ctx, "server-revoke", id, "--reason", "bench")
+		cmd.Env = sb.team.adminEnv
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return revokeResult{}, err

@@ -53,6 +53,8 @@ type Clients struct {
 	addr      string
 	rawReq    []byte
 	transport *http.Transport
+	// newDoer, when set (ClientsOf), makes every Doer.
+	newDoer func() Doer
 }
 
 // NewClients prepares clients of kind for t; conns sizes net/http's idle pool.
@@ -94,6 +96,9 @@ func buildRequest(u *url.URL, token string) []byte {
 
 // New returns a Doer with its own connection (dialled on first use).
 func (c *Clients) New() Doer {
+	if c.newDoer != nil {
+		return c.newDoer()
+	}
 	if c.kind == ClientRaw {
 		return &rawConn{addr: c.addr, req: c.rawReq}
 	}

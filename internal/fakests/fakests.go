@@ -186,6 +186,7 @@ type Server struct {
 	clock     ports.Clock
 	signClock ports.Clock
 	done      chan struct{}
+	closeOnce sync.Once
 
 	mu         sync.Mutex
 	delay      time.Duration
@@ -204,6 +205,14 @@ type Server struct {
 // New starts a fake STS on 127.0.0.1 and registers its shutdown with t.Cleanup.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s := newServer(opts)
+	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newServer is a Server with opts applied, not yet listening.
+func newServer(opts []Option) *Server {
 	s := &Server{
 		clock:      ports.SystemClock{},
 		signClock:  ports.SystemClock{},
@@ -221,12 +230,15 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
-	t.Cleanup(func() {
+	return s
+}
+
+// Close stops the server; New's cleanup calls it.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
 		close(s.done) // release handlers still sleeping so Close does not wait for them
 		s.srv.Close()
 	})
-	return s
 }
 
 // URL is the endpoint to put in AWS_ENDPOINT_URL_STS.
