@@ -117,6 +117,21 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	if err != nil {
 		return err
 	}
+	return c.runChild(env, logger, stop, provider.Region, func() (map[string]string, func(), error) {
+		if c.Server {
+			return c.startServer(ctx, g, env, logger, stores, policies, provider, identity)
+		}
+		vars, err := c.cliCredentials(ctx, g, env, logger, stores, policies, provider, identity)
+		return vars, func() {}, err
+	})
+}
+
+// runChild is the part of exec both modes and team mode share: the child's
+// AWS config (a copy without credentials), its credential variables from
+// credentials (whose finish runs after the child), the region, and the
+// child itself, with the signals from stop on. It returns the child's exit
+// code as an exitCodeError.
+func (c *ExecCmd) runChild(env *Env, logger *slog.Logger, stop func(), region func() string, credentials func() (map[string]string, func(), error)) error {
 	command := c.Command
 	if len(command) > 0 && command[0] == "--" {
 		command = command[1:]
@@ -130,22 +145,14 @@ func (c *ExecCmd) Run(g *Globals, env *Env, logger *slog.Logger, kctx *kong.Cont
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "sentinel: warning: %v\nsentinel: the child gets an empty AWS config; fix the file to keep its settings (region, ca_bundle, endpoint_url, ...)\n", err)
 	}
-
-	var childVars map[string]string
-	var finish func()
-	if c.Server {
-		childVars, finish, err = c.startServer(ctx, g, env, logger, stores, policies, provider, identity)
-	} else {
-		childVars, err = c.cliCredentials(ctx, g, env, logger, stores, policies, provider, identity)
-		finish = func() {}
-	}
+	childVars, finish, err := credentials()
 	if err != nil {
 		return err
 	}
 	defer finish()
-	if region := provider.Region(); region != "" { // else the child's SDK says none is set
-		childVars["AWS_REGION"] = region
-		childVars["AWS_DEFAULT_REGION"] = region
+	if r := region(); r != "" { // else the child's SDK says none is set
+		childVars["AWS_REGION"] = r
+		childVars["AWS_DEFAULT_REGION"] = r
 	}
 	maps.Copy(childVars, configCopy.Vars(c.Profile))
 	if childVars["SENTINEL_SESSION_ID"] == "" {
@@ -222,17 +229,7 @@ func (c *ExecCmd) cliCredentials(ctx context.Context, g *Globals, env *Env, logg
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{
-		"AWS_ACCESS_KEY_ID":     creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey,
-	}
-	if creds.SessionToken != "" {
-		vars["AWS_SESSION_TOKEN"] = creds.SessionToken
-	}
-	if !creds.Expires.IsZero() {
-		vars["AWS_CREDENTIAL_EXPIRATION"] = creds.Expires.UTC().Format(time.RFC3339)
-	}
-	return vars, nil
+	return credentialVars(creds), nil
 }
 
 // startServer creates the session, starts the credential server and returns

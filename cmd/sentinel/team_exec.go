@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -21,7 +19,6 @@ import (
 	"github.com/sentinel-gw/sentinel/adapters/signin"
 	"github.com/sentinel-gw/sentinel/core/gateway"
 	"github.com/sentinel-gw/sentinel/core/policy"
-	"github.com/sentinel-gw/sentinel/internal/childproc"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -43,58 +40,13 @@ func (c *ExecCmd) runTeam(g *Globals, env *Env, logger *slog.Logger, kctx *kong.
 	if err != nil {
 		return err
 	}
-	command := c.Command
-	if len(command) > 0 && command[0] == "--" {
-		command = command[1:]
-	}
-	emptyConfig, cleanup, err := childproc.WriteEmptyConfig()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	configCopy, err := childproc.WriteConfigCopy(filepath.Dir(emptyConfig), childproc.SourceConfigPath(env.Getenv))
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "sentinel: warning: %v\nsentinel: the child gets an empty AWS config; fix the file to keep its settings (region, ca_bundle, endpoint_url, ...)\n", err)
-	}
-	var childVars map[string]string
-	finish := func() {}
-	if c.Server {
-		childVars, finish, err = c.startTeamServer(ctx, env, logger, broker)
-	} else {
-		var creds ports.Credentials
-		creds, err = broker.OneShot(ctx, ports.OneShotInput{Profile: c.Profile, Mode: string(policy.ModeCLI), Duration: c.Duration})
-		childVars = credentialVars(creds)
-	}
-	if err != nil {
-		return err
-	}
-	defer finish()
-	if region := teamRegion(c.Region, env.Getenv); region != "" {
-		childVars["AWS_REGION"] = region
-		childVars["AWS_DEFAULT_REGION"] = region
-	}
-	maps.Copy(childVars, configCopy.Vars(c.Profile))
-	if childVars["SENTINEL_SESSION_ID"] == "" {
-		delete(childVars, "SENTINEL_SESSION_ID")
-	}
-	childEnv := childproc.ChildEnv(os.Environ(), emptyConfig, childVars)
-	path, argv, err := childproc.ResolveCommand(command, childEnv)
-	if err != nil {
-		return exitCodeError{code: childproc.StartErrorCode(err), err: err}
-	}
-	stop()
-	code, err := childproc.Run(context.Background(), childproc.Options{
-		Path: path, Args: argv, Env: childEnv,
-		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
-		TermGrace: c.TermGrace, Logger: logger,
+	return c.runChild(env, logger, stop, func() string { return teamRegion(c.Region, env.Getenv) }, func() (map[string]string, func(), error) {
+		if c.Server {
+			return c.startTeamServer(ctx, env, logger, broker)
+		}
+		creds, err := broker.OneShot(ctx, ports.OneShotInput{Profile: c.Profile, Mode: string(policy.ModeCLI), Duration: c.Duration})
+		return credentialVars(creds), func() {}, err
 	})
-	if err != nil {
-		return exitCodeError{code: code, err: err}
-	}
-	if code != 0 {
-		return exitCodeError{code: code}
-	}
-	return nil
 }
 
 // teamRegion is the child's region in team mode: --region, else the
