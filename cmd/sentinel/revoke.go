@@ -135,11 +135,16 @@ func (c *ServerRevokeCmd) revokeOne(ctx context.Context, env *Env, store ports.S
 	}
 	announce(ctx, env, store, s, c.AckTimeout)
 	c.revoked, c.restored = []ports.Session{s}, restored
+	return printRevokedOne(env, s, restored)
+}
+
+// printRevokedOne says what a revoke by id did (solo and team mode).
+func printRevokedOne(env *Env, s ports.Session, restored bool) error {
 	if restored {
-		_, err = fmt.Fprintf(env.Stdout, "revoked session %s by %s: %s (no record was in the store; wrote a revoked one, which its server refuses on)\n", s.ID, s.RevokedBy, s.RevokedReason)
+		_, err := fmt.Fprintf(env.Stdout, "revoked session %s by %s: %s (no record was in the store; wrote a revoked one, which its server refuses on)\n", s.ID, s.RevokedBy, s.RevokedReason)
 		return err
 	}
-	_, err = fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+	_, err := fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
 	return err
 }
 
@@ -157,30 +162,41 @@ func (c *ServerRevokeCmd) revokeAll(ctx context.Context, env *Env, store ports.S
 	}
 	res, err := bulk.Run(ctx, store, env.Clock)
 	c.revoked = res.Revoked
-	for _, s := range res.Revoked {
+	if err != nil {
+		err = fmt.Errorf("%w; run the command again to revoke the rest", err)
+	}
+	return c.printBulk(env, res.Revoked, res.Failed, err)
+}
+
+// printBulk says what a revoke of --user or --profile did (solo and team
+// mode) and returns the error the command ends with: err (the listing
+// stopped), the sessions that failed, or, when nothing was revoked, that
+// nothing was: a mistyped name, or a store that lost its records, must not
+// read as "done".
+func (c *ServerRevokeCmd) printBulk(env *Env, revoked []ports.Session, failed []error, err error) error {
+	what := session.BulkRevoke{User: c.User, Profile: c.Profile}.What()
+	for _, s := range revoked {
 		fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
 	}
-	if len(res.Revoked) > 0 {
-		fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(res.Revoked), bulk.What())
+	if len(revoked) > 0 {
+		fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(revoked), what)
 	}
-	var failed error
-	if len(res.Failed) > 0 {
-		failed = fmt.Errorf("%d session(s) could not be revoked; run the command again: %w", len(res.Failed), errors.Join(res.Failed...))
+	var failures error
+	if len(failed) > 0 {
+		failures = fmt.Errorf("%d session(s) could not be revoked; run the command again: %w", len(failed), errors.Join(failed...))
 	}
 	switch {
 	case err != nil:
-		return errors.Join(fmt.Errorf("%w; run the command again to revoke the rest", err), failed)
-	case failed != nil:
-		return failed
-	case len(res.Revoked) == 0:
-		// Nothing revoked is never a silent success: a mistyped name, or a
-		// store that lost its records, must not read as "done".
+		return errors.Join(err, failures)
+	case failures != nil:
+		return failures
+	case len(revoked) == 0:
 		flag := "--profile " + c.Profile
 		if c.User != "" {
 			flag = "--user " + c.User
 		}
 		return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
-			bulk.What(), flag)
+			what, flag)
 	}
 	return nil
 }

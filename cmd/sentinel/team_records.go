@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -68,38 +67,24 @@ func (c *ServerRevokeCmd) teamRevoke(g *Globals, env *Env, logger *slog.Logger) 
 	})
 }
 
-// printTeamRevoke prints what the broker revoked.
+// printTeamRevoke prints what the broker revoked, as solo mode does.
 func (c *ServerRevokeCmd) printTeamRevoke(env *Env, out ports.RevokeOutput) error {
-	if c.ID != "" {
-		if len(out.Revoked) == 0 {
-			return fmt.Errorf("session %s: the broker revoked nothing", c.ID)
+	if c.ID == "" {
+		failed := make([]error, 0, len(out.Failed))
+		for _, f := range out.Failed {
+			failed = append(failed, errors.New(f))
 		}
-		s := out.Revoked[0]
-		if out.AlreadyEnded {
-			_, err := fmt.Fprintf(env.Stdout, "session %s (user %s, profile %s) had already ended (%s)\n", s.ID, s.User, s.Profile, s.Status)
-			return err
-		}
-		_, err := fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s) by %s: %s\n", s.ID, s.User, s.Profile, s.RevokedBy, s.RevokedReason)
+		return c.printBulk(env, out.Revoked, failed, nil)
+	}
+	if len(out.Revoked) == 0 {
+		return fmt.Errorf("session %s: the broker revoked nothing", c.ID)
+	}
+	s := out.Revoked[0]
+	if out.AlreadyEnded {
+		_, err := fmt.Fprintf(env.Stdout, "session %s (user %s, profile %s) had already ended (%s)\n", s.ID, s.User, s.Profile, s.Status)
 		return err
 	}
-	for _, s := range out.Revoked {
-		fmt.Fprintf(env.Stdout, "revoked session %s (user %s, profile %s)\n", s.ID, s.User, s.Profile)
-	}
-	what, flag := "profile "+c.Profile, "--profile "+c.Profile
-	if c.User != "" {
-		what, flag = "user "+c.User, "--user "+c.User
-	}
-	if len(out.Revoked) > 0 {
-		fmt.Fprintf(env.Stdout, "revoked %d active session(s) of %s\n", len(out.Revoked), what)
-	}
-	switch {
-	case len(out.Failed) > 0:
-		return fmt.Errorf("%d session(s) could not be revoked; run the command again: %s", len(out.Failed), strings.Join(out.Failed, "; "))
-	case len(out.Revoked) == 0:
-		return fmt.Errorf("no active session of %s: nothing revoked; check the name, and list its sessions with: sentinel server-sessions --status all %s",
-			what, flag)
-	}
-	return nil
+	return printRevokedOne(env, s, false)
 }
 
 // teamCreate is request with --broker.
