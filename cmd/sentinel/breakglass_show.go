@@ -22,9 +22,6 @@ func (BreakGlassShowCmd) Help() string {
 
 // Run prints the event in full.
 func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if g.team() {
-		return c.teamShow(g, env, logger)
-	}
 	return shown[ports.BreakGlassEvent]{
 		check: breakGlassRecords.checkID,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {
@@ -33,8 +30,11 @@ func (c *BreakGlassShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 		find: func(ctx context.Context, s ports.Stores, id string) (ports.BreakGlassEvent, error) {
 			return findBreakGlass(ctx, s, id)
 		},
+		remote: func(ctx context.Context, b brokerAPI, id string) (ports.BreakGlassEvent, error) {
+			return b.ShowBreakGlass(ctx, id)
+		},
 		detail: writeBreakGlassDetail,
-	}.show(env, logger, stores, c.ID, c.Output)
+	}.show(g, env, logger, stores, c.ID, c.Output)
 }
 
 func writeBreakGlassDetail(env *Env, e ports.BreakGlassEvent) error {

@@ -22,9 +22,6 @@ func (RequestShowCmd) Help() string {
 
 // Run prints the request in full.
 func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if g.team() {
-		return c.teamShow(g, env, logger)
-	}
 	return shown[ports.ApprovalRequest]{
 		check: requestRecords.checkID,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) {
@@ -33,8 +30,11 @@ func (c *RequestShowCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *
 		find: func(ctx context.Context, s ports.Stores, id string) (ports.ApprovalRequest, error) {
 			return findRequest(ctx, s, id)
 		},
+		remote: func(ctx context.Context, b brokerAPI, id string) (ports.ApprovalRequest, error) {
+			return b.ShowRequest(ctx, id)
+		},
 		detail: writeRequestDetail,
-	}.show(env, logger, stores, c.ID, c.Output)
+	}.show(g, env, logger, stores, c.ID, c.Output)
 }
 
 func writeRequestDetail(env *Env, r ports.ApprovalRequest) error {

@@ -22,17 +22,17 @@ func (ServerSessionCmd) Help() string {
 
 // Run prints the session in full.
 func (c *ServerSessionCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runStore) error {
-	if g.team() {
-		return c.teamShow(g, env, logger)
-	}
 	return shown[ports.Session]{
 		check: validateIDOrPrefix,
 		sweep: func(ctx context.Context, s ports.Stores, clock ports.Clock, l *slog.Logger) { sweep(ctx, s, clock, l) },
 		find: func(ctx context.Context, s ports.Stores, id string) (ports.Session, error) {
 			return findSession(ctx, s, id)
 		},
+		remote: func(ctx context.Context, b brokerAPI, id string) (ports.Session, error) {
+			return b.ShowSession(ctx, id)
+		},
 		detail: writeSessionDetail,
-	}.show(env, logger, stores, c.ID, c.Output)
+	}.show(g, env, logger, stores, c.ID, c.Output)
 }
 
 func writeSessionDetail(env *Env, s ports.Session) error {

@@ -41,6 +41,16 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 	w.refusedAs(teamCarol, b, []string{"approve", requestID}, "approver")
 	w.mustAs(teamBob, b, "approve", requestID, "--comment", "ok")
 	approved := time.Now()
+	var shownReq ports.ApprovalRequest
+	decodeJSON(t, w.mustAs(teamAlice, b, "request-show", requestID[:12], "-o", "json").stdout, &shownReq)
+	if shownReq.ID != requestID || shownReq.Status != ports.RequestApproved || shownReq.Approver != "bob" {
+		t.Errorf("request-show through the broker: %+v, want the request approved by bob", shownReq)
+	}
+	var shownSession ports.Session
+	decodeJSON(t, w.mustAs(teamAlice, b, "server-session", aliceSession, "-o", "json").stdout, &shownSession)
+	if shownSession.ID != aliceSession || shownSession.UserARN != teamAlice.arn {
+		t.Errorf("server-session through the broker: %+v, want alice's own session", shownSession)
+	}
 	waitRecord(t, records, "a request served after bob approved", func(r requestRecord) bool { return r.OK && r.Start > approved.UnixNano() })
 
 	// bob has a session of his own, on dev.
@@ -56,6 +66,7 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 		}
 	}
 	w.refusedAs(teamAlice, b, []string{"server-sessions", "--user", "bob"}, "not permitted")
+	w.refusedAs(teamAlice, b, []string{"server-session", bobSession}, "")
 	w.refusedAs(teamAlice, b, []string{"server-revoke", bobSession, "--reason", "mischief"}, "not permitted")
 	w.refusedAs(teamAlice, b, []string{"server-revoke", "--user", "bob", "--reason", "mischief"}, "not permitted")
 	if _, refused := served(t, bobRecords); refused != 0 {

@@ -34,23 +34,6 @@ func (c *ServerSessionsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) 
 	})
 }
 
-// teamShow is server-session with --broker.
-func (c *ServerSessionCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := validateIDOrPrefix(c.ID); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
-		s, err := b.ShowSession(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		if c.Output == "json" {
-			return writeJSON(env.Stdout, s)
-		}
-		return writeSessionDetail(env, s)
-	})
-}
-
 // teamRevoke is server-revoke with --broker. The broker reads the store on
 // every credential request, so a revoke it has written is in force for
 // every replica's next request: there is no server to wait for. At AWS, the
@@ -132,23 +115,6 @@ func (c *RequestsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error 
 	})
 }
 
-// teamShow is request-show with --broker.
-func (c *RequestShowCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := requestRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
-		r, err := b.ShowRequest(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		if c.Output == "json" {
-			return writeJSON(env.Stdout, r)
-		}
-		return writeRequestDetail(env, r)
-	})
-}
-
 // teamDecide is approve and deny with --broker.
 func teamDecide(g *Globals, env *Env, logger *slog.Logger, id, output, comment string, approve bool, done func(ports.ApprovalRequest) string) error {
 	if err := requestRecords.checkID(id); err != nil {
@@ -220,23 +186,6 @@ func (c *BreakGlassListCmd) teamList(g *Globals, env *Env, logger *slog.Logger) 
 			return writeJSON(env.Stdout, events)
 		}
 		return writeBreakGlassTable(env.Stdout, env.Clock.Now(), events)
-	})
-}
-
-// teamShow is breakglass-show with --broker.
-func (c *BreakGlassShowCmd) teamShow(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := breakGlassRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
-		e, err := b.ShowBreakGlass(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		if c.Output == "json" {
-			return writeJSON(env.Stdout, e)
-		}
-		return writeBreakGlassDetail(env, e)
 	})
 }
 
