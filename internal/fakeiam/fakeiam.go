@@ -39,6 +39,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/sentinel-gw/sentinel/internal/querywire"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -194,18 +195,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	w.Header().Set("Content-Type", "text/xml")
 	if ierr != nil {
-		w.WriteHeader(ierr.status)
-		typ := "Sender"
-		if ierr.status >= 500 {
-			typ = "Receiver"
-		}
-		writeXML(w, errorResponse{Xmlns: xmlNamespace, Error: errorBody{Type: typ, Code: ierr.code, Message: ierr.message}, RequestID: requestID})
+		querywire.Answer(w, requestID, ierr.status, nil, xmlNamespace, ierr.code, ierr.message)
 		return
 	}
-	writeXML(w, body)
+	querywire.Answer(w, requestID, http.StatusOK, body, "", "", "")
 }
 
 func (s *Server) answer(r *http.Request, call *Call, requestID string) (any, *iamError) {
@@ -505,30 +499,6 @@ type getResponseXML struct {
 	Xmlns    string `xml:"xmlns,attr"`
 	Result   getResult
 	Metadata responseMetadata `xml:"ResponseMetadata"`
-}
-
-type errorBody struct {
-	Type    string `xml:"Type"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-type errorResponse struct {
-	XMLName   xml.Name  `xml:"ErrorResponse"`
-	Xmlns     string    `xml:"xmlns,attr"`
-	Error     errorBody `xml:"Error"`
-	RequestID string    `xml:"RequestId"`
-}
-
-func writeXML(w http.ResponseWriter, v any) {
-	out, err := xml.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write([]byte(xml.Header))
-	_, _ = w.Write(out) //nolint:gosec // G705: escaped by encoding/xml and served as text/xml to test clients
-
 }
 
 func newRequestID() string {

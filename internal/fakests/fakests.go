@@ -39,6 +39,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/querywire"
 	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -308,18 +309,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	w.Header().Set("Content-Type", "text/xml")
 	if stsErr != nil {
-		w.WriteHeader(stsErr.status)
-		writeXML(w, errorResponse{
-			Xmlns:     xmlNamespace,
-			Error:     errorBody{Type: errorType(stsErr.status), Code: stsErr.code, Message: stsErr.message},
-			RequestID: requestID,
-		})
+		querywire.Answer(w, requestID, stsErr.status, nil, xmlNamespace, stsErr.code, stsErr.message)
 		return
 	}
-	writeXML(w, body)
+	querywire.Answer(w, requestID, http.StatusOK, body, "", "", "")
 }
 
 // answer validates the request like STS does and builds the response body.
@@ -613,13 +607,6 @@ func credentialScope(authorization string) (accessKeyID, region string) {
 	return parts[0], parts[2]
 }
 
-func errorType(status int) string {
-	if status >= 500 {
-		return "Receiver"
-	}
-	return "Sender"
-}
-
 // XML shapes of the STS Query API responses.
 
 type responseMetadata struct {
@@ -683,29 +670,6 @@ type getCallerIdentityResponse struct {
 	Xmlns    string                  `xml:"xmlns,attr"`
 	Result   getCallerIdentityResult `xml:"GetCallerIdentityResult"`
 	Metadata responseMetadata        `xml:"ResponseMetadata"`
-}
-
-type errorBody struct {
-	Type    string `xml:"Type"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-type errorResponse struct {
-	XMLName   xml.Name  `xml:"ErrorResponse"`
-	Xmlns     string    `xml:"xmlns,attr"`
-	Error     errorBody `xml:"Error"`
-	RequestID string    `xml:"RequestId"`
-}
-
-func writeXML(w http.ResponseWriter, v any) {
-	out, err := xml.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write([]byte(xml.Header))
-	_, _ = w.Write(out) //nolint:gosec // text/xml made by xml.Marshal, which escapes every value
 }
 
 func randomBytes(n int) []byte {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-gw/sentinel/internal/querywire"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -62,9 +63,9 @@ func form(action string, kv ...string) url.Values {
 // signed signs with the key every fake knows.
 var signed = &Credentials{AccessKeyID: ExampleKeyID, SecretAccessKey: ExampleSecret}
 
-func decodeError(t *testing.T, body []byte) errorResponse {
+func decodeError(t *testing.T, body []byte) querywire.ErrorResponse {
 	t.Helper()
-	var e errorResponse
+	var e querywire.ErrorResponse
 	if err := xml.Unmarshal(body, &e); err != nil {
 		t.Fatalf("not an ErrorResponse: %v\n%s", err, body)
 	}
