@@ -43,8 +43,11 @@ type faultStore struct {
 	clock        ports.Clock
 	beforeUpdate func(ctx context.Context, inner ports.SessionStore, s ports.Session)
 	touchErr     error
-	updates      int
-	creates      int
+	// afterTouch runs once a touch has landed; its error is the touch's
+	// (a reply lost after the write).
+	afterTouch func(ctx context.Context) error
+	updates    int
+	creates    int
 }
 
 func (f *faultStore) store() ports.SessionStore {
@@ -102,12 +105,16 @@ func (f *faultStore) UpdateSession(ctx context.Context, s ports.Session) (ports.
 
 func (f *faultStore) TouchSession(ctx context.Context, id string, at time.Time, n int64) (ports.Session, error) {
 	f.mu.Lock()
-	err, inner := f.touchErr, f.inner
+	err, inner, after := f.touchErr, f.inner, f.afterTouch
 	f.mu.Unlock()
 	if err != nil {
 		return ports.Session{}, err
 	}
-	return inner.TouchSession(ctx, id, at, n)
+	s, err := inner.TouchSession(ctx, id, at, n)
+	if err == nil && after != nil {
+		err = after(ctx)
+	}
+	return s, err
 }
 
 func (f *faultStore) ListSessionsByUser(ctx context.Context, user string, p ports.Page) (ports.SessionPage, error) {

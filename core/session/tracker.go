@@ -71,8 +71,10 @@ type Tracker struct {
 	restore    chan struct{}
 	started    bool
 	stopped    bool
-	cancel     context.CancelFunc
-	done       chan struct{}
+	// stop asks the loop to end after the step it is in; a step is never
+	// cut short, since a write cut after it lands would count twice.
+	stop chan struct{}
+	done chan struct{}
 }
 
 type revokedState struct {
@@ -126,10 +128,8 @@ func (t *Tracker) Start(ctx context.Context, s ports.Session) (ports.Session, er
 	t.id = created.ID
 	t.last = created
 	t.started = true
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	t.cancel = cancel
-	t.done = make(chan struct{})
-	go t.run(loopCtx, t.done)
+	t.stop, t.done = make(chan struct{}), make(chan struct{})
+	go t.run(context.WithoutCancel(ctx), t.stop, t.done)
 	return created, nil
 }
 
@@ -335,7 +335,7 @@ func (t *Tracker) Stop(ctx context.Context) error {
 	}
 	t.stopped = true
 	id, done := t.id, t.done
-	t.cancel()
+	close(t.stop)
 	t.mu.Unlock()
 
 	select {
@@ -366,8 +366,10 @@ func (t *Tracker) Stop(ctx context.Context) error {
 // stepFloor is the least time one flush or heartbeat may take.
 const stepFloor = 5 * time.Second
 
-// run flushes and heartbeats until ctx ends.
-func (t *Tracker) run(ctx context.Context, done chan struct{}) {
+// run flushes and heartbeats until stop is closed. A step in flight when
+// Stop comes finishes (within its own deadline) before the loop ends, so
+// Stop's own flush never repeats a count the store has already taken.
+func (t *Tracker) run(ctx context.Context, stop <-chan struct{}, done chan struct{}) {
 	defer close(done)
 	flush := time.NewTicker(t.cfg.TouchFlushInterval)
 	defer flush.Stop()
@@ -375,7 +377,7 @@ func (t *Tracker) run(ctx context.Context, done chan struct{}) {
 	defer heartbeat.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return
 		case <-flush.C:
 			t.step(ctx, "flush", t.Flush)
@@ -398,7 +400,7 @@ func (t *Tracker) step(ctx context.Context, name string, fn func(context.Context
 	// against a slow store (a DynamoDB warming up after a restart).
 	stepCtx, cancel := context.WithTimeout(ctx, max(t.cfg.HeartbeatInterval, stepFloor))
 	defer cancel()
-	if err := fn(stepCtx); err != nil && ctx.Err() == nil {
+	if err := fn(stepCtx); err != nil {
 		t.logger.Warn("session tracking step failed; will retry", "step", name, "session_id", t.ID(), "err", err)
 	}
 }

@@ -358,6 +358,44 @@ func TestTrackerStopReportsFlushFailure(t *testing.T) {
 	}
 }
 
+// A Stop that comes while the loop's flush is at the store waits for it: a
+// flush cut short after its write landed would leave its count pending, and
+// Stop's own flush would write it a second time.
+func TestTrackerStopLetsAFlushInFlightFinish(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	r := startTracker(t, TrackerConfig{HeartbeatInterval: time.Hour, Lease: time.Minute, TouchFlushInterval: 2 * time.Millisecond})
+	landed, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.store.mu.Lock()
+	r.store.afterTouch = func(ctx context.Context) error {
+		once.Do(func() { close(landed) })
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err() // the write landed; its reply is lost
+		}
+	}
+	r.store.mu.Unlock()
+	r.tracker.Touch(7)
+	<-landed // the loop's flush has written 7 and waits for its reply
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.tracker.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) while a flush was at the store", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.stored(t); got.RequestCount != 7 || got.Status != ports.SessionExpired {
+		t.Fatalf("after Stop: %s with %d requests, want expired with 7 (each request counted once)", got.Status, got.RequestCount)
+	}
+}
+
 // The background loop, on real (short) timers, flushes and heartbeats by itself.
 func TestTrackerLoopFlushesAndHeartbeats(t *testing.T) {
 	defer goleak.VerifyNone(t)
