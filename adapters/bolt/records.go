@@ -133,6 +133,16 @@ func (k recordKind[T]) insert(ctx context.Context, s *Store, in T, guard func(tx
 
 // get returns the record as it reads now.
 func (k recordKind[T]) get(ctx context.Context, s *Store, id string) (T, error) {
+	got, err := k.getRaw(ctx, s, id, nil)
+	if err != nil {
+		return got, err
+	}
+	return k.effective(got, s.clock.Now()), nil
+}
+
+// getRaw returns the record as stored, calling also (when set) in the same
+// read transaction.
+func (k recordKind[T]) getRaw(ctx context.Context, s *Store, id string, also func(*bbolt.Tx)) (T, error) {
 	var zero T
 	if id == "" {
 		return zero, fmt.Errorf("bolt: get %s: empty id: %w", k.noun, ports.ErrInvalidArgument)
@@ -144,12 +154,15 @@ func (k recordKind[T]) get(ctx context.Context, s *Store, id string) (T, error) 
 		if got, err = k.read(tx, id); err != nil {
 			return fmt.Errorf("bolt: get %s %q: %w", k.noun, id, err)
 		}
+		if also != nil {
+			also(tx)
+		}
 		return nil
 	})
 	if err != nil {
 		return zero, err
 	}
-	return k.effective(got, s.clock.Now()), nil
+	return got, nil
 }
 
 // update replaces the record when the stored Version equals in's.

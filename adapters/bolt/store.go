@@ -76,6 +76,7 @@ type Store struct {
 	gate        gate
 	closed      atomic.Bool
 	feed        feedServer    // the server side of the session feed (watch.go)
+	sessions    sessionCache  // session records read, while the file is unchanged
 	reads       *atomic.Int64 // Options.ReadCounter
 }
 
@@ -171,8 +172,30 @@ func (s *Store) CreateSession(ctx context.Context, in ports.Session) (ports.Sess
 }
 
 // GetSession returns the session as it reads now.
+//
+// A record read before is served from memory while the file shows no commit
+// since (readcache.go); otherwise it is read under the lock as any record.
 func (s *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
-	return sessionRecords.get(ctx, s, id)
+	if !s.closed.Load() && ctx.Err() == nil {
+		if rec, ok := s.sessions.get(s.path, id); ok {
+			return sessionRecords.effective(rec, s.clock.Now()), nil
+		}
+	}
+	var stamp fileStamp
+	rec, err := sessionRecords.getRaw(ctx, s, id, func(tx *bbolt.Tx) {
+		// Under the lock nothing commits, so the stamp is the read's own;
+		// a stamp that disagrees with bbolt's txid is never trusted.
+		if st, ok := stampFile(s.path); ok && st.txid == uint64(tx.ID()) {
+			stamp = st
+		}
+	})
+	if err != nil {
+		return ports.Session{}, err
+	}
+	if stamp.info != nil {
+		s.sessions.put(id, stamp, rec)
+	}
+	return sessionRecords.effective(rec, s.clock.Now()), nil
 }
 
 // UpdateSession replaces the record when the stored Version equals in.Version.
