@@ -220,7 +220,7 @@ func (k *kind[T]) get(ctx context.Context, s *Store, id string) (T, error) {
 	if err := s.check(what, id); err != nil {
 		return zero, err
 	}
-	fields, err := s.client.HGetAll(ctx, k.key(s, id)).Result()
+	fields, err := s.gets.Do(ctx, k.key(s, id))
 	if err != nil && ctx.Err() == nil && !errors.Is(err, redis.Nil) {
 		// A read is safe to send again: after a Redis restart the pool's
 		// first use of each old connection fails once, and a server with

@@ -50,6 +50,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sentinel-gw/sentinel/internal/gather"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -98,6 +99,7 @@ type Store struct {
 	tag    string // "{P}:", the start of every key
 	events string // "{P}:events"
 	closed atomic.Bool
+	gets   *gather.Group[string, map[string]string] // record reads, pipelined under load (batch.go)
 }
 
 var _ ports.Stores = (*Store)(nil)
@@ -231,6 +233,7 @@ func New(client redis.UniversalClient, prefix string, clock ports.Clock) *Store 
 		clock:  clock,
 		tag:    tag,
 		events: tag + "events",
+		gets:   newGets(client),
 	}
 }
 
