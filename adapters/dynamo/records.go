@@ -133,17 +133,13 @@ func getRecord[T any](ctx context.Context, s *Store, k recordKind[T], id string)
 }
 
 // getItem reads one item with a strongly consistent read; nil when absent.
-// The error is the SDK's, for the caller to map.
+// The error is the SDK's, for the caller to map. Reads of one table asked
+// for at once travel together (batch.go).
 func (s *Store) getItem(ctx context.Context, table, id string) (map[string]types.AttributeValue, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(table),
-		Key:            key(id),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, err
+	if g, ok := s.gets[table]; ok {
+		return g.get(ctx, id)
 	}
-	return out.Item, nil
+	return getOne(ctx, s.client, table, id)
 }
 
 // updateRecord replaces the item when its version equals rec's, writing

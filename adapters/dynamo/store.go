@@ -98,6 +98,7 @@ type Store struct {
 	eventsTable   string
 	storeURL      string // quoted in the "table does not exist" message
 	clock         ports.Clock
+	gets          map[string]*itemGets // record reads by table, gathered under load (batch.go)
 }
 
 var _ ports.Stores = (*Store)(nil)
@@ -154,10 +155,14 @@ func Open(ctx context.Context, opts Options, clock ports.Clock) (*Store, error) 
 // New wraps an existing client as it is configured (tests point one at
 // DynamoDB Local); Open is what production uses, with the retry bounds.
 func New(client *dynamodb.Client, table string, clock ports.Clock) *Store {
-	return &Store{
+	s := &Store{
 		client: client, table: table, requestsTable: table + requestsSuffix, eventsTable: table + breakGlassSuffix,
-		storeURL: storeURL(Options{Table: table}), clock: clock,
+		storeURL: storeURL(Options{Table: table}), clock: clock, gets: map[string]*itemGets{},
 	}
+	for _, t := range []string{s.table, s.requestsTable, s.eventsTable} {
+		s.gets[t] = newItemGets(client, t)
+	}
+	return s
 }
 
 // newRetryer is the SDK's standard retryer with this package's bounds.
