@@ -156,7 +156,7 @@ Errors go to stderr and say what to do next.
 | ` + "`SENTINEL_LOG_FILE`" + ` | ` + "`--log-file`" + `: the decision log |
 | ` + "`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`" + ` | where profiles are read from |
 | ` + "`AWS_ENDPOINT_URL_STS`" + ` | the STS endpoint (standard AWS override) |
-| ` + "`SENTINEL_CPU_PROFILE`" + ` | diagnostics: a file that receives a CPU profile of a ` + "`sentinel exec`" + ` run |
+| ` + "`SENTINEL_CPU_PROFILE`" + ` | diagnostics: a file that receives a CPU profile of a ` + "`sentinel exec` or `sentinel serve`" + ` run |
 
 ## sentinel
 

@@ -88,6 +88,11 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile, err := startProfile(env.Getenv)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	policies, err := policyfile.NewSource(c.Policy)
 	if err != nil {
 		return err
