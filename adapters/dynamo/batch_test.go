@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -176,7 +177,7 @@ func readAllAtOnce(t *testing.T, w *wire, s *Store, ids []string) {
 		wg.Add(1)
 		go ask(id)
 	}
-	waitFor(t, func() bool { return s.gets[s.table].group.Waiting() == len(asks)-1 })
+	testkit.Eventually(t, 10*time.Second, "the reads to gather", func() bool { return s.gets[s.table].group.Waiting() == len(asks)-1 })
 	close(w.let)
 	wg.Wait()
 	close(errs)
@@ -229,16 +230,5 @@ func TestBatchGetItemDeniedFallsBackToGetItem(t *testing.T) {
 	// (every id again, and the missing one) one by one.
 	if want := 2 * (1 + len(ids) + 1); w.count("GetItem") != want {
 		t.Errorf("%d GetItems, want %d", w.count("GetItem"), want)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sentinel-gw/sentinel/internal/testenv"
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 // wireHook counts the HGETALLs that reach the connection, alone or in
@@ -112,7 +113,7 @@ func TestReadsGatherIntoPipelines(t *testing.T) {
 		wg.Add(1)
 		go ask(i)
 	}
-	waitFor(t, func() bool { return b.Waiting() == callers-1 })
+	testkit.Eventually(t, 10*time.Second, "the reads to gather", func() bool { return b.Waiting() == callers-1 })
 	close(hook.let)
 	wg.Wait()
 	close(errs)
@@ -148,15 +149,4 @@ func unusedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -52,17 +54,6 @@ func (w *wire) seen() [][]string {
 	return slices.Clone(w.batches)
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestAloneGoesAtOnce(t *testing.T) {
 	w := &wire{}
 	g := New(8, w.send)
@@ -101,7 +92,7 @@ func TestReadsGatherBehindTheOneOnTheWire(t *testing.T) {
 	for _, k := range keys {
 		go ask(k)
 	}
-	waitFor(t, func() bool { return g.Waiting() == len(keys) })
+	testkit.Eventually(t, 10*time.Second, "the reads to gather", func() bool { return g.Waiting() == len(keys) })
 	close(w.let)
 	for range len(keys) + 1 {
 		a := <-answers
@@ -126,92 +117,104 @@ func TestReadsGatherBehindTheOneOnTheWire(t *testing.T) {
 	}
 }
 
+// held is a group whose wire holds each batch until let is closed, with a
+// read of "first" on the wire.
+type held struct {
+	w     *wire
+	g     *Group[string, string]
+	first chan error
+}
+
+func holdFirst(t *testing.T, limit int) held {
+	t.Helper()
+	h := held{w: &wire{sent: make(chan []string, 64), let: make(chan struct{})}, first: make(chan error, 1)}
+	h.g = New(limit, h.w.send)
+	go func() { _, err := h.g.Do(t.Context(), "first"); h.first <- err }()
+	<-h.w.sent
+	return h
+}
+
+// ask starts a read of key under ctx and returns once it is queued; its
+// answer comes on the channel.
+func (h held) ask(t *testing.T, ctx context.Context, key string) chan Result[string] {
+	t.Helper()
+	before := h.g.Waiting()
+	out := make(chan Result[string], 1)
+	go func() {
+		v, err := h.g.Do(ctx, key)
+		out <- Result[string]{v, err}
+	}()
+	testkit.Eventually(t, 10*time.Second, key+"'s read to queue", func() bool { return h.g.Waiting() == before+1 })
+	return out
+}
+
+// release lets the wire go and waits for the first read's answer.
+func (h held) release(t *testing.T) {
+	t.Helper()
+	close(h.w.let)
+	if err := <-h.first; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h held) idle() bool {
+	h.g.mu.Lock()
+	defer h.g.mu.Unlock()
+	return !h.g.sending && len(h.g.queue) == 0
+}
+
 // A caller that stops waiting leaves with its context's error, and the
 // callers behind it are still answered.
 func TestAWaitThatEndsStrandsNoOne(t *testing.T) {
-	w := &wire{sent: make(chan []string, 64), let: make(chan struct{})}
-	g := New(8, w.send)
-	first := make(chan error, 1)
-	go func() { _, err := g.Do(t.Context(), "first"); first <- err }()
-	<-w.sent
-
+	h := holdFirst(t, 8)
 	quitCtx, quit := context.WithCancel(t.Context())
-	quitter := make(chan error, 1)
-	go func() { _, err := g.Do(quitCtx, "q"); quitter <- err }()
-	waitFor(t, func() bool { return g.Waiting() == 1 })
-	waiter := make(chan string, 1)
-	go func() { got, _ := g.Do(t.Context(), "w"); waiter <- got }()
-	waitFor(t, func() bool { return g.Waiting() == 2 })
+	quitter := h.ask(t, quitCtx, "q")
+	waiter := h.ask(t, t.Context(), "w")
 	quit()
-	if err := <-quitter; !errors.Is(err, context.Canceled) {
-		t.Fatalf("the caller that gave up: %v, want context.Canceled", err)
+	if r := <-quitter; !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v, want context.Canceled", r.Err)
 	}
-	close(w.let)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	h.release(t)
+	if r := <-waiter; r.Value != "v:w" || r.Err != nil {
+		t.Fatalf("the caller behind one that gave up got %q, %v", r.Value, r.Err)
 	}
-	if got := <-waiter; got != "v:w" {
-		t.Fatalf("the caller behind one that gave up got %q", got)
-	}
-	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return !g.sending && len(g.queue) == 0 })
+	testkit.Eventually(t, 10*time.Second, "the group to be idle", h.idle)
 }
 
 // When only callers that gave up are queued, the leader sends theirs and
 // returns, and the group is idle after.
 func TestOnlyGoneCallersQueued(t *testing.T) {
-	w := &wire{sent: make(chan []string, 64), let: make(chan struct{})}
-	g := New(8, w.send)
-	first := make(chan error, 1)
-	go func() { _, err := g.Do(t.Context(), "first"); first <- err }()
-	<-w.sent
+	h := holdFirst(t, 8)
 	quitCtx, quit := context.WithCancel(t.Context())
-	quitter := make(chan error, 1)
-	go func() { _, err := g.Do(quitCtx, "q"); quitter <- err }()
-	waitFor(t, func() bool { return g.Waiting() == 1 })
+	quitter := h.ask(t, quitCtx, "q")
 	quit()
 	<-quitter
-	close(w.let)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	h.release(t)
+	if !h.idle() {
+		t.Fatal("the group is not idle after the first read's leader returned")
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.queue) != 0 || g.sending {
-		t.Fatalf("after the last batch: %d queued, sending %v", len(g.queue), g.sending)
-	}
-	if got := w.seen(); len(got) != 2 || !slices.Equal(got[1], []string{"q"}) {
+	if got := h.w.seen(); len(got) != 2 || !slices.Equal(got[1], []string{"q"}) {
 		t.Fatalf("batches %v: the gone caller's read should still go, by the leader", got)
 	}
 }
 
-// A caller named to send whose wait has already ended still sends, so the
-// ones behind it are answered.
-func TestNamedLeaderThatGaveUpStillSends(t *testing.T) {
-	w := &wire{sent: make(chan []string, 64), let: make(chan struct{})}
-	g := New(1, w.send) // one key per batch: "n" is named to send the next
-	first := make(chan error, 1)
-	go func() { _, err := g.Do(t.Context(), "first"); first <- err }()
-	<-w.sent
-	// n's context ends the moment it is named: it must still send.
-	nCtx, nQuit := context.WithCancel(t.Context())
-	named := make(chan error, 1)
-	go func() { _, err := g.Do(nCtx, "n"); named <- err }()
-	waitFor(t, func() bool { return g.Waiting() == 1 })
-	behind := make(chan string, 1)
-	go func() { got, _ := g.Do(t.Context(), "b"); behind <- got }()
-	waitFor(t, func() bool { return g.Waiting() == 2 })
-	nQuit()
-	// Whether n sees its end or its lead first, b must be answered.
-	close(w.let)
-	<-first
-	<-named
-	select {
-	case got := <-behind:
-		if got != "v:b" {
-			t.Fatalf("behind a leader that gave up: %q", got)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the caller behind a named leader that gave up was stranded")
+// A caller named to send whose next batch holds only others' reads (gone
+// callers ahead of it, one key per batch) sends on until its own is back,
+// and the group ends idle.
+func TestALeaderSendsOnUntilItsOwnReadIsBack(t *testing.T) {
+	h := holdFirst(t, 1)
+	quitCtx, quit := context.WithCancel(t.Context())
+	gone := h.ask(t, quitCtx, "gone")
+	named := h.ask(t, t.Context(), "named")
+	quit()
+	<-gone
+	h.release(t)
+	if r := <-named; r.Value != "v:named" || r.Err != nil {
+		t.Fatalf("the named leader got %q, %v", r.Value, r.Err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the group to be idle", h.idle)
+	if got := h.w.seen(); len(got) != 3 || !slices.Equal(got[1], []string{"gone"}) || !slices.Equal(got[2], []string{"named"}) {
+		t.Fatalf("batches %v, want first, gone, named", got)
 	}
 }
 
@@ -229,7 +232,7 @@ func TestBatchContext(t *testing.T) {
 	<-w.sent
 	go func() { _, _ = g.Do(soon, "x"); done <- struct{}{} }()
 	go func() { _, _ = g.Do(later, "y"); done <- struct{}{} }()
-	waitFor(t, func() bool { return g.Waiting() == 2 })
+	testkit.Eventually(t, 10*time.Second, "the reads to gather", func() bool { return g.Waiting() == 2 })
 	w.let <- struct{}{} // the first batch back
 	<-w.sent            // the second on the wire, held
 	w.mu.Lock()
