@@ -1,13 +1,18 @@
 package bolt
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"slices"
 	"sync"
 	"time"
 
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/sentinel-gw/sentinel/internal/gather"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -25,6 +30,9 @@ import (
 // read here is bbolt's on-disk format, version 2, unchanged since bbolt's
 // first release; a test checks it against the transaction ids bbolt itself
 // reports.
+
+// maxSessionReads bounds the session reads gathered into one transaction.
+const maxSessionReads = 256
 
 // sessionCacheSize bounds the records kept; past it, an arbitrary one goes.
 const sessionCacheSize = 4096
@@ -157,4 +165,42 @@ func cloneSession(s ports.Session) ports.Session {
 	s.RoleARNs = slices.Clone(s.RoleARNs)
 	s.AssumedRoleIDs = slices.Clone(s.AssumedRoleIDs)
 	return s
+}
+
+// sessionRead is one record read under the lock, with the file's stamp then
+// (no stamp, a nil info, when the stamp could not be vouched for).
+type sessionRead struct {
+	rec   ports.Session
+	stamp fileStamp
+}
+
+// readSessions reads sessions ids in one read transaction: under load the
+// reads that miss memory gather (internal/gather) and share one open of the
+// file, one flock and one map. Under the lock nothing commits, so the stamp
+// taken inside is the read's own; one that disagrees with bbolt's txid is
+// never trusted.
+func (s *Store) readSessions(ctx context.Context, ids []string) []gather.Result[sessionRead] {
+	out := make([]gather.Result[sessionRead], len(ids))
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var stamp fileStamp
+		if st, ok := stampFile(s.path); ok && st.txid == uint64(tx.ID()) {
+			stamp = st
+		}
+		for i, id := range ids {
+			s.countReads(1)
+			rec, err := sessionRecords.read(tx, id)
+			if err != nil {
+				out[i].Err = mapError(s.path, s.lockTimeout, fmt.Errorf("bolt: get session %q: %w", id, err))
+				continue
+			}
+			out[i].Value = sessionRead{rec: rec, stamp: stamp}
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range out {
+			out[i].Err = err
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -278,4 +279,42 @@ func FuzzParseMeta(f *testing.F) {
 			t.Fatalf("accepted a meta whose checksum does not hold: %x", m)
 		}
 	})
+}
+
+// Session reads gathered into one transaction answer each id: its record
+// with the transaction's stamp, or ErrNotFound.
+func TestReadSessionsInOneTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s, reads := readCounted(t, path)
+	a := mustCreate(t, s, activeSession("0123456789abcdef0123456789abcdef", "alice", time.Now()))
+	b := mustCreate(t, s, activeSession("fedcba9876543210fedcba9876543210", "bob", time.Now()))
+	missing := "00000000000000000000000000000000"
+	got := s.readSessions(t.Context(), []string{a.ID, missing, b.ID})
+	if len(got) != 3 {
+		t.Fatalf("%d answers for 3 ids", len(got))
+	}
+	for i, want := range []ports.Session{a, {}, b} {
+		r := got[i]
+		switch {
+		case want.ID == "":
+			if !errors.Is(r.Err, ports.ErrNotFound) {
+				t.Errorf("missing id: %v, want ErrNotFound", r.Err)
+			}
+		case r.Err != nil || r.Value.rec.ID != want.ID || r.Value.rec.User != want.User:
+			t.Errorf("answer %d = %+v, %v; want %s", i, r.Value.rec, r.Err, want.ID)
+		case r.Value.stamp.info == nil || r.Value.stamp.txid != mustStamp(t, path).txid:
+			t.Errorf("answer %d has stamp %+v, want the file's", i, r.Value.stamp)
+		}
+	}
+	if reads.Load() != 3 {
+		t.Errorf("%d records read, want 3", reads.Load())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.readSessions(t.Context(), []string{a.ID, b.ID}) {
+		if !errors.Is(r.Err, ports.ErrUnavailable) {
+			t.Errorf("a read on a closed store: %v, want ErrUnavailable", r.Err)
+		}
+	}
 }

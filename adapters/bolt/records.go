@@ -133,16 +133,6 @@ func (k recordKind[T]) insert(ctx context.Context, s *Store, in T, guard func(tx
 
 // get returns the record as it reads now.
 func (k recordKind[T]) get(ctx context.Context, s *Store, id string) (T, error) {
-	got, err := k.getRaw(ctx, s, id, nil)
-	if err != nil {
-		return got, err
-	}
-	return k.effective(got, s.clock.Now()), nil
-}
-
-// getRaw returns the record as stored, calling also (when set) in the same
-// read transaction.
-func (k recordKind[T]) getRaw(ctx context.Context, s *Store, id string, also func(*bbolt.Tx)) (T, error) {
 	var zero T
 	if id == "" {
 		return zero, fmt.Errorf("bolt: get %s: empty id: %w", k.noun, ports.ErrInvalidArgument)
@@ -154,15 +144,12 @@ func (k recordKind[T]) getRaw(ctx context.Context, s *Store, id string, also fun
 		if got, err = k.read(tx, id); err != nil {
 			return fmt.Errorf("bolt: get %s %q: %w", k.noun, id, err)
 		}
-		if also != nil {
-			also(tx)
-		}
 		return nil
 	})
 	if err != nil {
 		return zero, err
 	}
-	return got, nil
+	return k.effective(got, s.clock.Now()), nil
 }
 
 // update replaces the record when the stored Version equals in's.

@@ -25,6 +25,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/sentinel-gw/sentinel/internal/gather"
 	"github.com/sentinel-gw/sentinel/ports"
 )
 
@@ -75,9 +76,11 @@ type Store struct {
 	noSync      bool
 	gate        gate
 	closed      atomic.Bool
-	feed        feedServer    // the server side of the session feed (watch.go)
-	sessions    sessionCache  // session records read, while the file is unchanged
-	reads       *atomic.Int64 // Options.ReadCounter
+	feed        feedServer   // the server side of the session feed (watch.go)
+	sessions    sessionCache // session records read, while the file is unchanged
+	// sessionReads gathers the session reads that miss sessions.
+	sessionReads *gather.Group[string, sessionRead]
+	reads        *atomic.Int64 // Options.ReadCounter
 }
 
 var _ ports.Stores = (*Store)(nil)
@@ -122,6 +125,7 @@ func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
 		gate:        gateFor(abs),
 		reads:       opts.ReadCounter,
 	}
+	s.sessionReads = gather.New(maxSessionReads, s.readSessions)
 	err = s.withDB(context.Background(), mode, func(db *bbolt.DB) error { return db.Update(initLayout(abs)) })
 	if err != nil {
 		return nil, err
@@ -174,28 +178,25 @@ func (s *Store) CreateSession(ctx context.Context, in ports.Session) (ports.Sess
 // GetSession returns the session as it reads now.
 //
 // A record read before is served from memory while the file shows no commit
-// since (readcache.go); otherwise it is read under the lock as any record.
+// since (readcache.go); otherwise it is read under the lock, in one
+// transaction with the other session reads asked for meanwhile (readcache.go).
 func (s *Store) GetSession(ctx context.Context, id string) (ports.Session, error) {
+	if id == "" {
+		return ports.Session{}, fmt.Errorf("bolt: get session: empty id: %w", ports.ErrInvalidArgument)
+	}
 	if !s.closed.Load() && ctx.Err() == nil {
 		if rec, ok := s.sessions.get(s.path, id); ok {
 			return sessionRecords.effective(rec, s.clock.Now()), nil
 		}
 	}
-	var stamp fileStamp
-	rec, err := sessionRecords.getRaw(ctx, s, id, func(tx *bbolt.Tx) {
-		// Under the lock nothing commits, so the stamp is the read's own;
-		// a stamp that disagrees with bbolt's txid is never trusted.
-		if st, ok := stampFile(s.path); ok && st.txid == uint64(tx.ID()) {
-			stamp = st
-		}
-	})
+	got, err := s.sessionReads.Do(ctx, id)
 	if err != nil {
 		return ports.Session{}, err
 	}
-	if stamp.info != nil {
-		s.sessions.put(id, stamp, rec)
+	if got.stamp.info != nil {
+		s.sessions.put(id, got.stamp, got.rec)
 	}
-	return sessionRecords.effective(rec, s.clock.Now()), nil
+	return sessionRecords.effective(got.rec, s.clock.Now()), nil
 }
 
 // UpdateSession replaces the record when the stored Version equals in.Version.
