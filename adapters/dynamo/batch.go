@@ -24,7 +24,8 @@ type item = map[string]types.AttributeValue
 // reads asked for while one is on the wire go out as the next BatchGetItem
 // (internal/gather), one round trip for up to 100 distinct items. A read
 // alone is a plain GetItem. Keys DynamoDB leaves unprocessed (its limits on
-// size and capacity) are read one by one. A principal whose IAM policy lacks
+// size and capacity) are read one by one, and so is a batch whose reply
+// never came whole. A principal whose IAM policy lacks
 // dynamodb:BatchGetItem (one granted before this read path) is answered
 // with GetItems from then on, so an upgrade cannot lock a broker out.
 type itemGets struct {
@@ -60,13 +61,19 @@ func (g *itemGets) send(ctx context.Context, ids []string) []gather.Result[item]
 		RequestItems: map[string]types.KeysAndAttributes{g.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
 	})
 	if err != nil {
-		if accessDenied(err) {
+		var api smithy.APIError
+		switch {
+		case accessDenied(err):
 			g.noBatch.Store(true)
 			g.oneByOne(ctx, ids, out)
-			return out
-		}
-		for i := range out {
-			out[i].Err = err
+		case !errors.As(err, &api) && ctx.Err() == nil:
+			// No answer from DynamoDB (a reply cut short, a dropped
+			// connection): a read is safe to send again, one by one.
+			g.oneByOne(ctx, ids, out)
+		default:
+			for i := range out {
+				out[i].Err = err
+			}
 		}
 		return out
 	}

@@ -33,6 +33,7 @@ type wire struct {
 	let         chan struct{} // reads wait for it, when set
 	denyBatch   bool
 	unprocessed bool
+	cutBatch    bool // BatchGetItem replies come back cut in half
 }
 
 func (w *wire) count(op string) int {
@@ -46,6 +47,7 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.mu.Lock()
 	w.ops[op]++
 	hold, deny, unprocessed := w.held, w.denyBatch && op == "BatchGetItem", w.unprocessed && op == "BatchGetItem"
+	cut := w.cutBatch && op == "BatchGetItem"
 	w.mu.Unlock()
 	if op == "GetItem" || op == "BatchGetItem" {
 		if hold != nil {
@@ -68,6 +70,16 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(sent))
 	}
 	resp, err := w.next.RoundTrip(req)
+	if err == nil && cut {
+		body, rerr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body[:len(body)/2])), -1
+		resp.Header.Del("Content-Length")
+		return resp, nil
+	}
 	if err != nil || !unprocessed || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
@@ -212,6 +224,18 @@ func TestUnprocessedKeysAreReadAgain(t *testing.T) {
 	if w.count("BatchGetItem") != 1 || w.count("GetItem") != 2 {
 		t.Errorf("%d BatchGetItems and %d GetItems; want 1, and 2 (the first read, the unprocessed key)",
 			w.count("BatchGetItem"), w.count("GetItem"))
+	}
+}
+
+// A batch whose reply is cut short is read again one by one: every caller
+// still gets its own record.
+func TestCutBatchReplyIsReadAgain(t *testing.T) {
+	w := &wire{cutBatch: true}
+	s, ids := wiredStore(t, w, 6)
+	readAllAtOnce(t, w, s, ids)
+	// The first read alone, then the 7 gathered distinct ids one by one.
+	if w.count("BatchGetItem") != 1 || w.count("GetItem") != 1+len(ids)+1 {
+		t.Errorf("%d BatchGetItems and %d GetItems; want 1 and %d", w.count("BatchGetItem"), w.count("GetItem"), 1+len(ids)+1)
 	}
 }
 
