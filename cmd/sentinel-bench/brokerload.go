@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,11 +192,7 @@ func runBroker(ctx context.Context, sb *sandbox, self string, o options, w io.Wr
 		out.baseline, out.broker = baseline, broker
 		out.ratios = ratios
 	}
-	if len(ratios) > 0 {
-		sorted := slices.Sorted(slices.Values(ratios))
-		fmt.Fprintf(w, "== broker/https-baseline throughput over %d alternating pairs\n  median %.2fx   min %.2fx   max %.2fx\n",
-			len(sorted), sorted[len(sorted)/2], sorted[0], sorted[len(sorted)-1])
-	}
+	writeMedianRatio(w, "broker/https-baseline", ratios)
 	if out.brokerRSS, err = readPeakRSS(t.pid()); err != nil {
 		return nil, fmt.Errorf("broker peak RSS: %w", err)
 	}

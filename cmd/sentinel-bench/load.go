@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/sentinel-gw/sentinel/internal/benchtool"
@@ -18,6 +19,8 @@ type loadOutcome struct {
 	// sentinelCPU and baselineCPU are each server's CPU time (user and
 	// system) over its measured window.
 	sentinelCPU, baselineCPU time.Duration
+	// ratios is sentinel/baseline throughput, one per pair of windows.
+	ratios []float64
 }
 
 // runLoad measures the baseline, then sentinel, with the same client and
@@ -55,18 +58,36 @@ func runLoad(ctx context.Context, sb *sandbox, self string, o options, w io.Writ
 		return res, used, err
 	}
 	out := &loadOutcome{}
-	// Both get the token, so the requests are byte for byte the same size.
-	if out.baseline, out.baselineCPU, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}, base.cmd.Process.Pid); err != nil {
-		return nil, err
+	// Closed loop: -pairs alternating windows, as on a shared machine the
+	// load of others drifts; the first pair's figures are kept in full.
+	pairs := 1
+	if o.mode == "throughput" {
+		pairs = max(1, o.pairs)
 	}
-	if out.sentinel, out.sentinelCPU, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}, srv.pid()); err != nil {
-		return nil, err
+	for i := range pairs {
+		var p loadOutcome
+		// Both get the token, so the requests are byte for byte the same size.
+		if p.baseline, p.baselineCPU, err = measure("baseline", benchtool.Target{URL: base.url, Token: srv.token}, base.cmd.Process.Pid); err != nil {
+			return nil, err
+		}
+		if p.sentinel, p.sentinelCPU, err = measure("sentinel", benchtool.Target{URL: srv.url, Token: srv.token}, srv.pid()); err != nil {
+			return nil, err
+		}
+		if err := benchtool.WriteRatio(w, p.sentinel, p.baseline); err != nil {
+			return nil, err
+		}
+		if err := writeCPU(w, &p); err != nil {
+			return nil, err
+		}
+		if p.baseline.Throughput() > 0 {
+			out.ratios = append(out.ratios, p.sentinel.Throughput()/p.baseline.Throughput())
+		}
+		if i == 0 {
+			out.baseline, out.sentinel, out.baselineCPU, out.sentinelCPU = p.baseline, p.sentinel, p.baselineCPU, p.sentinelCPU
+		}
 	}
-	if err := benchtool.WriteRatio(w, out.sentinel, out.baseline); err != nil {
-		return nil, err
-	}
-	if err := writeCPU(w, out); err != nil {
-		return nil, err
+	if pairs > 1 {
+		writeMedianRatio(w, "sentinel/baseline", out.ratios)
 	}
 	if out.sentinelRSS, err = readPeakRSS(srv.pid()); err != nil {
 		return nil, fmt.Errorf("sentinel peak RSS: %w", err)
@@ -173,4 +194,15 @@ func writeCPU(w io.Writer, out *loadOutcome) error {
 	_, err := fmt.Fprintf(w, "== server CPU per request (user+system over the measured window, 10 ms ticks)\n  sentinel     %.1f µs   (%s for %d requests)\n  baseline     %.1f µs   (%s for %d requests)\n  baseline/sentinel  %.2fx\n",
 		s, out.sentinelCPU, out.sentinel.Requests, b, out.baselineCPU, out.baseline.Requests, ratio)
 	return err
+}
+
+// writeMedianRatio prints the median, min and max of per-pair throughput
+// ratios of what (for example "sentinel/baseline").
+func writeMedianRatio(w io.Writer, what string, ratios []float64) {
+	if len(ratios) == 0 {
+		return
+	}
+	sorted := slices.Sorted(slices.Values(ratios))
+	fmt.Fprintf(w, "== %s throughput over %d alternating pairs\n  median %.2fx   min %.2fx   max %.2fx\n",
+		what, len(sorted), sorted[len(sorted)/2], sorted[0], sorted[len(sorted)-1])
 }

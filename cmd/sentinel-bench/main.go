@@ -173,7 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.broker, "broker", false, "throughput, rate and revoke modes: go through a broker (sentinel serve) as a user")
 	fs.IntVar(&o.sessions, "sessions", 1, "broker mode: sessions the credential requests are spread over")
 	fs.BoolVar(&o.countDynamo, "count-dynamodb", false, "broker mode on a dynamodb:// store: the broker reaches DynamoDB Local through a counting proxy in the bench, to count its calls per credential request (that run's throughput includes the hop)")
-	fs.IntVar(&o.pairs, "pairs", 3, "broker mode: alternating baseline and broker windows (the median ratio is printed); throughput and rate with -broker: alternating solo and broker windows (the median of what the broker adds is printed)")
+	fs.IntVar(&o.pairs, "pairs", 3, "throughput and broker modes: alternating baseline and server windows (the median ratio is printed); throughput and rate with -broker: alternating solo and broker windows (the median of what the broker adds is printed)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -149,7 +149,7 @@ func TestThroughputSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := options{mode: "throughput", client: benchtool.ClientRaw, conns: 4, warmup: 200 * time.Millisecond, duration: time.Second}
+	o := options{mode: "throughput", client: benchtool.ClientRaw, conns: 4, warmup: 200 * time.Millisecond, duration: time.Second, pairs: 2}
 	var out bytes.Buffer
 	got, err := runLoad(context.Background(), sb, self, o, &out)
 	if err != nil {
@@ -167,7 +167,10 @@ func TestThroughputSmoke(t *testing.T) {
 	if got.sentinelCPU <= 0 || got.baselineCPU <= 0 {
 		t.Errorf("CPU over the window: sentinel %s, baseline %s; want both read and positive", got.sentinelCPU, got.baselineCPU)
 	}
-	for _, want := range []string{"== baseline:", "== sentinel:", "== ratio sentinel/baseline", "sentinel     ", "== server CPU per request", "baseline/sentinel"} {
+	if len(got.ratios) != 2 {
+		t.Errorf("%d pair ratios, want 2", len(got.ratios))
+	}
+	for _, want := range []string{"== baseline:", "== sentinel:", "== ratio sentinel/baseline", "sentinel     ", "== server CPU per request", "baseline/sentinel", "sentinel/baseline throughput over 2 alternating pairs"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
