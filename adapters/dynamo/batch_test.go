@@ -176,10 +176,10 @@ func readAllAtOnce(t *testing.T, w *wire, s *Store, ids []string) {
 		switch {
 		case id == missing:
 			if !errors.Is(err, ports.ErrNotFound) {
-				errs <- fmt.Errorf("missing session: %v, want ErrNotFound", err)
+				errs <- fmt.Errorf("missing session: %w, want ErrNotFound", err)
 			}
 		case err != nil || got.ID != id:
-			errs <- fmt.Errorf("GetSession(%s) = %q, %v", id, got.ID, err)
+			errs <- fmt.Errorf("GetSession(%s) = %q, %w", id, got.ID, err)
 		}
 	}
 	wg.Add(1)
