@@ -322,8 +322,8 @@ func isThrottle(code string) bool {
 	return false
 }
 
-// cached returns the identity verified for this signature and this very
-// proof, while the proof is young.
+// cached returns the identity verified for this very proof (by its
+// digest), while the proof is young.
 func (v *CallerVerifier) cached(digest [sha256.Size]byte, now time.Time) (ports.Identity, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
