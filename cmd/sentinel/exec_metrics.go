@@ -26,17 +26,29 @@ func (c *ExecCmd) startMetrics(env *Env, policies *policyfile.Source, deps *gate
 	if c.MetricsListen == "" {
 		return execMetrics{stop: func() {}}, nil
 	}
-	m := metrics.New(metrics.Options{Clock: env.Clock})
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, done, err := m.Serve(ctx, c.MetricsListen)
+	m, done, err := serveMetrics(ctx, env, c.MetricsListen, policies)
 	if err != nil {
 		cancel()
-		return execMetrics{}, fmt.Errorf("--metrics-listen %s: %w", c.MetricsListen, err)
+		return execMetrics{}, err
 	}
 	deps.Log = m.DecisionLog(deps.Log)
-	policies.Subscribe(func(r policyfile.Reload) { m.ObservePolicy(r.InForce, r.Err) })
-	fmt.Fprintf(env.Stderr, "sentinel: metrics at http://%s%s\n", addr, metrics.Path)
 	return execMetrics{m: m, stop: func() { cancel(); <-done }, wrap: m.InstrumentHandler}, nil
+}
+
+// serveMetrics serves Prometheus metrics at addr until ctx ends (done closes
+// then), observes the policy in force and each reload, and says where.
+// exec --server and serve share it.
+func serveMetrics(ctx context.Context, env *Env, addr string, policies *policyfile.Source) (*metrics.Metrics, <-chan struct{}, error) {
+	m := metrics.New(metrics.Options{Clock: env.Clock})
+	at, done, err := m.Serve(ctx, addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--metrics-listen %s: %w", addr, err)
+	}
+	// Subscribe reports the policy in force at once, then every reload.
+	policies.Subscribe(func(r policyfile.Reload) { m.ObservePolicy(r.InForce, r.Err) })
+	fmt.Fprintf(env.Stderr, "sentinel: metrics at http://%s%s\n", at, metrics.Path)
+	return m, done, nil
 }
 
 // sessions is store, timed when metrics are on.

@@ -116,19 +116,13 @@ func (c *ServeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	var log ports.DecisionLog = decisions
 	var m *metrics.Metrics
 	if c.MetricsListen != "" {
-		m = metrics.New(metrics.Options{Clock: env.Clock})
-		addr, done, err := m.Serve(ctx, c.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen %s: %w", c.MetricsListen, err)
+		var done <-chan struct{}
+		if m, done, err = serveMetrics(ctx, env, c.MetricsListen, policies); err != nil {
+			return err
 		}
 		defer func() { <-done }()
 		log = m.DecisionLog(log)
 		store = m.Stores(store) // store latency and errors
-		policies.Subscribe(func(r policyfile.Reload) { m.ObservePolicy(r.InForce, r.Err) })
-		if pol, err := policies.Current(); err == nil {
-			m.ObservePolicy(pol.Hash, nil)
-		}
-		fmt.Fprintf(env.Stderr, "sentinel: metrics at http://%s%s\n", addr, metrics.Path)
 	}
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	watchDone := policies.Watch(watchCtx, policyfile.WatchConfig{Logger: logger})
