@@ -43,14 +43,6 @@ func notOwner(id string) error {
 	return fmt.Errorf("session %s is not yours: only its owner (or an admin, for listing and revoking) may act on it: %w", id, ports.ErrForbidden)
 }
 
-// endErr is the refusal of a session that has ended, as the gateway says it.
-func endErr(s ports.Session) error {
-	if s.Status == ports.SessionRevoked {
-		return &gateway.RevokedError{SessionID: s.ID, By: s.RevokedBy, Reason: s.RevokedReason, At: s.RevokedAt}
-	}
-	return &gateway.SessionEndedError{SessionID: s.ID}
-}
-
 // source returns the broker's provider for profile; a profile the broker
 // does not have is the caller's mistake.
 func (s *Service) source(profile string) (ports.CredentialProvider, error) {
@@ -293,8 +285,11 @@ func (s *Service) update(ctx context.Context, caller ports.Identity, id string, 
 		if cur.UserARN != caller.ARN {
 			return cur, notOwner(id)
 		}
-		if s.remembered.Observe(cur, now) {
-			return cur, endErr(cur)
+		// An end seen here before stands even if the record reads active
+		// again (rewritten behind Sentinel's back): no renewal revives it.
+		s.remembered.Observe(cur, now)
+		if end, ok := s.remembered.Ended(id); ok {
+			return cur, end.Err(id)
 		}
 		next, err := step(cur, now)
 		if err != nil {

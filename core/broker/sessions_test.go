@@ -299,6 +299,39 @@ func TestReady(t *testing.T) {
 	}
 }
 
+// A revoked record written back to active behind Sentinel's back (a
+// direct store write) revives nothing on a replica that saw the revoke:
+// neither credentials nor a heartbeat's renewal.
+func TestRevokeRememberedWhenTheRecordIsWrittenActiveAgain(t *testing.T) {
+	tm := newTeam(t)
+	r := tm.replica(t)
+	id := open(t, r, alice, "dev").Session.ID
+	if _, err := r.Revoke(t.Context(), alice, ports.RevokeInput{ID: id, Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	var revoked *gateway.RevokedError
+	if err := creds(r, alice, id); !errors.As(err, &revoked) {
+		t.Fatalf("after the revoke: %v, want refused as revoked", err)
+	}
+	cur, err := tm.store.GetSession(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Status, cur.RevokedBy, cur.RevokedReason, cur.RevokedAt = ports.SessionActive, "", "", time.Time{}
+	if _, err := tm.store.UpdateSession(t.Context(), cur); err != nil {
+		t.Fatal(err)
+	}
+	if err := creds(r, alice, id); !errors.As(err, &revoked) || revoked.Reason != "done" {
+		t.Errorf("credentials after the un-revoke: %v, want the remembered revoke", err)
+	}
+	if _, err := r.Heartbeat(t.Context(), alice, id); !errors.As(err, &revoked) || revoked.Reason != "done" {
+		t.Errorf("heartbeat after the un-revoke: %v, want the remembered revoke", err)
+	}
+	if got, err := tm.store.GetSession(t.Context(), id); err != nil || got.Version != cur.Version+1 {
+		t.Errorf("the heartbeat wrote the un-revoked record (version %d, %v); want it left as the writer left it", got.Version, err)
+	}
+}
+
 func TestRevokeRememberedWhenTheRecordIsLost(t *testing.T) {
 	tm := newTeam(t)
 	faulty := &faultyStore{Store: tm.store}
