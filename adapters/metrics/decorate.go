@@ -54,8 +54,19 @@ func (m *Metrics) InstrumentPaths(h http.Handler, paths ...string) http.Handler 
 // sentinel_store_operation_duration_seconds and counts its failures in
 // sentinel_store_errors_total, labelled by method name. A method the port
 // gains later passes through untimed until it is added here.
+//
+// A store that confirms reads (ports.ReadAcknowledger, DynamoDB) stays one:
+// a server's session view finds that by a type assertion, and without it a
+// revoker would wait for a confirmation that never comes.
 func (m *Metrics) SessionStore(next ports.SessionStore) ports.SessionStore {
-	return &sessionStore{SessionStore: next, m: m}
+	s := &sessionStore{SessionStore: next, m: m}
+	if a, ok := next.(ports.ReadAcknowledger); ok {
+		return struct {
+			*sessionStore
+			ports.ReadAcknowledger
+		}{s, a}
+	}
+	return s
 }
 
 type sessionStore struct {

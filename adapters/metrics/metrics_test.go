@@ -224,20 +224,46 @@ func TestBrokerActionsCountInTheirOwnCounters(t *testing.T) {
 	}
 }
 
+// ackStore is a session store that confirms reads, as DynamoDB's does.
+type ackStore struct {
+	*memory.Store
+	acked []int64
+}
+
+func (a *ackStore) AckRead(_ context.Context, _ string, version int64) error {
+	a.acked = append(a.acked, version)
+	return nil
+}
+
+// The session decorator keeps a store's read confirmation: a server's view
+// finds it by type, and a revoker waits for it.
+func TestSessionStoreDecoratorKeepsReadAcks(t *testing.T) {
+	m := New()
+	inner := &ackStore{Store: memory.New(ports.NewFakeClock(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)))}
+	a, ok := m.SessionStore(inner).(ports.ReadAcknowledger)
+	if !ok {
+		t.Fatal("the timed store of a read-confirming store confirms no reads")
+	}
+	if err := a.AckRead(context.Background(), "0123456789abcdef0123456789abcdef", 3); err != nil || len(inner.acked) != 1 || inner.acked[0] != 3 {
+		t.Fatalf("AckRead through the decorator: %v, store saw %v", err, inner.acked)
+	}
+	if _, ok := m.SessionStore(memory.New(ports.NewFakeClock(time.Now()))).(ports.ReadAcknowledger); ok {
+		t.Error("the timed store of a store without read confirmation claims one")
+	}
+}
+
 // The whole-store decorator times the session methods and keeps the
 // optional ports the broker relies on (active listings, stats, retention).
 func TestStoresDecoratorKeepsTheOptionalPorts(t *testing.T) {
 	m := New()
 	clock := ports.NewFakeClock(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
 	s := m.Stores(memory.New(clock))
-	for name, ok := range map[string]bool{
-		"ActiveSessionLister": func() bool { _, ok := s.(ports.ActiveSessionLister); return ok }(),
-		"StatsReader":         func() bool { _, ok := s.(ports.StatsReader); return ok }(),
-		"RetentionSweeper":    func() bool { _, ok := s.(ports.RetentionSweeper); return ok }(),
-	} {
-		if !ok {
-			t.Errorf("the decorated store is no %s", name)
-		}
+	// The optional ports are the decorator's by type; their calls reach the store.
+	if _, err := s.(ports.StatsReader).Stats(context.Background()); err != nil {
+		t.Errorf("Stats through the decorator: %v", err)
+	}
+	if _, err := s.(ports.RetentionSweeper).DeleteRetired(context.Background(), ports.Cutoffs{}, nil); err != nil {
+		t.Errorf("DeleteRetired through the decorator: %v", err)
 	}
 	if _, err := s.GetSession(context.Background(), "0123456789abcdef0123456789abcdef"); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("GetSession of nothing: %v", err)
