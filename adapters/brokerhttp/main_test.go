@@ -51,10 +51,17 @@ var (
 
 // fakeVerifier knows two proofs; downProof plays STS unreachable; any
 // other proof is refused as a stale signature would be.
-type fakeVerifier struct{ calls atomic.Int64 }
+// hold, when set before any call, holds every verification until closed.
+type fakeVerifier struct {
+	calls atomic.Int64
+	hold  chan struct{}
+}
 
 func (v *fakeVerifier) Verify(_ context.Context, proof string) (ports.Identity, error) {
 	v.calls.Add(1)
+	if v.hold != nil {
+		<-v.hold
+	}
 	switch proof {
 	case testProof:
 		return testCaller, nil
