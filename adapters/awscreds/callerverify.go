@@ -117,7 +117,7 @@ func (v *CallerVerifier) Verify(ctx context.Context, proof string) (ports.Identi
 			return id, nil
 		}
 	}
-	headers, _, date, err := v.check(proof, now)
+	headers, date, err := v.check(proof, now)
 	if err != nil {
 		return ports.Identity{}, err
 	}
@@ -135,23 +135,22 @@ func refuse(format string, args ...any) error {
 }
 
 // check makes every test a proof must pass before it is forwarded.
-func (v *CallerVerifier) check(proof string, now time.Time) (http.Header, sigv4verify.Authorization, time.Time, error) {
-	var none sigv4verify.Authorization
+func (v *CallerVerifier) check(proof string, now time.Time) (http.Header, time.Time, error) {
 	headers, err := DecodeProof(proof)
 	if err != nil {
-		return nil, none, time.Time{}, err
+		return nil, time.Time{}, err
 	}
 	for _, name := range requiredProofHeaders {
 		if headers.Get(name) == "" {
-			return nil, none, time.Time{}, refuse("no %s header; sign with the sentinel client", name)
+			return nil, time.Time{}, refuse("no %s header; sign with the sentinel client", name)
 		}
 	}
 	auth, err := sigv4verify.ParseAuthorization(headers.Values("Authorization"), nil)
 	if err != nil {
-		return nil, none, time.Time{}, refuse("%v", err)
+		return nil, time.Time{}, refuse("%v", err)
 	}
 	if auth.Service != "sts" {
-		return nil, none, time.Time{}, refuse("signed for service %q; want sts", auth.Service)
+		return nil, time.Time{}, refuse("signed for service %q; want sts", auth.Service)
 	}
 	signed := map[string]bool{}
 	for _, h := range auth.SignedHeaders {
@@ -160,31 +159,31 @@ func (v *CallerVerifier) check(proof string, now time.Time) (http.Header, sigv4v
 	for name := range headers {
 		lower := strings.ToLower(name)
 		if lower != "authorization" && !signed[lower] {
-			return nil, none, time.Time{}, refuse("header %s is not signed; sign every header the proof carries", name)
+			return nil, time.Time{}, refuse("header %s is not signed; sign every header the proof carries", name)
 		}
 	}
 	for _, h := range auth.SignedHeaders {
 		if headers.Get(h) == "" {
-			return nil, none, time.Time{}, refuse("header %s is signed but missing", h)
+			return nil, time.Time{}, refuse("header %s is signed but missing", h)
 		}
 	}
 	if mediaType, _, err := mime.ParseMediaType(headers.Get("Content-Type")); err != nil || mediaType != "application/x-www-form-urlencoded" {
-		return nil, none, time.Time{}, refuse("Content-Type %q; want application/x-www-form-urlencoded", headers.Get("Content-Type"))
+		return nil, time.Time{}, refuse("Content-Type %q; want application/x-www-form-urlencoded", headers.Get("Content-Type"))
 	}
 	if got := headers.Get(ports.BrokerHeader); subtle.ConstantTimeCompare([]byte(got), []byte(v.brokerID)) != 1 {
-		return nil, none, time.Time{}, refuse("made for broker %q, this is broker %q; sign for this broker's id", got, v.brokerID)
+		return nil, time.Time{}, refuse("made for broker %q, this is broker %q; sign for this broker's id", got, v.brokerID)
 	}
 	if host := headers.Get("Host"); !strings.EqualFold(host, v.endpoint.Host) {
-		return nil, none, time.Time{}, refuse("signed for STS host %q, this broker asks %q; set AWS_ENDPOINT_URL_STS or the region to match the broker", host, v.endpoint.Host)
+		return nil, time.Time{}, refuse("signed for STS host %q, this broker asks %q; set AWS_ENDPOINT_URL_STS or the region to match the broker", host, v.endpoint.Host)
 	}
 	date, err := time.Parse(sigv4verify.AmzDateFormat, headers.Get("X-Amz-Date"))
 	if err != nil {
-		return nil, none, time.Time{}, refuse("X-Amz-Date %q is not in the form %s", headers.Get("X-Amz-Date"), sigv4verify.AmzDateFormat)
+		return nil, time.Time{}, refuse("X-Amz-Date %q is not in the form %s", headers.Get("X-Amz-Date"), sigv4verify.AmzDateFormat)
 	}
 	if err := sigv4verify.CheckDate(date, now, ports.ProofMaxAge); err != nil {
-		return nil, none, time.Time{}, refuse("%v; check this machine's clock and sign again", err)
+		return nil, time.Time{}, refuse("%v; check this machine's clock and sign again", err)
 	}
-	return headers, auth, date, nil
+	return headers, date, nil
 }
 
 // DecodeProof reads a proof into the headers it carries; every header must be

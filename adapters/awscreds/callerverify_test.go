@@ -2,6 +2,7 @@ package awscreds
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -84,6 +85,16 @@ func TestCallerProofRoundTrip(t *testing.T) {
 // craft signs a GetCallerIdentity-like request by hand and encodes the
 // headers as a proof; edit changes the request before signing, after
 // changes the header map after signing.
+// rewrite returns proof with its JSON document changed by edit.
+func rewrite(t *testing.T, proof string, edit func(doc []byte) []byte) string {
+	t.Helper()
+	doc, err := base64.RawURLEncoding.DecodeString(proof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(edit(doc))
+}
+
 func craft(t *testing.T, r *proofRig, c fakests.Credentials, at time.Time, edit func(req *http.Request, body *string), after func(h map[string]string)) string {
 	t.Helper()
 	body := CallerProofBody
@@ -210,6 +221,33 @@ func TestCallerProofRefusals(t *testing.T) {
 		{name: "extra parameter", want: ports.ErrUnauthenticated, about: "SignatureDoesNotMatch", stsCode: "SignatureDoesNotMatch",
 			proof: func(t *testing.T, r *proofRig) string {
 				return craft(t, r, alice, r.clock.Now(), func(_ *http.Request, body *string) { *body += "&DurationSeconds=900" }, nil)
+			}},
+		{name: "header given twice in the same spelling", want: ports.ErrUnauthenticated, about: "twice",
+			proof: func(t *testing.T, r *proofRig) string {
+				// The decoder keeps the last value, the valid one; the repeat alone must refuse it.
+				return rewrite(t, craft(t, r, alice, r.clock.Now(), nil, nil), func(doc []byte) []byte {
+					return append([]byte(`{"`+ports.BrokerHeader+`":"broker-z",`), doc[1:]...)
+				})
+			}},
+		{name: "data after the object", want: ports.ErrUnauthenticated, about: "JSON object",
+			proof: func(t *testing.T, r *proofRig) string {
+				return rewrite(t, craft(t, r, alice, r.clock.Now(), nil, nil), func(doc []byte) []byte { return append(doc, []byte(`{}`)...) })
+			}},
+		{name: "over the size limit", want: ports.ErrUnauthenticated, about: "limit",
+			proof: func(*testing.T, *proofRig) string { return strings.Repeat("A", maxProofLen+1) }},
+		{name: "garbled Authorization", want: ports.ErrUnauthenticated, about: "caller proof",
+			proof: func(t *testing.T, r *proofRig) string {
+				return craft(t, r, alice, r.clock.Now(), nil, func(h map[string]string) { h["Authorization"] = "AWS4-HMAC-SHA256 garbage" })
+			}},
+		{name: "signed header missing", want: ports.ErrUnauthenticated, about: "signed but missing",
+			proof: func(t *testing.T, r *proofRig) string {
+				return craft(t, r, alice, r.clock.Now(), nil, func(h map[string]string) {
+					h["Authorization"] = strings.Replace(h["Authorization"], "x-amz-date;", "x-amz-date;x-amz-security-token;", 1)
+				})
+			}},
+		{name: "date not in the signing form", want: ports.ErrUnauthenticated, about: "X-Amz-Date",
+			proof: func(t *testing.T, r *proofRig) string {
+				return craft(t, r, alice, r.clock.Now(), nil, func(h map[string]string) { h["X-Amz-Date"] = "yesterday" })
 			}},
 		{name: "replay to another broker", want: ports.ErrUnauthenticated, about: `made for broker "broker-z"`,
 			proof: func(t *testing.T, r *proofRig) string {
