@@ -318,3 +318,39 @@ func TestReadSessionsInOneTransaction(t *testing.T) {
 		}
 	}
 }
+
+// A record written behind Sentinel's back (straight into the file, the
+// indexes and the version left alone) after the server read it is what the
+// server reads next: a revoke planted so, and corrupt bytes.
+func TestSessionFromMemoryNotAfterAWriteBehindSentinelsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	server, reads := readCounted(t, path)
+	s := mustCreate(t, server, activeSession("0123456789abcdef0123456789abcdef", "alice", time.Now()))
+	for range 2 {
+		if _, err := server.GetSession(t.Context(), s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads.Load() != 1 {
+		t.Fatalf("%d file reads of an unchanged record, want 1 (the test needs it in memory)", reads.Load())
+	}
+	other := openForTest(t, path, ports.SystemClock{})
+	revoked := s
+	revoked.Status, revoked.RevokedBy, revoked.RevokedReason, revoked.RevokedAt = ports.SessionRevoked, "mallory", "planted", time.Now().UTC()
+	raw, err := encodeSession(revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.putRawForTest(bucketSessions, s.ID, raw); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.GetSession(t.Context(), s.ID); err != nil || got.Status != ports.SessionRevoked || got.RevokedReason != "planted" {
+		t.Fatalf("after a revoke written straight into the file: %s for %q, %v; want it read", got.Status, got.RevokedReason, err)
+	}
+	if err := other.putRawForTest(bucketSessions, s.ID, []byte(`{"v":1,"session":{"id":`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.GetSession(t.Context(), s.ID); !errors.Is(err, ports.ErrCorrupt) {
+		t.Fatalf("after corrupt bytes written straight into the file: %v, want ErrCorrupt", err)
+	}
+}
