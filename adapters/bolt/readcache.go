@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -53,16 +52,15 @@ const (
 // fileStamp is what a cached record was read at: the file it came from and
 // the file's transaction id.
 type fileStamp struct {
-	info    os.FileInfo
-	modTime time.Time
-	size    int64
-	txid    uint64
+	info os.FileInfo // identity, size and modification time
+	txid uint64
 }
 
 // same reports whether now stamps the file the record was read from, with no
 // commit since.
 func (st fileStamp) same(now fileStamp) bool {
-	return st.txid == now.txid && st.size == now.size && st.modTime.Equal(now.modTime) && os.SameFile(st.info, now.info)
+	return st.txid == now.txid && st.info.Size() == now.info.Size() &&
+		st.info.ModTime().Equal(now.info.ModTime()) && os.SameFile(st.info, now.info)
 }
 
 // stampFile reads path's current stamp without the file lock; ok is false
@@ -92,7 +90,7 @@ func stampFile(path string) (fileStamp, bool) {
 	if !ok || pageSize1 != pageSize {
 		return fileStamp{}, false
 	}
-	return fileStamp{info: info, modTime: info.ModTime(), size: info.Size(), txid: max(tx0, tx1)}, true
+	return fileStamp{info: info, txid: max(tx0, tx1)}, true
 }
 
 // parseMeta checks one meta (magic, version, checksum) and returns its
