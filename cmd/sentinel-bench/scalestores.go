@@ -170,6 +170,10 @@ func (c *dynamoCounter) add(stack *middleware.Stack) error {
 				if r.Item != nil {
 					c.items.Add(1)
 				}
+			case *dynamodb.BatchGetItemOutput: // gathered record reads (adapters/dynamo)
+				for _, items := range r.Responses {
+					c.items.Add(int64(len(items)))
+				}
 			}
 			return out, md, err
 		}), middleware.After)
