@@ -67,7 +67,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{base: base, signer: cfg.Signer, http: cfg.HTTPClient}
 	if c.http == nil {
-		pool, err := rootsWith(cfg.CAFile)
+		pool, err := RootsWith(cfg.CAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -131,8 +131,10 @@ func isLoopbackName(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// rootsWith returns the system roots plus the certificates of caFile.
-func rootsWith(caFile string) (*x509.CertPool, error) {
+// RootsWith returns the system roots plus the certificates of caFile (nil,
+// the system roots, for ""): a --broker-ca as the client and the health
+// probe read it. A file with no certificate wraps ports.ErrInvalidArgument.
+func RootsWith(caFile string) (*x509.CertPool, error) {
 	if caFile == "" {
 		return nil, nil // nil: the system roots.
 	}

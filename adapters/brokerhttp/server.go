@@ -131,8 +131,7 @@ func serverTLS(cfg ServerConfig) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("brokerhttp: listen address %q: %w", cfg.Listen, err)
 	}
-	ip := net.ParseIP(host)
-	if !cfg.AllowPlainLoopback || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+	if !cfg.AllowPlainLoopback || !isLoopbackName(host) {
 		return nil, plainRefused(cfg.Listen)
 	}
 	return nil, nil

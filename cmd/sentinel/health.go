@@ -3,15 +3,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/adapters/brokerhttp"
+	"github.com/sentinel-gw/sentinel/ports"
 )
 
 // HealthCmd probes a health endpoint and exits 0 only on 200. It is the
@@ -87,19 +88,12 @@ func healthTLS(caFile string, insecure bool) (*tls.Config, error) {
 		cfg.InsecureSkipVerify = true //nolint:gosec // asked for with -k, for a loopback probe
 		return cfg, nil
 	}
-	if caFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("health: --broker-ca: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, badArgument{fmt.Errorf("health: --broker-ca %s holds no PEM certificate", caFile)}
+	pool, err := brokerhttp.RootsWith(caFile)
+	switch {
+	case errors.Is(err, ports.ErrInvalidArgument):
+		return nil, badArgument{fmt.Errorf("health: %w", err)}
+	case err != nil:
+		return nil, fmt.Errorf("health: %w", err)
 	}
 	cfg.RootCAs = pool
 	return cfg, nil
