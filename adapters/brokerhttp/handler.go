@@ -173,8 +173,7 @@ const tooLargeMessage = "request body over 64 KiB; every broker input is far sma
 // refusal it has answered (401, 429 or 503) and returns false.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID string) (ports.Identity, bool) {
 	remote := remoteHost(r.RemoteAddr)
-	giveBack, ok := h.mayTry(remote)
-	if !ok {
+	if !h.mayTry(remote) {
 		w.Header()["Retry-After"] = headerRetryAfter
 		h.refuse(w, requestID, http.StatusTooManyRequests, CodeTooManyRequests,
 			"too many calls with a missing or refused proof from this address; slow down, and check the caller's AWS credentials and clock")
@@ -182,6 +181,7 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 	}
 	proof, reason := proofFrom(r.Header)
 	if reason != "" {
+		h.failed(remote)
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: no valid proof",
 			slog.String("request_id", requestID), slog.String("remote", remote), slog.String("reason", reason))
 		h.refuse(w, requestID, http.StatusUnauthorized, CodeUnauthenticated, reason)
@@ -189,10 +189,10 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 	}
 	caller, err := h.verifier.Verify(r.Context(), proof)
 	if err == nil {
-		giveBack()
 		return caller, true
 	}
 	if errors.Is(err, ports.ErrUnauthenticated) {
+		h.failed(remote)
 		// The verifier's message says what is wrong with the proof (stale,
 		// wrong broker, refused by STS); it holds no part of the proof.
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: proof refused",
@@ -200,7 +200,6 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 		h.refuse(w, requestID, http.StatusUnauthorized, CodeUnauthenticated, err.Error())
 		return ports.Identity{}, false
 	}
-	giveBack() // STS could not be asked: no failure of the caller's
 	h.serviceError(w, r, requestID, ports.Identity{}, fmt.Errorf("verify caller: %w", err))
 	return ports.Identity{}, false
 }
@@ -228,13 +227,18 @@ func proofFrom(header http.Header) (proof, reason string) {
 	return proof, ""
 }
 
-// mayTry spends one of remote's failures up front, or reports that none is
-// left. Spent before the proof is checked, so concurrent bad proofs from one
-// address cannot all reach the verifier (and STS) before any is counted;
-// giveBack returns it when the proof passes or STS could not be asked.
-func (h *handler) mayTry(remote string) (giveBack func(), ok bool) {
-	now := h.clock.Now()
+// mayTry reports whether remote has failures left to spend.
+func (h *handler) mayTry(remote string) bool {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	lim := h.throttled[remote]
+	return lim == nil || lim.TokensAt(h.clock.Now()) >= 1
+}
+
+// failed spends one of remote's failures.
+func (h *handler) failed(remote string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	lim := h.throttled[remote]
 	if lim == nil {
 		if len(h.throttled) >= maxThrottled {
@@ -243,23 +247,7 @@ func (h *handler) mayTry(remote string) (giveBack func(), ok bool) {
 		lim = rate.NewLimiter(badProofRate, badProofBurst)
 		h.throttled[remote] = lim
 	}
-	h.mu.Unlock()
-	res := lim.ReserveN(now, 1)
-	if !res.OK() || res.DelayFrom(now) > 0 {
-		res.CancelAt(now)
-		return nil, false
-	}
-	return func() {
-		now := h.clock.Now()
-		res.CancelAt(now)
-		// An address in good standing leaves the table, which then holds
-		// only addresses with failures or proofs being checked.
-		h.mu.Lock()
-		if h.throttled[remote] == lim && lim.TokensAt(now) >= badProofBurst {
-			delete(h.throttled, remote)
-		}
-		h.mu.Unlock()
-	}, true
+	lim.AllowN(h.clock.Now(), 1)
 }
 
 // serveHealth answers /healthz (the process is up) and /readyz (the

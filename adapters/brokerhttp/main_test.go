@@ -51,17 +51,10 @@ var (
 
 // fakeVerifier knows two proofs; downProof plays STS unreachable; any
 // other proof is refused as a stale signature would be.
-// hold, when set before any call, holds every verification until closed.
-type fakeVerifier struct {
-	calls atomic.Int64
-	hold  chan struct{}
-}
+type fakeVerifier struct{ calls atomic.Int64 }
 
 func (v *fakeVerifier) Verify(_ context.Context, proof string) (ports.Identity, error) {
 	v.calls.Add(1)
-	if v.hold != nil {
-		<-v.hold
-	}
 	switch proof {
 	case testProof:
 		return testCaller, nil
