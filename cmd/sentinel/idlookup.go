@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/sentinel-gw/sentinel/core/record"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -33,7 +32,7 @@ func (k recordKind) kind() record.Kind { return record.Kind{Noun: k.noun, List: 
 // checkID refuses a malformed id or prefix before any store is touched.
 func (k recordKind) checkID(id string) error {
 	if err := k.kind().CheckIDOrPrefix(id); err != nil {
-		return usageError{plainError(err).Error()}
+		return usageError{refusal(err).Error()}
 	}
 	return nil
 }
@@ -53,19 +52,9 @@ func findByID[T any](ctx context.Context, k recordKind, id string,
 	}
 	r, err := record.Find(ctx, k.kind(), id, get, idOf, lists...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrInvalidArgument) {
-		return r, plainError(err)
+		return r, refusal(err)
 	}
 	return r, err
-}
-
-// plainError prints a lookup's refusal without the trailing error-value
-// name, keeping the cause for errors.Is.
-func plainError(err error) error {
-	msg := err.Error()
-	for _, suffix := range []string{": " + ports.ErrNotFound.Error(), ": " + ports.ErrInvalidArgument.Error()} {
-		msg = strings.TrimSuffix(msg, suffix)
-	}
-	return refusedError{msg: msg, err: err}
 }
 
 // validateIDOrPrefix refuses a malformed session id before any store is touched.

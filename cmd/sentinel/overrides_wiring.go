@@ -139,7 +139,7 @@ func warn(env *Env, msg string) {
 func refusal(err error) error {
 	msg := err.Error()
 	for _, suffix := range []string{": " + policy.ErrForbidden.Error(), ": " + breakglass.ErrRateLimited.Error(), ": " + ports.ErrInvalidTransition.Error(),
-		": " + ports.ErrAlreadyExists.Error(), ": " + ports.ErrInvalidArgument.Error()} {
+		": " + ports.ErrAlreadyExists.Error(), ": " + ports.ErrInvalidArgument.Error(), ": " + ports.ErrNotFound.Error()} {
 		msg = strings.TrimSuffix(msg, suffix)
 	}
 	return refusedError{msg: msg, err: err}
