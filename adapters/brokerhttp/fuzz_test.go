@@ -90,7 +90,9 @@ func FuzzHandler(f *testing.F) {
 		}
 		if rec.Code != http.StatusOK {
 			e, _ := answer["error"].(map[string]any)
-			if e == nil || e["code"] == "" || e["message"] == "" {
+			code, _ := e["code"].(string)
+			msg, _ := e["message"].(string)
+			if code == "" || msg == "" {
 				t.Fatalf("refusal %d without code and message: %s", rec.Code, rec.Body.Bytes())
 			}
 		}

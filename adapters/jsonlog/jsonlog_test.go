@@ -405,7 +405,7 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		{Time: at, RequestID: "r2", User: "al\"ice\n<&>", UserARN: "arn:aws:sts::1:assumed-role/A/b", IdentitySource: "sts", Profile: "p\x00", Mode: "cli",
 			SessionID: "s", Effect: "allow", RuleEffect: "allow", Rule: "r", RuleIndex: 3, Reason: "ok \u2028", Override: "breakglass:x",
 			SourceIdentity: "sentinel.alice.r2", ServedDuration: "15m0s", CredentialsExpire: at.Add(time.Minute), Error: "bad \xff utf8",
-			PolicyVersion: "sha256:0123456789abcdef", Outcome: "error"},
+			PolicyVersion: "sha256:0123456789abcdef", Outcome: "error", Action: "revoke", Target: "user:al\"ice"},
 	}
 	for i, r := range records {
 		want, err := json.Marshal(r)
