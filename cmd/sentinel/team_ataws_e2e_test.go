@@ -74,6 +74,12 @@ func TestTeamModeRevokeAtAWS(t *testing.T) {
 	}
 	// A user who is no admin cannot use the broker's IAM access on others' sessions.
 	w.refusedAs(teamAlice, b, []string{"server-revoke", bobSession, "--reason", "x", "--at-aws"}, "not permitted")
+	if got := iam.RolePolicies("Deployer"); len(got) != 1 {
+		t.Errorf("after a refused revoke at AWS by a user who is no admin, the role carries %d policies, want still the one: %v", len(got), got)
+	}
+	if code := call(bobCreds); code != "" {
+		t.Errorf("bob's credentials after alice's refused revoke at AWS: %q, want allowed", code)
+	}
 	aliceProc.killGroup()
 	bobProc.killGroup()
 }

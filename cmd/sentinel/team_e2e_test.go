@@ -66,7 +66,7 @@ func TestTeamModeApprovalAndRevoke(t *testing.T) {
 		}
 	}
 	w.refusedAs(teamAlice, b, []string{"server-sessions", "--user", "bob"}, "not permitted")
-	w.refusedAs(teamAlice, b, []string{"server-session", bobSession}, "")
+	w.refusedAs(teamAlice, b, []string{"server-session", bobSession}, "is not yours")
 	w.refusedAs(teamAlice, b, []string{"server-revoke", bobSession, "--reason", "mischief"}, "not permitted")
 	w.refusedAs(teamAlice, b, []string{"server-revoke", "--user", "bob", "--reason", "mischief"}, "not permitted")
 	if _, refused := served(t, bobRecords); refused != 0 {
@@ -195,7 +195,7 @@ func TestTeamModeRefusesAProofForAnotherBroker(t *testing.T) {
 	b := w.startBroker("", teamPolicy)
 	other := strings.Replace(b.url, "127.0.0.1", "localhost", 1)
 	r := w.as(teamAlice, b, map[string]string{"SENTINEL_BROKER": other}, "server-sessions")
-	if r.code != exitError || !strings.Contains(r.stderr, "broker") {
+	if r.code != exitError || !strings.Contains(r.stderr, `made for broker "localhost"`) {
 		t.Errorf("a proof for broker id localhost at broker 127.0.0.1: want a refusal naming the broker id: %s", r)
 	}
 	// A user whose keys STS does not know is refused too.
