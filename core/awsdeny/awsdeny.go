@@ -265,3 +265,20 @@ func RolesOf(sessions []ports.Session) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// UsersOf returns the IAM users whose every session a revoke of one of
+// sessions may have denied (AllUserSessions: sessions that assumed no
+// role), sorted, each once.
+func UsersOf(sessions []ports.Session) []string {
+	var out []string
+	for _, s := range sessions {
+		if len(s.RoleARNs) != 0 {
+			continue
+		}
+		if user, err := sessionUser(s); err == nil {
+			out = append(out, user)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

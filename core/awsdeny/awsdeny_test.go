@@ -322,6 +322,20 @@ func TestSweepStore(t *testing.T) {
 	if len(r.Failed) != 0 || len(r.Deleted) != 2 || len(m.roles["Ancient"]) != 1 {
 		t.Fatalf("SweepStore = %+v; want Deployer (from the store) and Extra swept, Ancient (past the lookback) left", r)
 	}
+
+	// A revoked session that assumed no role: its user's deny of every
+	// session (AllUserSessions) is swept once expired, with no user given.
+	noRole := ports.Session{ID: "00000000000000000000000000000002", User: "alice", UserARN: "arn:aws:iam::123456789012:user/alice",
+		Status: ports.SessionRevoked, CreatedAt: now.Add(-time.Hour)}
+	if _, err := store.CreateSession(ctx, noRole); err != nil {
+		t.Fatal(err)
+	}
+	m.users["alice"][Name(noRole.ID, now.Add(-time.Minute))] = "{}"
+	m.users["alice"][Name("y", now.Add(time.Hour))] = "{}"
+	r = SweepStore(ctx, store, m, nil, nil, 0, now)
+	if len(r.Failed) != 0 || len(m.users["alice"]) != 1 || !slices.Contains(r.Deleted, "user/alice/"+Name(noRole.ID, now.Add(-time.Minute))) {
+		t.Fatalf("SweepStore = %+v, alice keeps %v; want her expired deny swept and the live one kept", r, m.users["alice"])
+	}
 }
 
 type fixedClock struct{ t time.Time }

@@ -15,7 +15,9 @@ const DefaultLookback = 7 * 24 * time.Hour
 
 // SweepStore is the sweep a broker runs on a timer: it sweeps the roles of
 // every session revoked in the store that was created within lookback
-// (DefaultLookback when zero) of now, plus extraRoles and users. A store
+// (DefaultLookback when zero) of now, the IAM users of those that assumed
+// no role (a revoke may have denied all their sessions), plus extraRoles
+// and users. A store
 // error stops the listing but the roles found so far, and the extra ones,
 // are still swept; the error is among Failed.
 func SweepStore(ctx context.Context, store ports.SessionStore, p ports.InlinePolicies, extraRoles, users []string, lookback time.Duration, now time.Time) SweepResult {
@@ -24,7 +26,7 @@ func SweepStore(ctx context.Context, store ports.SessionStore, p ports.InlinePol
 	}
 	sessions, err := revokedSince(ctx, store, now.Add(-lookback))
 	roles := append(RolesOf(sessions), extraRoles...)
-	r := Sweep(ctx, p, dedupe(roles), users, now)
+	r := Sweep(ctx, p, dedupe(roles), dedupe(append(UsersOf(sessions), users...)), now)
 	if err != nil {
 		r.Failed = append(r.Failed, fmt.Errorf("list revoked sessions (the roles found so far were swept): %w", err))
 	}
