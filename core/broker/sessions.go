@@ -425,7 +425,10 @@ func (s *Service) ShowSession(ctx context.Context, caller ports.Identity, id str
 // Nothing waits for a server's confirmation: every replica reads the
 // session on every request.
 func (s *Service) Revoke(ctx context.Context, caller ports.Identity, in ports.RevokeInput) (ports.RevokeOutput, error) {
-	if err := checkCaller(caller); err != nil {
+	// One policy decides both who may revoke and whether at AWS, even if a
+	// reload lands in between.
+	pol, err := s.callerPolicy(caller)
+	if err != nil {
 		return ports.RevokeOutput{}, err
 	}
 	targets := 0
@@ -440,12 +443,12 @@ func (s *Service) Revoke(ctx context.Context, caller ports.Identity, in ports.Re
 	if strings.TrimSpace(in.Reason) == "" {
 		return ports.RevokeOutput{}, fmt.Errorf("a reason is required: say why, it is shown to the refused caller: %w", ports.ErrInvalidArgument)
 	}
-	atAWS, err := s.atAWS(in)
+	deny, err := atAWS(pol, in)
 	if err != nil {
 		return ports.RevokeOutput{}, err
 	}
-	out, err := s.revoke(ctx, caller, in)
-	if atAWS {
+	out, err := s.revoke(ctx, caller, pol.IsAdmin(caller), in)
+	if deny {
 		out.Denials = s.denyAtAWS(ctx, in, out.Revoked)
 	}
 	return out, err
@@ -453,11 +456,7 @@ func (s *Service) Revoke(ctx context.Context, caller ports.Identity, in ports.Re
 
 // atAWS reports whether a revoke also denies at AWS: asked, or the policy's
 // revoke_at_aws default.
-func (s *Service) atAWS(in ports.RevokeInput) (bool, error) {
-	pol, err := s.policy()
-	if err != nil {
-		return false, err
-	}
+func atAWS(pol *policy.Policy, in ports.RevokeInput) (bool, error) {
 	on := in.AtAWS || pol.RevokeAtAWS
 	if !on && (in.FallbackAllSessions || in.AllUserSessions) {
 		return false, fmt.Errorf("fallback-all-sessions and all-user-sessions only apply with at-aws (or the policy's revoke_at_aws: true): %w", ports.ErrInvalidArgument)
@@ -482,11 +481,7 @@ func (s *Service) denyAtAWS(ctx context.Context, in ports.RevokeInput, revoked [
 }
 
 // revoke is Revoke in the store: one session, or a user's or a profile's.
-func (s *Service) revoke(ctx context.Context, caller ports.Identity, in ports.RevokeInput) (ports.RevokeOutput, error) {
-	admin, err := s.isAdmin(caller)
-	if err != nil {
-		return ports.RevokeOutput{}, err
-	}
+func (s *Service) revoke(ctx context.Context, caller ports.Identity, admin bool, in ports.RevokeInput) (ports.RevokeOutput, error) {
 	by := caller.ARN
 	if in.ID != "" {
 		return s.revokeOne(ctx, caller, admin, in.ID, by, in.Reason)
