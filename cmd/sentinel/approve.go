@@ -41,11 +41,11 @@ func (c *ApproveCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 func decide(o overrideCommand, g *Globals, env *Env, logger *slog.Logger, stores *runStore, id, output string,
 	d approval.Decision, done func(ports.ApprovalRequest) string,
 ) error {
-	if g.team() {
-		return teamDecide(g, env, logger, id, output, d.Comment, d.Approve, done)
-	}
 	if err := requestRecords.checkID(id); err != nil {
 		return err
+	}
+	if g.team() {
+		return teamDecide(g, env, id, output, d.Comment, d.Approve, done)
 	}
 	pol, err := o.loadPolicy()
 	if err != nil {

@@ -43,7 +43,7 @@ func (c *BreakGlassCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *r
 		return usageError{fmt.Sprintf("--duration %s is too short: ask for at least %s", c.Duration, policy.FormatDuration(breakglass.MinDuration))}
 	}
 	if g.team() {
-		return c.teamOpen(g, env, logger)
+		return c.teamOpen(g, env)
 	}
 	pol, err := c.loadPolicy()
 	if err != nil {

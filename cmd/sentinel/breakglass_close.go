@@ -36,7 +36,7 @@ func (c *BreakGlassCloseCmd) Run(g *Globals, env *Env, logger *slog.Logger, stor
 		return usageError{"--reason must say why it is closed"}
 	}
 	if g.team() {
-		return c.teamClose(g, env, logger)
+		return c.teamClose(g, env)
 	}
 	// Closing only takes access away, so a policy that does not load must
 	// not stop it: the invoker may still close, without notifications.

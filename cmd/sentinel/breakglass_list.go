@@ -37,7 +37,7 @@ func (c *BreakGlassListCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
 	if g.team() {
-		return c.teamList(g, env, logger)
+		return c.teamList(g, env)
 	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)

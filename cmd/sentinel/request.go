@@ -73,7 +73,7 @@ func (c *RequestCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *runS
 		return usageError{fmt.Sprintf("--duration %s is too short: ask for %s to %s", c.Duration, policy.FormatDuration(approval.MinDuration), policy.FormatDuration(approval.MaxDuration))}
 	}
 	if g.team() {
-		return c.teamCreate(g, env, logger)
+		return c.teamCreate(g, env)
 	}
 	pol, err := c.loadPolicy()
 	if err != nil {

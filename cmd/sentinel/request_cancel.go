@@ -32,7 +32,7 @@ func (c *RequestCancelCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores
 		return err
 	}
 	if g.team() {
-		return c.teamCancel(g, env, logger)
+		return c.teamCancel(g, env)
 	}
 	// Cancelling only takes access away, so a policy that does not load
 	// must not stop it: the requester may still cancel, approvers may not.

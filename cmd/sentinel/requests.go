@@ -39,7 +39,7 @@ func (c *RequestsCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores *run
 		return usageError{fmt.Sprintf("--limit must be 1-%d", ports.MaxPageLimit)}
 	}
 	if g.team() {
-		return c.teamList(g, env, logger)
+		return c.teamList(g, env)
 	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)

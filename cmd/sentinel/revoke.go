@@ -83,7 +83,7 @@ func (c *ServerRevokeCmd) Run(g *Globals, env *Env, logger *slog.Logger, stores 
 		}
 	}
 	if g.team() {
-		return c.teamRevoke(g, env, logger)
+		return c.teamRevoke(g, env)
 	}
 	aws, err := c.atAWS()
 	if err != nil {

@@ -46,7 +46,7 @@ func (c *ServerSessionsCmd) Run(g *Globals, env *Env, logger *slog.Logger, store
 		return usageError{"--since must be a positive duration such as 24h"}
 	}
 	if g.team() {
-		return c.teamList(g, env, logger)
+		return c.teamList(g, env)
 	}
 	ctx := context.Background()
 	store, err := stores.open(ctx)

@@ -26,7 +26,7 @@ func (k shown[T]) show(g *Globals, env *Env, logger *slog.Logger, stores *runSto
 	ctx := context.Background()
 	var rec T
 	if g.team() {
-		b, err := openBroker(ctx, g, env, logger)
+		b, err := openBroker(ctx, g, env)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/sentinel-gw/sentinel/adapters/awscreds"
@@ -52,7 +51,7 @@ func (g *Globals) team() bool { return g.Broker != "" }
 
 // openBroker builds the client for --broker, signing with the caller's own
 // AWS credentials.
-func openBroker(ctx context.Context, g *Globals, env *Env, logger *slog.Logger) (*brokerhttp.Client, error) {
+func openBroker(ctx context.Context, g *Globals, env *Env) (*brokerhttp.Client, error) {
 	id, err := brokerhttp.BrokerID(g.Broker)
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("--broker: %v", err)}

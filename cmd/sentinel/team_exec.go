@@ -36,7 +36,7 @@ func (c *ExecCmd) runTeam(g *Globals, env *Env, logger *slog.Logger, kctx *kong.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	broker, err := openBroker(ctx, g, env, logger)
+	broker, err := openBroker(ctx, g, env)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (c *CredentialsCmd) runTeam(g *Globals, env *Env, logger *slog.Logger, kctx
 		return err
 	}
 	ctx := context.Background()
-	broker, err := openBroker(ctx, g, env, logger)
+	broker, err := openBroker(ctx, g, env)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (c *LoginCmd) runTeam(g *Globals, env *Env, logger *slog.Logger, kctx *kong
 	if err != nil {
 		return badArgument{fmt.Errorf("--destination: %w", err)}
 	}
-	broker, err := openBroker(ctx, g, env, logger)
+	broker, err := openBroker(ctx, g, env)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/sentinel-gw/sentinel/core/policy"
 	"github.com/sentinel-gw/sentinel/ports"
@@ -14,9 +13,9 @@ import (
 // print exactly what the solo paths print; the broker has checked who may.
 
 // teamCall opens the broker and runs fn with it.
-func teamCall(g *Globals, env *Env, logger *slog.Logger, fn func(ctx context.Context, b brokerAPI) error) error {
+func teamCall(g *Globals, env *Env, fn func(ctx context.Context, b brokerAPI) error) error {
 	ctx := context.Background()
-	b, err := openBroker(ctx, g, env, logger)
+	b, err := openBroker(ctx, g, env)
 	if err != nil {
 		return err
 	}
@@ -24,8 +23,8 @@ func teamCall(g *Globals, env *Env, logger *slog.Logger, fn func(ctx context.Con
 }
 
 // teamListSessions is server-sessions with --broker.
-func (c *ServerSessionsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *ServerSessionsCmd) teamList(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		page, err := b.ListSessions(ctx, ports.ListSessionsInput{Status: c.Status, User: c.User, Profile: c.Profile, Since: c.Since, Limit: c.Limit})
 		if err != nil {
 			return err
@@ -39,8 +38,8 @@ func (c *ServerSessionsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) 
 // every replica's next request: there is no server to wait for. At AWS, the
 // broker denies with its own IAM access, when asked or when its policy's
 // revoke_at_aws says so, and reports each role.
-func (c *ServerRevokeCmd) teamRevoke(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *ServerRevokeCmd) teamRevoke(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.Revoke(ctx, ports.RevokeInput{ID: c.ID, User: c.User, Profile: c.Profile, Reason: c.Reason,
 			AtAWS: c.AtAWS, FallbackAllSessions: c.FallbackAllSessions, AllUserSessions: c.AllUserSessions})
 		if err != nil {
@@ -71,8 +70,8 @@ func (c *ServerRevokeCmd) printTeamRevoke(env *Env, out ports.RevokeOutput) erro
 }
 
 // teamCreate is request with --broker.
-func (c *RequestCmd) teamCreate(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *RequestCmd) teamCreate(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.CreateRequest(ctx, ports.RequestInput{Profile: c.Profile, Justification: c.Justification, Duration: c.Duration})
 		if err != nil {
 			return ruleError(err)
@@ -102,8 +101,8 @@ func (c *RequestCmd) teamCreate(g *Globals, env *Env, logger *slog.Logger) error
 }
 
 // teamList is requests with --broker.
-func (c *RequestsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *RequestsCmd) teamList(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		requests, err := b.ListRequests(ctx, ports.ListRequestsInput{Status: c.Status, Requester: c.Requester, Profile: c.Profile, Limit: c.Limit})
 		if err != nil {
 			return err
@@ -115,12 +114,9 @@ func (c *RequestsCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error 
 	})
 }
 
-// teamDecide is approve and deny with --broker.
-func teamDecide(g *Globals, env *Env, logger *slog.Logger, id, output, comment string, approve bool, done func(ports.ApprovalRequest) string) error {
-	if err := requestRecords.checkID(id); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+// teamDecide is approve and deny with --broker (decide checked the id).
+func teamDecide(g *Globals, env *Env, id, output, comment string, approve bool, done func(ports.ApprovalRequest) string) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.DecideRequest(ctx, ports.DecideInput{ID: id, Approve: approve, Comment: comment})
 		if err != nil {
 			return ruleError(err)
@@ -134,12 +130,9 @@ func teamDecide(g *Globals, env *Env, logger *slog.Logger, id, output, comment s
 	})
 }
 
-// teamCancel is request-cancel with --broker.
-func (c *RequestCancelCmd) teamCancel(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := requestRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+// teamCancel is request-cancel with --broker (Run checked the id).
+func (c *RequestCancelCmd) teamCancel(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.CancelRequest(ctx, c.ID)
 		if err != nil {
 			return ruleError(err)
@@ -149,8 +142,8 @@ func (c *RequestCancelCmd) teamCancel(g *Globals, env *Env, logger *slog.Logger)
 }
 
 // teamOpen is breakglass with --broker.
-func (c *BreakGlassCmd) teamOpen(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *BreakGlassCmd) teamOpen(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.OpenBreakGlass(ctx, ports.BreakGlassInput{Profile: c.Profile, ReasonCode: c.ReasonCode, Justification: c.Justification, Duration: c.Duration})
 		if err != nil {
 			return ruleError(err)
@@ -160,12 +153,9 @@ func (c *BreakGlassCmd) teamOpen(g *Globals, env *Env, logger *slog.Logger) erro
 	})
 }
 
-// teamClose is breakglass-close with --broker.
-func (c *BreakGlassCloseCmd) teamClose(g *Globals, env *Env, logger *slog.Logger) error {
-	if err := breakGlassRecords.checkID(c.ID); err != nil {
-		return err
-	}
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+// teamClose is breakglass-close with --broker (Run checked the id).
+func (c *BreakGlassCloseCmd) teamClose(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		out, err := b.CloseBreakGlass(ctx, ports.CloseBreakGlassInput{ID: c.ID, Reason: c.Reason})
 		if err != nil {
 			return ruleError(err)
@@ -176,8 +166,8 @@ func (c *BreakGlassCloseCmd) teamClose(g *Globals, env *Env, logger *slog.Logger
 }
 
 // teamList is breakglass-list with --broker.
-func (c *BreakGlassListCmd) teamList(g *Globals, env *Env, logger *slog.Logger) error {
-	return teamCall(g, env, logger, func(ctx context.Context, b brokerAPI) error {
+func (c *BreakGlassListCmd) teamList(g *Globals, env *Env) error {
+	return teamCall(g, env, func(ctx context.Context, b brokerAPI) error {
 		events, err := b.ListBreakGlass(ctx, ports.ListBreakGlassInput{Status: c.Status, Invoker: c.Invoker, Profile: c.Profile, Limit: c.Limit})
 		if err != nil {
 			return err
