@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -52,13 +51,7 @@ func TestEvictionSafe(t *testing.T) {
 // or PATH. It returns the address.
 func privateRedis(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("SENTINEL_REDIS_SERVER_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("redis-server"); err != nil {
-			testenv.Need(t, "no redis-server: set SENTINEL_REDIS_SERVER_BIN or put redis-server on PATH")
-		}
-	}
+	bin := testenv.RedisServerBin(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

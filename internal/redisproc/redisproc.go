@@ -216,6 +216,9 @@ func (s *TLSServer) ClientTLS() *tls.Config {
 // need is the path of tool, or the test's end (testenv.Need).
 func need(t testing.TB, tool string) string {
 	t.Helper()
+	if tool == "redis-server" {
+		return testenv.RedisServerBin(t)
+	}
 	path, err := exec.LookPath(tool)
 	if err != nil {
 		testenv.Need(t, "redisproc: %s is not installed (scripts/provision.sh installs the redis-server package): %v", tool, err)

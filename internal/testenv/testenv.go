@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,9 @@ const (
 	EnvRedisImage       = "SENTINEL_TEST_REDIS_IMAGE"
 	EnvDynamoDBEndpoint = "SENTINEL_TEST_DYNAMODB_ENDPOINT"
 	EnvDynamoDBImage    = "SENTINEL_TEST_DYNAMODB_IMAGE"
+	// EnvRedisServerBin names the redis-server binary for tests that start
+	// their own; PATH is searched otherwise.
+	EnvRedisServerBin = "SENTINEL_REDIS_SERVER_BIN"
 )
 
 const (
@@ -285,4 +289,19 @@ func InCI() bool {
 		return b
 	}
 	return true
+}
+
+// RedisServerBin is the redis-server binary for a test that starts its own
+// server: $SENTINEL_REDIS_SERVER_BIN, else redis-server on PATH, else the
+// test's end (Need: a failure under CI, a skip elsewhere).
+func RedisServerBin(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv(EnvRedisServerBin); bin != "" {
+		return bin
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		Need(t, "no redis-server: set %s or put redis-server on PATH (scripts/provision.sh installs it)", EnvRedisServerBin)
+	}
+	return bin
 }

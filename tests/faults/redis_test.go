@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,9 +16,6 @@ import (
 	"github.com/sentinel-gw/sentinel/internal/testkit"
 )
 
-// envRedisServerBin names the redis-server binary; PATH is searched otherwise.
-const envRedisServerBin = "SENTINEL_REDIS_SERVER_BIN"
-
 // redisServer is a redis-server process of this test on a fixed loopback
 // port, so it can be killed and started again where clients expect it.
 type redisServer struct {
@@ -30,21 +26,9 @@ type redisServer struct {
 	done chan struct{}
 }
 
-func redisServerBin(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv(envRedisServerBin); bin != "" {
-		return bin
-	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		testenv.Need(t, "no redis-server: set %s or put redis-server on PATH (scripts/provision.sh installs it)", envRedisServerBin)
-	}
-	return bin
-}
-
 func newRedisServer(t *testing.T) *redisServer {
 	t.Helper()
-	r := &redisServer{bin: redisServerBin(t), dir: t.TempDir(), port: freePort(t)}
+	r := &redisServer{bin: testenv.RedisServerBin(t), dir: t.TempDir(), port: freePort(t)}
 	r.start(t)
 	t.Cleanup(func() { r.kill(t) })
 	return r
