@@ -105,20 +105,26 @@ func runScale(ctx context.Context, o options, stdout io.Writer) error {
 // measureSize runs every operation at one size.
 func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, size int) ([]scaleRow, error) {
 	var rows []scaleRow
-	var page1 []ports.Session
+	var next string // page 1's cursor
+	// What server-sessions runs: the lapsed-session sweep, then session.List.
+	list := func(status, cursor string) (ports.SessionPage, error) {
+		sweepLapsed(ctx, cs)
+		return session.List(ctx, cs, session.Filter{Status: status}, ports.Page{Limit: scaleListLimit, Cursor: cursor})
+	}
 	ops := []struct {
 		name string
 		run  func() error
 	}{
-		{"server-sessions --status all (page 1)", func() (err error) {
-			page1, err = listAllStatuses(ctx, cs, scaleListLimit, "")
+		{"server-sessions --status all (page 1)", func() error {
+			p, err := list("all", "")
+			next = p.Next
 			return err
 		}},
 		{"server-sessions --status all (page 2)", func() error {
-			if len(page1) == 0 {
-				return errors.New("page 1 was empty")
+			if next == "" {
+				return errors.New("page 1 said no page follows")
 			}
-			_, err := listAllStatuses(ctx, cs, scaleListLimit, ports.SessionPosition(page1[len(page1)-1]).Cursor())
+			_, err := list("all", next)
 			return err
 		}},
 		{"the old revoke listing: the user's history", func() error {
@@ -134,8 +140,7 @@ func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, s
 			}
 		}},
 		{"server-sessions --status active", func() error {
-			sweepLapsed(ctx, cs)
-			_, err := cs.ListSessionsByStatus(ctx, ports.SessionActive, ports.Page{Limit: scaleListLimit})
+			_, err := list("active", "")
 			return err
 		}},
 		{"store stats", func() error {
@@ -191,23 +196,6 @@ func measureSize(ctx context.Context, cs *countedStore, sd *seeder, o options, s
 // sweepLapsed is what every listing command does first (cmd/sentinel's sweep).
 func sweepLapsed(ctx context.Context, cs *countedStore) {
 	_, _ = cs.ExpireLapsedSessions(ctx, ports.SystemClock{}.Now())
-}
-
-// listAllStatuses is `server-sessions --status all`: the lapsed-session
-// sweep, then the three status listings merged newest first (no index
-// holds every session), resuming after cursor when one is given.
-func listAllStatuses(ctx context.Context, cs *countedStore, limit int, cursor string) ([]ports.Session, error) {
-	sweepLapsed(ctx, cs)
-	var all []ports.Session
-	for _, st := range []ports.SessionStatus{ports.SessionActive, ports.SessionRevoked, ports.SessionExpired} {
-		p, err := cs.ListSessionsByStatus(ctx, st, ports.Page{Limit: limit, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, p.Sessions...)
-	}
-	ports.SortByPosition(all, ports.SessionPosition)
-	return all[:min(len(all), limit)], nil
 }
 
 func median(ds []time.Duration) time.Duration {
