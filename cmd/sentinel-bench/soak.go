@@ -388,6 +388,12 @@ func churnSoak(ctx context.Context, sb *sandbox, o options, pool *soakPool, star
 	for {
 		select {
 		case <-loadDone:
+			if out.first.at == 0 {
+				// A slow server start on a churn tick held the loop past
+				// the first sample's time: take it now, late but real.
+				out.first = sample()
+				record(out.first)
+			}
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
