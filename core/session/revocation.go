@@ -99,7 +99,8 @@ func CheckRevocation(s ports.Session, lookupErr error, policy StoreErrorPolicy, 
 	}
 	switch EffectiveStatus(s, now) {
 	case ports.SessionActive:
-		return Verdict{Allowed: true, Outcome: OutcomeAllowed, Detail: "session " + s.ID + " is active"}
+		// A constant: this verdict is every served request's.
+		return Verdict{Allowed: true, Outcome: OutcomeAllowed, Detail: "the session is active"}
 	case ports.SessionRevoked:
 		return Verdict{Outcome: OutcomeRevoked, RevokedBy: s.RevokedBy, RevokedReason: s.RevokedReason, RevokedAt: s.RevokedAt,
 			Detail: fmt.Sprintf("session %s was revoked by %s at %s: %s",
