@@ -246,6 +246,12 @@ var (
 	headerRetryAfter = []string{"1"}
 )
 
+// autoLengthMax: net/http sets Content-Length itself for a body written in
+// one call before the handler returns, when the body fits its chunking
+// buffer (2 KiB); a longer one (credentials with a long session token) gets
+// the header here rather than a chunked reply.
+const autoLengthMax = 2048
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // ServeHTTP checks, in order: Host, path, method, token; then asks the Issuer.
@@ -319,7 +325,10 @@ func (h *handler) authorized(header http.Header) (reason string, ok bool) {
 	default:
 		return "repeated", false
 	}
-	got := sha256.Sum256([]byte(values[0]))
+	// Copied into a stack buffer: a conversion of a token this long would
+	// allocate on every request.
+	var buf [128]byte
+	got := sha256.Sum256(append(buf[:0], values[0]...))
 	if subtle.ConstantTimeCompare(got[:], h.tokenDigest[:]) != 1 {
 		return "mismatch", false
 	}
@@ -350,7 +359,9 @@ func (h *handler) write(w http.ResponseWriter, status int, body []byte) {
 	// Exactly application/json: the Go SDK parses error bodies only then.
 	hdr["Content-Type"] = headerJSON
 	hdr["Cache-Control"] = headerNoStore
-	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if len(body) > autoLengthMax {
+		hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

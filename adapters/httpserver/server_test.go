@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +81,46 @@ func TestServesCredentials(t *testing.T) {
 	}
 	if h := resp.Header.Get("X-Sentinel-Request-Id"); h != ids[0] {
 		t.Errorf("X-Sentinel-Request-Id = %q; issuer saw %q", h, ids[0])
+	}
+}
+
+// TestRepliesCarryContentLength: a short reply gets its length from net/http,
+// a long one (a session token of a few KiB) from the handler; neither is
+// chunked, and an error reply has its length too.
+func TestRepliesCarryContentLength(t *testing.T) {
+	long := testCreds
+	long.SessionToken = strings.Repeat("IQoJb3JpZ2luX2VjEXAMPLE", 150) // 3,450 bytes
+	for _, tt := range []struct {
+		name  string
+		creds ports.Credentials
+		token string
+		want  int
+	}{
+		{"short credentials", testCreds, "", http.StatusOK},
+		{"long credentials", long, "", http.StatusOK},
+		{"refusal", testCreds, "wrong", http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			token, _ := NewToken()
+			s := startServer(t, Config{Token: token, Issuer: &fakeIssuer{creds: tt.creds}})
+			sent := token
+			if tt.token != "" {
+				sent = tt.token
+			}
+			resp, body := get(t, newClient(t), http.MethodGet, s.URL(), "", http.Header{"Authorization": {sent}})
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d; want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			if len(resp.TransferEncoding) != 0 {
+				t.Errorf("Transfer-Encoding %q; want none", resp.TransferEncoding)
+			}
+			if got := resp.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %q; body is %d bytes", got, len(body))
+			}
+			if tt.creds.SessionToken == long.SessionToken && !bytes.Contains(body, []byte(long.SessionToken)) {
+				t.Errorf("the long token is not in the body")
+			}
+		})
 	}
 }
 
