@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,10 @@ import (
 
 // baselineCommand is the hidden subcommand that runs the baseline server.
 const baselineCommand = "baseline-server"
+
+// baselineProfileEnv names a file that receives the baseline server's CPU
+// profile (the last baseline of the run overwrites the earlier ones).
+const baselineProfileEnv = "SENTINEL_BENCH_BASELINE_PROFILE"
 
 // baselineHandler is the server that checks nothing: the same body, the same
 // JSON headers, no token, no policy, no store.
@@ -54,6 +59,21 @@ func baselineMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
 		return 1
+	}
+	if path := os.Getenv(baselineProfileEnv); path != "" {
+		// The baseline's profile beside sentinel's (SENTINEL_CPU_PROFILE):
+		// what the two spend differently is what sentinel adds.
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	srv := &http.Server{Handler: baselineHandler(body), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -121,32 +122,26 @@ func newInProcessParts(b *testing.B, policyYAML string) inProcessParts {
 }
 
 // BenchmarkInProcessServer drives the wired server over loopback HTTP with
-// the bench's raw keep-alive client (32 connections on 2 cores), and the
-// gateway alone. Profile with:
+// the bench's raw keep-alive client (32 connections on 2 cores), the
+// baseline handler (the same body, no checks) the same way in the same
+// process, and the gateway alone. http against baseline is the handler's
+// cost with less of the machine's noise than sentinel-bench's two processes.
+// Profile with:
 //
 //	go test -run '^$' -bench InProcessServer -cpuprofile cpu.out ./cmd/sentinel-bench
 //	go tool pprof -top -cum cpu.out
 func BenchmarkInProcessServer(b *testing.B) {
 	gw, srv, token := inProcessServer(b)
-	b.Run("http", func(b *testing.B) {
-		clients, err := benchtool.NewClients(benchtool.ClientRaw, benchtool.Target{URL: srv.URL(), Token: token}, 32)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer clients.Close()
-		b.SetParallelism(16)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			d := clients.New()
-			defer d.Close()
-			for pb.Next() {
-				if status, err := d.Get(); err != nil || status != http.StatusOK {
-					b.Errorf("GET = %d, %v", status, err)
-					return
-				}
-			}
-		})
-	})
+	body, err := fetchBody(context.Background(), srv.URL(), token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := httptest.NewUnstartedServer(baselineHandler(body))
+	base.Config.ReadHeaderTimeout = 10 * time.Second // as baseline-server
+	base.Start()
+	b.Cleanup(base.Close)
+	b.Run("http", func(b *testing.B) { benchRawGets(b, benchtool.Target{URL: srv.URL(), Token: token}) })
+	b.Run("baseline", func(b *testing.B) { benchRawGets(b, benchtool.Target{URL: base.URL, Token: token}) })
 	b.Run("gateway", func(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -158,5 +153,27 @@ func BenchmarkInProcessServer(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// benchRawGets sends GETs over 32 raw keep-alive connections, 16 goroutines
+// per core, and fails on anything but a 200.
+func benchRawGets(b *testing.B, target benchtool.Target) {
+	clients, err := benchtool.NewClients(benchtool.ClientRaw, target, 32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer clients.Close()
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		d := clients.New()
+		defer d.Close()
+		for pb.Next() {
+			if status, err := d.Get(); err != nil || status != http.StatusOK {
+				b.Errorf("GET = %d, %v", status, err)
+				return
+			}
+		}
 	})
 }
