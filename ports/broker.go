@@ -44,6 +44,16 @@ type CallerVerifier interface {
 	Verify(ctx context.Context, proof string) (Identity, error)
 }
 
+// CallerRecaller is a CallerVerifier that can answer from memory alone for
+// a proof it verified before and that is still young. The broker lets such
+// a proof through without spending the failure throttle of its address:
+// only proofs that would reach STS are throttled, so failed proofs from an
+// address (say, a load balancer's) do not hold back callers already known.
+type CallerRecaller interface {
+	CallerVerifier
+	Recall(proof string) (Identity, bool)
+}
+
 // OpenSessionInput starts a server session at the broker for the caller.
 type OpenSessionInput struct {
 	Profile string `json:"profile"`

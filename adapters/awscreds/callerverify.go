@@ -74,7 +74,7 @@ type cachedCaller struct {
 	expires time.Time
 }
 
-var _ ports.CallerVerifier = (*CallerVerifier)(nil)
+var _ ports.CallerRecaller = (*CallerVerifier)(nil)
 
 // NewCallerVerifier checks cfg and returns a verifier.
 func NewCallerVerifier(cfg VerifierConfig) (*CallerVerifier, error) {
@@ -127,6 +127,15 @@ func (v *CallerVerifier) Verify(ctx context.Context, proof string) (ports.Identi
 	}
 	v.remember(digest, cachedCaller{id: id, expires: date.Add(ports.ProofMaxAge)}, now)
 	return id, nil
+}
+
+// Recall returns the identity verified before for this very proof, while
+// the proof is young, without asking STS or checking it again.
+func (v *CallerVerifier) Recall(proof string) (ports.Identity, bool) {
+	if len(proof) > maxProofLen {
+		return ports.Identity{}, false
+	}
+	return v.cached(sha256.Sum256([]byte(proof)), v.clock.Now())
 }
 
 // refuse is a refused proof: what is wrong and what to do.

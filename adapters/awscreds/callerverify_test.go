@@ -349,6 +349,9 @@ func TestCallerProofCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if id, ok := r.verifier.Recall(proof); ok {
+		t.Fatalf("a proof never verified was recalled as %v", id)
+	}
 	for range 3 {
 		if _, err := r.verifier.Verify(context.Background(), proof); err != nil {
 			t.Fatal(err)
@@ -356,6 +359,9 @@ func TestCallerProofCache(t *testing.T) {
 	}
 	if n := len(r.sts.Calls()); n != 1 {
 		t.Fatalf("three verifications of one proof made %d STS calls, want 1", n)
+	}
+	if id, ok := r.verifier.Recall(proof); !ok || id.ARN != proofARN {
+		t.Fatalf("a verified proof recalled as %v, %v; want %s", id, ok, proofARN)
 	}
 
 	// The signer reuses its proof while it is young, so the cache serves it.
@@ -391,6 +397,9 @@ func TestCallerProofCache(t *testing.T) {
 	if len(r.sts.Calls()) != before+1 {
 		t.Fatal("a tampered proof with a cached signature was served from the cache")
 	}
+	if _, ok := r.verifier.Recall(tampered); ok {
+		t.Fatal("a tampered proof with a cached signature was recalled")
+	}
 
 	// The cache is bounded: two more proofs evict the first.
 	for _, at := range []time.Duration{-time.Minute, -2 * time.Minute} {
@@ -409,6 +418,9 @@ func TestCallerProofCache(t *testing.T) {
 
 	// A cached identity ends with its proof.
 	r.clock.Advance(ports.ProofMaxAge)
+	if _, ok := r.verifier.Recall(proof); ok {
+		t.Fatalf("a proof older than %s was recalled", ports.ProofMaxAge)
+	}
 	if _, err := r.verifier.Verify(context.Background(), proof); !errors.Is(err, ports.ErrUnauthenticated) {
 		t.Fatalf("a proof older than %s: %v, want refused", ports.ProofMaxAge, err)
 	}

@@ -36,7 +36,10 @@ const (
 	// Failed proofs are throttled per remote address: past the burst, 429
 	// (and the verifier is not asked, so STS is not either) until the rate
 	// allows again. Generous, because behind a load balancer many callers
-	// may share one address.
+	// may share one address. A proof being verified counts as a failure
+	// until it is answered, so concurrent bad proofs from an address cannot
+	// all reach STS before the first failure is counted; a proof the
+	// verifier recalls (ports.CallerRecaller) is not throttled at all.
 	badProofRate  = 5
 	badProofBurst = 20
 	// maxThrottled bounds the per-address table; when full it starts over.
@@ -69,7 +72,7 @@ type handler struct {
 	clock    ports.Clock
 
 	mu        sync.Mutex
-	throttled map[string]*rate.Limiter
+	throttled map[string]*addressState
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
@@ -86,7 +89,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Verifier == nil {
 		return nil, errors.New("brokerhttp: Verifier is required")
 	}
-	h := &handler{svc: cfg.Service, verifier: cfg.Verifier, log: cfg.Logger, clock: cfg.Clock, throttled: map[string]*rate.Limiter{}}
+	h := &handler{svc: cfg.Service, verifier: cfg.Verifier, log: cfg.Logger, clock: cfg.Clock, throttled: map[string]*addressState{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -173,15 +176,22 @@ const tooLargeMessage = "request body over 64 KiB; every broker input is far sma
 // refusal it has answered (401, 429 or 503) and returns false.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID string) (ports.Identity, bool) {
 	remote := remoteHost(r.RemoteAddr)
-	if !h.mayTry(remote) {
+	proof, reason := proofFrom(r.Header)
+	if recaller, ok := h.verifier.(ports.CallerRecaller); ok && reason == "" {
+		if caller, known := recaller.Recall(proof); known {
+			return caller, true
+		}
+	}
+	state := h.admit(remote)
+	if state == nil {
 		w.Header()["Retry-After"] = headerRetryAfter
 		h.refuse(w, requestID, http.StatusTooManyRequests, CodeTooManyRequests,
 			"too many calls with a missing or refused proof from this address; slow down, and check the caller's AWS credentials and clock")
 		return ports.Identity{}, false
 	}
-	proof, reason := proofFrom(r.Header)
+	defer h.release(state)
 	if reason != "" {
-		h.failed(remote)
+		h.failed(state)
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: no valid proof",
 			slog.String("request_id", requestID), slog.String("remote", remote), slog.String("reason", reason))
 		h.refuse(w, requestID, http.StatusUnauthorized, CodeUnauthenticated, reason)
@@ -192,7 +202,7 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 		return caller, true
 	}
 	if errors.Is(err, ports.ErrUnauthenticated) {
-		h.failed(remote)
+		h.failed(state)
 		// The verifier's message says what is wrong with the proof (stale,
 		// wrong broker, refused by STS); it holds no part of the proof.
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: proof refused",
@@ -227,27 +237,46 @@ func proofFrom(header http.Header) (proof, reason string) {
 	return proof, ""
 }
 
-// mayTry reports whether remote has failures left to spend.
-func (h *handler) mayTry(remote string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lim := h.throttled[remote]
-	return lim == nil || lim.TokensAt(h.clock.Now()) >= 1
+// addressState is one remote address's failure budget and the proofs from
+// it being checked now. Guarded by handler.mu.
+type addressState struct {
+	failures *rate.Limiter
+	checking int
 }
 
-// failed spends one of remote's failures.
-func (h *handler) failed(remote string) {
+// admit returns remote's state with one more proof being checked, or nil
+// when its failures so far and its proofs being checked leave no failure
+// to spend: each of those may still fail.
+func (h *handler) admit(remote string) *addressState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	lim := h.throttled[remote]
-	if lim == nil {
+	st := h.throttled[remote]
+	if st == nil {
 		if len(h.throttled) >= maxThrottled {
-			clear(h.throttled)
+			clear(h.throttled) // states in use stay valid: callers hold them
 		}
-		lim = rate.NewLimiter(badProofRate, badProofBurst)
-		h.throttled[remote] = lim
+		st = &addressState{failures: rate.NewLimiter(badProofRate, badProofBurst)}
+		h.throttled[remote] = st
 	}
-	lim.AllowN(h.clock.Now(), 1)
+	if st.failures.TokensAt(h.clock.Now()) < float64(1+st.checking) {
+		return nil
+	}
+	st.checking++
+	return st
+}
+
+// release ends a check admit began.
+func (h *handler) release(st *addressState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.checking--
+}
+
+// failed spends one of the address's failures.
+func (h *handler) failed(st *addressState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.failures.AllowN(h.clock.Now(), 1)
 }
 
 // serveHealth answers /healthz (the process is up) and /readyz (the

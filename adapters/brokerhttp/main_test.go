@@ -50,15 +50,34 @@ var (
 )
 
 // fakeVerifier knows two proofs; downProof plays STS unreachable; any
-// other proof is refused as a stale signature would be.
-type fakeVerifier struct{ calls atomic.Int64 }
+// other proof is refused as a stale signature would be. It recalls the
+// proofs it has verified (ports.CallerRecaller), as the STS verifier's
+// cache does, and holds every Verify while hold is open.
+type fakeVerifier struct {
+	calls atomic.Int64
+	hold  chan struct{}
+	known sync.Map // proof -> ports.Identity
+}
+
+func (v *fakeVerifier) Recall(proof string) (ports.Identity, bool) {
+	id, ok := v.known.Load(proof)
+	if !ok {
+		return ports.Identity{}, false
+	}
+	return id.(ports.Identity), true
+}
 
 func (v *fakeVerifier) Verify(_ context.Context, proof string) (ports.Identity, error) {
 	v.calls.Add(1)
+	if v.hold != nil {
+		<-v.hold
+	}
 	switch proof {
 	case testProof:
+		v.known.Store(proof, testCaller)
 		return testCaller, nil
 	case adminProof:
+		v.known.Store(proof, testAdmin)
 		return testAdmin, nil
 	case downProof:
 		return ports.Identity{}, fmt.Errorf("verify: ask sts.amazonaws.com: dial tcp: i/o timeout: %w", ports.ErrUnavailable)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,6 +231,87 @@ func TestFailedProofsThrottled(t *testing.T) {
 	b.clock.Advance(2 * time.Second)
 	if _, err := b.client.WhoAmI(context.Background()); err != nil {
 		t.Fatalf("after the rate allows again: %v", err)
+	}
+}
+
+// TestConcurrentBadProofsBounded: a proof being verified counts against its
+// address's failures until it is answered, so bad proofs sent all at once
+// reach the verifier (STS) no more often than the burst allows; the rest get
+// 429 without waiting.
+func TestConcurrentBadProofsBounded(t *testing.T) {
+	b := startBroker(t)
+	b.verifier.hold = make(chan struct{})
+	const sent = 3 * badProofBurst
+	statuses := make(chan int, sent)
+	var wg sync.WaitGroup
+	for range sent {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPost, b.srv.URL()+PathWhoAmI, strings.NewReader("{}"))
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", AuthScheme+" proof-v1.forged")
+			resp, err := b.raw.Do(req)
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			_ = resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	// While the verifier holds the first burst, every other call is answered.
+	for i := range sent - badProofBurst {
+		select {
+		case st := <-statuses:
+			if st != http.StatusTooManyRequests {
+				t.Fatalf("answer %d while proofs are held: status %d, want 429", i, st)
+			}
+		case <-time.After(10 * time.Second):
+			close(b.verifier.hold)
+			wg.Wait()
+			t.Fatalf("%d of %d calls answered while the verifier held the rest: %d reached it (burst %d)",
+				i, sent, b.verifier.calls.Load(), badProofBurst)
+		}
+	}
+	close(b.verifier.hold)
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusUnauthorized {
+			t.Fatalf("a held call answered %d, want 401", st)
+		}
+	}
+	if got := b.verifier.calls.Load(); got != badProofBurst {
+		t.Fatalf("verifier asked %d times for %d concurrent bad proofs, want %d", got, sent, badProofBurst)
+	}
+}
+
+// TestThrottleSparesRecalledProofs: an address past its failures still gets
+// answers for a proof the verifier recalls (verified before, still young);
+// a proof that would have to be verified is refused with 429.
+func TestThrottleSparesRecalledProofs(t *testing.T) {
+	b := startBroker(t)
+	if _, err := b.client.WhoAmI(context.Background()); err != nil { // testProof, now recalled
+		t.Fatal(err)
+	}
+	for i := range badProofBurst {
+		if resp, body := b.post(t, http.MethodPost, PathWhoAmI, "application/json", "Sentinel-STS bad", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d %s", i, resp.StatusCode, body)
+		}
+	}
+	before := b.verifier.calls.Load()
+	got, err := b.client.WhoAmI(context.Background())
+	if err != nil || got.ARN != testCaller.ARN {
+		t.Fatalf("recalled proof from a throttled address: %v, %v", got, err)
+	}
+	if resp, body := b.post(t, http.MethodPost, PathWhoAmI, "application/json", AuthScheme+" "+adminProof, []byte("{}")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a proof not yet verified from a throttled address: status %d %s, want 429", resp.StatusCode, body)
+	}
+	if b.verifier.calls.Load() != before {
+		t.Fatal("verifier asked while the address is throttled")
 	}
 }
 
