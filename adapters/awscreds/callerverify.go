@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/sentinel-gw/sentinel/internal/sigv4verify"
 	"github.com/sentinel-gw/sentinel/ports"
 )
@@ -65,8 +67,9 @@ type CallerVerifier struct {
 	clock    ports.Clock
 	max      int
 
-	mu    sync.Mutex
-	cache map[[sha256.Size]byte]cachedCaller // by the whole proof's digest
+	mu     sync.Mutex
+	cache  map[[sha256.Size]byte]cachedCaller // by the whole proof's digest
+	flight singleflight.Group                 // checks under way, by digest
 }
 
 type cachedCaller struct {
@@ -110,23 +113,37 @@ func (v *CallerVerifier) Verify(ctx context.Context, proof string) (ports.Identi
 	// The same proof, byte for byte, passed every check before, and each
 	// still holds until the proof's age runs out (its date only gets older),
 	// so a hit skips them.
-	var digest [sha256.Size]byte
-	if len(proof) <= maxProofLen {
-		digest = sha256.Sum256([]byte(proof))
-		if id, ok := v.cached(digest, now); ok {
-			return id, nil
+	if len(proof) > maxProofLen {
+		_, _, err := v.check(proof, now) // refuses it
+		return ports.Identity{}, err
+	}
+	digest := sha256.Sum256([]byte(proof))
+	if id, ok := v.cached(digest, now); ok {
+		return id, nil
+	}
+	// One proof sent many times at once (a client's parallel first calls,
+	// or a flood of one forged proof) is checked, and sent to STS, once.
+	// The check runs on even if this caller gives up, bounded by the
+	// client's timeout, and answers the others.
+	ch := v.flight.DoChan(string(digest[:]), func() (any, error) {
+		headers, date, err := v.check(proof, now)
+		if err != nil {
+			return ports.Identity{}, err
 		}
+		id, err := v.ask(context.WithoutCancel(ctx), headers)
+		if err != nil {
+			return ports.Identity{}, err
+		}
+		v.remember(digest, cachedCaller{id: id, expires: date.Add(ports.ProofMaxAge)}, now)
+		return id, nil
+	})
+	select {
+	case r := <-ch:
+		id, _ := r.Val.(ports.Identity)
+		return id, r.Err
+	case <-ctx.Done():
+		return ports.Identity{}, fmt.Errorf("caller proof: %w: %w", ctx.Err(), ports.ErrUnavailable)
 	}
-	headers, date, err := v.check(proof, now)
-	if err != nil {
-		return ports.Identity{}, err
-	}
-	id, err := v.ask(ctx, headers)
-	if err != nil {
-		return ports.Identity{}, err
-	}
-	v.remember(digest, cachedCaller{id: id, expires: date.Add(ports.ProofMaxAge)}, now)
-	return id, nil
 }
 
 // Recall returns the identity verified before for this very proof, while

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,6 +425,83 @@ func TestCallerProofCache(t *testing.T) {
 	}
 	if _, err := r.verifier.Verify(context.Background(), proof); !errors.Is(err, ports.ErrUnauthenticated) {
 		t.Fatalf("a proof older than %s: %v, want refused", ports.ProofMaxAge, err)
+	}
+}
+
+// heldTransport holds every request until gate closes (or the request's
+// context ends), counting arrivals.
+type heldTransport struct {
+	gate    chan struct{}
+	arrived atomic.Int64
+}
+
+func (h *heldTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.arrived.Add(1)
+	select {
+	case <-h.gate:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestCallerProofCheckedOnceAtOnce: one proof verified by many callers at
+// once (a client's parallel first calls, or a flood of one forged proof)
+// reaches STS once; a caller that gives up meanwhile is answered at once,
+// and the others still get the identity.
+func TestCallerProofCheckedOnceAtOnce(t *testing.T) {
+	r := newProofRig(t, 0)
+	held := &heldTransport{gate: make(chan struct{})}
+	v, err := NewCallerVerifier(VerifierConfig{BrokerID: brokerA, STSEndpoint: r.sts.URL(), Clock: r.clock,
+		HTTPClient: &http.Client{Transport: held, Timeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := r.signer(brokerA, alice).Proof(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers = 16
+	var started, done sync.WaitGroup
+	release := sync.OnceFunc(func() { close(held.gate) })
+	t.Cleanup(func() { release(); done.Wait() }) // a failure below must not leave callers held
+	ids := make(chan ports.Identity, callers)
+	errs := make(chan error, callers)
+	for range callers {
+		started.Add(1)
+		done.Go(func() {
+			started.Done()
+			id, err := v.Verify(context.Background(), proof)
+			ids <- id
+			errs <- err
+		})
+	}
+	started.Wait()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := v.Verify(ctx, proof); !errors.Is(err, ports.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("a caller that gave up: %v, want its context's end as ErrUnavailable", err)
+	}
+	time.Sleep(50 * time.Millisecond) // let every caller reach STS, if it would
+	if n := held.arrived.Load(); n != 1 {
+		t.Fatalf("%d forwards to STS for one proof verified %d times at once, want 1", n, callers)
+	}
+	release()
+	done.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id := range ids {
+		if id.ARN != proofARN {
+			t.Fatalf("identity %+v, want %s", id, proofARN)
+		}
+	}
+	if n := len(r.sts.Calls()); n != 1 {
+		t.Fatalf("STS saw %d calls, want 1", n)
 	}
 }
 

@@ -37,8 +37,9 @@ const (
 	// (and the verifier is not asked, so STS is not either) until the rate
 	// allows again. Generous, because behind a load balancer many callers
 	// may share one address. A proof being verified counts as a failure
-	// until it is answered, so concurrent bad proofs from an address cannot
-	// all reach STS before the first failure is counted; a proof the
+	// until it is answered (once, however many calls carry it: the verifier
+	// checks one proof once), so concurrent bad proofs from an address
+	// cannot all reach STS before the first failure is counted; a proof the
 	// verifier recalls (ports.CallerRecaller) is not throttled at all.
 	badProofRate  = 5
 	badProofBurst = 20
@@ -182,14 +183,14 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 			return caller, true
 		}
 	}
-	state := h.admit(remote)
+	state := h.admit(remote, proof)
 	if state == nil {
 		w.Header()["Retry-After"] = headerRetryAfter
 		h.refuse(w, requestID, http.StatusTooManyRequests, CodeTooManyRequests,
 			"too many calls with a missing or refused proof from this address; slow down, and check the caller's AWS credentials and clock")
 		return ports.Identity{}, false
 	}
-	defer h.release(state)
+	defer h.release(state, proof)
 	if reason != "" {
 		h.failed(state)
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: no valid proof",
@@ -241,13 +242,17 @@ func proofFrom(header http.Header) (proof, reason string) {
 // it being checked now. Guarded by handler.mu.
 type addressState struct {
 	failures *rate.Limiter
-	checking int
+	// checking counts the calls under way per proof: a proof counts once
+	// against the budget however many calls carry it.
+	checking map[string]int
 }
 
-// admit returns remote's state with one more proof being checked, or nil
-// when its failures so far and its proofs being checked leave no failure
-// to spend: each of those may still fail.
-func (h *handler) admit(remote string) *addressState {
+// admit returns remote's state with proof counted as being checked, or nil
+// when its failures so far and the other proofs being checked leave no
+// failure to spend: each of those may still fail. A proof already being
+// checked from this address is admitted: it adds no STS call. An empty
+// proof (none, or malformed) is admitted by the budget alone.
+func (h *handler) admit(remote, proof string) *addressState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.throttled[remote]
@@ -255,21 +260,32 @@ func (h *handler) admit(remote string) *addressState {
 		if len(h.throttled) >= maxThrottled {
 			clear(h.throttled) // states in use stay valid: callers hold them
 		}
-		st = &addressState{failures: rate.NewLimiter(badProofRate, badProofBurst)}
+		st = &addressState{failures: rate.NewLimiter(badProofRate, badProofBurst), checking: map[string]int{}}
 		h.throttled[remote] = st
 	}
-	if st.failures.TokensAt(h.clock.Now()) < float64(1+st.checking) {
+	if proof != "" && st.checking[proof] > 0 {
+		st.checking[proof]++
+		return st
+	}
+	if st.failures.TokensAt(h.clock.Now()) < float64(1+len(st.checking)) {
 		return nil
 	}
-	st.checking++
+	if proof != "" {
+		st.checking[proof]++
+	}
 	return st
 }
 
 // release ends a check admit began.
-func (h *handler) release(st *addressState) {
+func (h *handler) release(st *addressState, proof string) {
+	if proof == "" {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st.checking--
+	if st.checking[proof]--; st.checking[proof] <= 0 {
+		delete(st.checking, proof)
+	}
 }
 
 // failed spends one of the address's failures.

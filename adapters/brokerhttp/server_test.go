@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -235,16 +236,16 @@ func TestFailedProofsThrottled(t *testing.T) {
 }
 
 // TestConcurrentBadProofsBounded: a proof being verified counts against its
-// address's failures until it is answered, so bad proofs sent all at once
-// reach the verifier (STS) no more often than the burst allows; the rest get
-// 429 without waiting.
+// address's failures until it is answered, so distinct bad proofs sent all
+// at once reach the verifier (STS) no more often than the burst allows; the
+// rest get 429 without waiting.
 func TestConcurrentBadProofsBounded(t *testing.T) {
 	b := startBroker(t)
 	b.verifier.hold = make(chan struct{})
 	const sent = 3 * badProofBurst
 	statuses := make(chan int, sent)
 	var wg sync.WaitGroup
-	for range sent {
+	for i := range sent {
 		wg.Go(func() {
 			req, err := http.NewRequest(http.MethodPost, b.srv.URL()+PathWhoAmI, strings.NewReader("{}"))
 			if err != nil {
@@ -252,7 +253,7 @@ func TestConcurrentBadProofsBounded(t *testing.T) {
 				return
 			}
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", AuthScheme+" proof-v1.forged")
+			req.Header.Set("Authorization", fmt.Sprintf("%s proof-v1.forged-%d", AuthScheme, i))
 			resp, err := b.raw.Do(req)
 			if err != nil {
 				statuses <- -1
@@ -286,6 +287,38 @@ func TestConcurrentBadProofsBounded(t *testing.T) {
 	}
 	if got := b.verifier.calls.Load(); got != badProofBurst {
 		t.Fatalf("verifier asked %d times for %d concurrent bad proofs, want %d", got, sent, badProofBurst)
+	}
+}
+
+// TestOneProofAtOnceCountsOnce: many calls carrying one proof, all being
+// verified at once (a client's parallel first calls), spend one place of
+// the address's budget, not one each: none is refused.
+func TestOneProofAtOnceCountsOnce(t *testing.T) {
+	b := startBroker(t)
+	b.verifier.hold = make(chan struct{})
+	const sent = 3 * badProofBurst
+	errs := make(chan error, sent)
+	var wg sync.WaitGroup
+	for range sent {
+		wg.Go(func() {
+			_, err := b.client.WhoAmI(context.Background())
+			errs <- err
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.verifier.calls.Load() < sent && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(b.verifier.hold)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a call carrying a good proof, sent with %d others at once: %v", sent-1, err)
+		}
+	}
+	if got := b.verifier.calls.Load(); got != sent {
+		t.Fatalf("verifier asked %d times, want %d (each call held there at once)", got, sent)
 	}
 }
 
