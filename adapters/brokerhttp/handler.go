@@ -190,7 +190,7 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 			"too many calls with a missing or refused proof from this address; slow down, and check the caller's AWS credentials and clock")
 		return ports.Identity{}, false
 	}
-	defer h.release(state, proof)
+	defer h.release(remote, state, proof)
 	if reason != "" {
 		h.failed(state)
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "broker call refused: no valid proof",
@@ -245,6 +245,9 @@ type addressState struct {
 	// checking counts the calls under way per proof: a proof counts once
 	// against the budget however many calls carry it.
 	checking map[string]int
+	// held counts the calls admitted and not yet released, with or without
+	// a proof: while any is, the state stays in the table.
+	held int
 }
 
 // admit returns remote's state with proof counted as being checked, or nil
@@ -263,28 +266,31 @@ func (h *handler) admit(remote, proof string) *addressState {
 		st = &addressState{failures: rate.NewLimiter(badProofRate, badProofBurst), checking: map[string]int{}}
 		h.throttled[remote] = st
 	}
-	if proof != "" && st.checking[proof] > 0 {
-		st.checking[proof]++
-		return st
-	}
-	if st.failures.TokensAt(h.clock.Now()) < float64(1+len(st.checking)) {
-		return nil
+	if proof == "" || st.checking[proof] == 0 {
+		if st.failures.TokensAt(h.clock.Now()) < float64(1+len(st.checking)) {
+			return nil
+		}
 	}
 	if proof != "" {
 		st.checking[proof]++
 	}
+	st.held++
 	return st
 }
 
-// release ends a check admit began.
-func (h *handler) release(st *addressState, proof string) {
-	if proof == "" {
-		return
-	}
+// release ends a check admit began, and forgets an address with nothing
+// under way and no failure to remember, so the table holds the addresses
+// that failed lately, not every caller's.
+func (h *handler) release(remote string, st *addressState, proof string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if st.checking[proof]--; st.checking[proof] <= 0 {
-		delete(st.checking, proof)
+	if proof != "" {
+		if st.checking[proof]--; st.checking[proof] <= 0 {
+			delete(st.checking, proof)
+		}
+	}
+	if st.held--; st.held == 0 && st.failures.TokensAt(h.clock.Now()) >= badProofBurst && h.throttled[remote] == st {
+		delete(h.throttled, remote)
 	}
 }
 

@@ -765,3 +765,38 @@ func TestBrokerID(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottleTableHoldsOnlyFailures: an address whose calls all passed is
+// forgotten once none is under way; one that failed is remembered, and a
+// state in use survives the table being cleared.
+func TestThrottleTableHoldsOnlyFailures(t *testing.T) {
+	hh, err := NewHandler(Config{Service: &fakeService{}, Verifier: &fakeVerifier{}, Clock: ports.NewFakeClock(testInstant)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hh.(*handler)
+	first := h.admit("192.0.2.1", "p")
+	second := h.admit("192.0.2.1", "")
+	h.release("192.0.2.1", first, "p")
+	if _, ok := h.throttled["192.0.2.1"]; !ok {
+		t.Fatal("an address was forgotten with a call still under way")
+	}
+	h.release("192.0.2.1", second, "")
+	if len(h.throttled) != 0 {
+		t.Fatalf("the table holds %d addresses after calls that all passed", len(h.throttled))
+	}
+	failing := h.admit("192.0.2.2", "q")
+	h.failed(failing)
+	h.release("192.0.2.2", failing, "q")
+	if _, ok := h.throttled["192.0.2.2"]; !ok {
+		t.Fatal("an address that failed was forgotten")
+	}
+	held := h.admit("192.0.2.3", "r")
+	clear(h.throttled)
+	again := h.admit("192.0.2.3", "r2")
+	h.release("192.0.2.3", held, "r") // the old state: must not remove the new one
+	if h.throttled["192.0.2.3"] != again {
+		t.Fatal("releasing a state from before the table was cleared removed the new one")
+	}
+	h.release("192.0.2.3", again, "r2")
+}
