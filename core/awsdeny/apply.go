@@ -28,15 +28,19 @@ func Apply(ctx context.Context, p ports.InlinePolicies, s ports.Session, opts Op
 
 func apply(ctx context.Context, p ports.InlinePolicies, id string, w Write, opts Options, now time.Time) ports.AWSDenial {
 	d := ports.AWSDenial{SessionID: id, RoleARN: w.RoleARN, User: w.User, Policy: w.Policy, Scope: w.Scope, Until: w.Until}
-	var err error
-	if w.User != "" {
-		err = p.PutUserPolicy(ctx, w.User, w.Policy, w.Document)
-	} else {
-		err = p.PutRolePolicy(ctx, w.Role, w.Policy, w.Document)
-		if errors.Is(err, ports.ErrPolicyQuota) && opts.FallbackAllSessions {
-			d.Scope = ports.DenyAllRoleSessions
-			err = p.PutRolePolicy(ctx, w.Role, w.Policy, CutoffDocument(now))
+	put := func(doc string) error {
+		if w.User != "" {
+			return p.PutUserPolicy(ctx, w.User, w.Policy, doc)
 		}
+		return p.PutRolePolicy(ctx, w.Role, w.Policy, doc)
+	}
+	err := put(w.Document)
+	if errors.Is(err, ports.ErrPolicyQuota) && freeRoom(ctx, p, w, now) {
+		err = put(w.Document)
+	}
+	if errors.Is(err, ports.ErrPolicyQuota) && w.User == "" && opts.FallbackAllSessions {
+		d.Scope = ports.DenyAllRoleSessions
+		err = put(CutoffDocument(now))
 	}
 	if err != nil {
 		d.Error, d.Next = err.Error(), writeNext(w, err, opts)
@@ -44,6 +48,21 @@ func apply(ctx context.Context, p ports.InlinePolicies, id string, w Write, opts
 	}
 	d.Denied = true
 	return d
+}
+
+// freeRoom deletes the denies on w's role or user whose time has passed,
+// and reports whether it deleted any. The timed sweep finds roles through
+// the sessions revoked lately, so a role whose last revokes were of old
+// sessions may still hold expired denies: they must not make a revoke fail
+// for want of room.
+func freeRoom(ctx context.Context, p ports.InlinePolicies, w Write, now time.Time) bool {
+	var r SweepResult
+	if w.User != "" {
+		r = Sweep(ctx, p, nil, []string{w.User}, now)
+	} else {
+		r = Sweep(ctx, p, []string{w.Role}, nil, now)
+	}
+	return len(r.Deleted) > 0
 }
 
 // Failed reports whether any denial failed: the command then exits non-zero.
@@ -89,8 +108,10 @@ func writeNext(w Write, err error, opts Options) string {
 		perm, target = "iam:PutUserPolicy", "user "+w.User
 	}
 	switch {
+	case errors.Is(err, ports.ErrPolicyQuota) && w.User != "":
+		return "the " + target + " has no room for another inline policy (Sentinel's denies there whose time had passed were deleted already): delete one of its inline policies, then rerun"
 	case errors.Is(err, ports.ErrPolicyQuota) && !opts.FallbackAllSessions:
-		return "the " + target + " has no room for another inline policy: rerun with --fallback-all-sessions to deny every session of the role issued before now (what the IAM console's Revoke active sessions writes), or free room first (sentinel revocations sweep, or delete an inline policy of the role)"
+		return "the " + target + " has no room for another inline policy (Sentinel's denies there whose time had passed were deleted already): rerun with --fallback-all-sessions to deny every session of the role issued before now (what the IAM console's Revoke active sessions writes), or free room first (delete an inline policy of the role)"
 	case errors.Is(err, ports.ErrPolicyQuota):
 		return "the " + target + " has no room even for the cut-off: delete one of its inline policies, then rerun"
 	case errors.Is(err, ports.ErrForbidden):

@@ -147,11 +147,12 @@ func TestPlan(t *testing.T) {
 type memPolicies struct {
 	roles, users map[string]map[string]string
 	full         map[string]bool // roles whose next session-sized put fails
+	room         map[string]int  // roles that hold at most this many policies
 	fail         error
 }
 
 func newMem(roles ...string) *memPolicies {
-	m := &memPolicies{roles: map[string]map[string]string{}, users: map[string]map[string]string{"alice": {}}, full: map[string]bool{}}
+	m := &memPolicies{roles: map[string]map[string]string{}, users: map[string]map[string]string{"alice": {}}, full: map[string]bool{}, room: map[string]int{}}
 	for _, r := range roles {
 		m.roles[r] = map[string]string{}
 	}
@@ -166,6 +167,9 @@ func (m *memPolicies) PutRolePolicy(_ context.Context, role, name, doc string) e
 		return ports.ErrNotFound
 	}
 	if m.full[role] && strings.Contains(doc, "SourceIdentity") {
+		return fmt.Errorf("role %s: %w", role, ports.ErrPolicyQuota)
+	}
+	if n, ok := m.room[role]; ok && len(m.roles[role]) >= n {
 		return fmt.Errorf("role %s: %w", role, ports.ErrPolicyQuota)
 	}
 	m.roles[role][name] = doc
@@ -254,6 +258,33 @@ func TestApply(t *testing.T) {
 	ds = Apply(ctx, m, gst, Options{AllUserSessions: true}, now)
 	if Failed(ds) || len(m.users["alice"]) != 1 || !strings.Contains(Describe(ds[0]), "EVERY temporary credential") {
 		t.Fatalf("user cut-off: %+v, %v", ds, m.users)
+	}
+}
+
+// TestApplyFreesRoomTakenByExpiredDenies: a role full of denies whose time
+// has passed (the timed sweep never reached it) gets the new deny after
+// they are deleted; a role full of live denies is reported full, and none
+// of them is touched.
+func TestApplyFreesRoomTakenByExpiredDenies(t *testing.T) {
+	ctx := context.Background()
+	m := newMem("Deployer", "Reader")
+	m.room["Deployer"], m.room["Reader"] = 3, 3
+	for i := range 3 {
+		m.roles["Deployer"][Name(fmt.Sprint("old", i), now.Add(-time.Duration(i+1)*time.Minute))] = "{}"
+		m.roles["Reader"][Name(fmt.Sprint("live", i), now.Add(time.Duration(i+1)*time.Hour))] = "{}"
+	}
+	ds := Apply(ctx, m, roleSession(), Options{}, now)
+	if len(ds) != 2 || !ds[0].Denied || ds[1].Denied {
+		t.Fatalf("Apply = %+v; want Deployer denied (expired denies freed), Reader full", ds)
+	}
+	if len(m.roles["Deployer"]) != 1 {
+		t.Fatalf("Deployer holds %v; want only the new deny", m.roles["Deployer"])
+	}
+	if _, ok := m.roles["Deployer"][ds[0].Policy]; !ok {
+		t.Fatalf("the new deny %s is not on the role: %v", ds[0].Policy, m.roles["Deployer"])
+	}
+	if len(m.roles["Reader"]) != 3 || !strings.Contains(ds[1].Next, "--fallback-all-sessions") {
+		t.Fatalf("Reader: %v, next %q; want its 3 live denies kept and the fallback named", m.roles["Reader"], ds[1].Next)
 	}
 }
 
