@@ -219,15 +219,6 @@ func isFault(err error) bool {
 		!errors.Is(err, ports.ErrAlreadyExists) && !errors.Is(err, context.Canceled)
 }
 
-// ObserveRevocations counts n sessions revoked.
-func (m *Metrics) ObserveRevocations(n int) { m.revocations.Add(float64(n)) }
-
-// ObserveApproval counts one access request approved.
-func (m *Metrics) ObserveApproval() { m.approvals.Inc() }
-
-// ObserveBreakGlass counts one break-glass event opened.
-func (m *Metrics) ObserveBreakGlass() { m.breakGlass.Inc() }
-
 // SetActiveSessions sets the number of active server sessions.
 func (m *Metrics) SetActiveSessions(n int) { m.activeSessions.Set(float64(n)) }
 

@@ -55,20 +55,23 @@ func TestScrapeAfterObservations(t *testing.T) {
 		{Mode: "cli", Effect: "deny", Error: "store down"}, // no Outcome: derived
 		{Mode: "cli", Effect: "deny"},
 		{Mode: "cli", Effect: "allow"},
+		// A broker's audit lines: three sessions revoked, one approval, one break-glass.
+		{Action: broker.ActionRevoke, Effect: "allow", SessionID: "s1"},
+		{Action: broker.ActionRevoke, Effect: "allow", SessionID: "s2"},
+		{Action: broker.ActionRevoke, Effect: "allow", SessionID: "s3"},
+		{Action: broker.ActionRequestApprove, Effect: "allow"},
+		{Action: broker.ActionBreakGlassOpen, Effect: "allow"},
 	} {
 		if err := log.Record(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if inner.n != 7 {
-		t.Fatalf("the decorator passed %d records on, want 7", inner.n)
+	if inner.n != 12 {
+		t.Fatalf("the decorator passed %d records on, want 12", inner.n)
 	}
 	m.ObservePolicy("sha256:aaaaaaaaaaaaaaaa", nil)
 	m.ObservePolicy("sha256:aaaaaaaaaaaaaaaa", errors.New("line 3: bad effect")) // refused, old stays
 	m.ObservePolicy("sha256:bbbbbbbbbbbbbbbb", nil)
-	m.ObserveRevocations(3)
-	m.ObserveApproval()
-	m.ObserveBreakGlass()
 	m.SetActiveSessions(12)
 
 	want := `
