@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -502,6 +504,41 @@ func TestCallerProofCheckedOnceAtOnce(t *testing.T) {
 	}
 	if n := len(r.sts.Calls()); n != 1 {
 		t.Fatalf("STS saw %d calls, want 1", n)
+	}
+}
+
+// TestCallerProofRedirectNotFollowed: an STS endpoint that answers with a
+// redirect is refused as an answer; the proof is never sent on to where it
+// points, which would then answer for it.
+func TestCallerProofRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		elsewhere.Add(1)
+		_, _ = io.WriteString(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/mallory</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+	}))
+	t.Cleanup(target.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/", status)
+		}))
+		clock := ports.NewFakeClock(time.Now())
+		v, err := NewCallerVerifier(VerifierConfig{BrokerID: brokerA, STSEndpoint: redirect.URL, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		proof, err := NewCallerSigner(credentials.NewStaticCredentialsProvider(alice.AccessKeyID, alice.SecretAccessKey, ""),
+			"us-east-1", redirect.URL, brokerA, clock).Proof(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := v.Verify(context.Background(), proof)
+		redirect.Close()
+		if err == nil || id.ARN != "" {
+			t.Fatalf("HTTP %d from STS: identity %+v, %v; want a refusal", status, id, err)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the proof was sent on to a redirect's target %d times", n)
 	}
 }
 
