@@ -14,10 +14,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sentinel-gw/sentinel/internal/cpuprofile"
 )
 
 // baselineCommand is the hidden subcommand that runs the baseline server.
@@ -60,21 +61,14 @@ func baselineMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
 		return 1
 	}
-	if path := os.Getenv(baselineProfileEnv); path != "" {
-		// The baseline's profile beside sentinel's (SENTINEL_CPU_PROFILE):
-		// what the two spend differently is what sentinel adds.
-		f, err := os.Create(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
-			return 1
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", baselineCommand, err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
+	// The baseline's profile beside sentinel's (SENTINEL_CPU_PROFILE): what
+	// the two spend differently is what sentinel adds.
+	stopProfile, err := cpuprofile.Start(os.Getenv(baselineProfileEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s: %v\n", baselineCommand, baselineProfileEnv, err)
+		return 1
 	}
+	defer stopProfile()
 	srv := &http.Server{Handler: baselineHandler(body), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

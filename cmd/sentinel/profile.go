@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"runtime/pprof"
+
+	"github.com/sentinel-gw/sentinel/internal/cpuprofile"
 )
 
 // profileEnv names a file that receives a CPU profile of the whole run, for
@@ -13,17 +13,9 @@ const profileEnv = "SENTINEL_CPU_PROFILE"
 // startProfile starts a CPU profile when SENTINEL_CPU_PROFILE is set and
 // returns the function that writes it out.
 func startProfile(getenv func(string) string) (func(), error) {
-	path := getenv(profileEnv)
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	stop, err := cpuprofile.Start(getenv(profileEnv))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", profileEnv, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("%s: %w", profileEnv, err)
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+	return stop, nil
 }
