@@ -211,6 +211,13 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, requestID
 		h.refuse(w, requestID, http.StatusUnauthorized, CodeUnauthenticated, err.Error())
 		return ports.Identity{}, false
 	}
+	if r.Context().Err() != nil {
+		// The caller left while its proof was being checked; the check goes
+		// on (for the others carrying the proof) and may reach STS, so the
+		// leaving is charged as a failure: hanging up is no way around the
+		// budget.
+		h.failed(state)
+	}
 	h.serviceError(w, r, requestID, ports.Identity{}, fmt.Errorf("verify caller: %w", err))
 	return ports.Identity{}, false
 }
@@ -253,8 +260,9 @@ type addressState struct {
 // admit returns remote's state with proof counted as being checked, or nil
 // when its failures so far and the other proofs being checked leave no
 // failure to spend: each of those may still fail. A proof already being
-// checked from this address is admitted: it adds no STS call. An empty
-// proof (none, or malformed) is admitted by the budget alone.
+// checked from this address needs no place of its own (it adds no STS
+// call), only a budget that still covers the proofs being checked. An
+// empty proof (none, or malformed) is admitted by the budget alone.
 func (h *handler) admit(remote, proof string) *addressState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -266,10 +274,12 @@ func (h *handler) admit(remote, proof string) *addressState {
 		st = &addressState{failures: rate.NewLimiter(badProofRate, badProofBurst), checking: map[string]int{}}
 		h.throttled[remote] = st
 	}
-	if proof == "" || st.checking[proof] == 0 {
-		if st.failures.TokensAt(h.clock.Now()) < float64(1+len(st.checking)) {
-			return nil
-		}
+	need := 1 + len(st.checking)
+	if proof != "" && st.checking[proof] > 0 {
+		need--
+	}
+	if st.failures.TokensAt(h.clock.Now()) < float64(need) {
+		return nil
 	}
 	if proof != "" {
 		st.checking[proof]++

@@ -52,7 +52,8 @@ var (
 // fakeVerifier knows two proofs; downProof plays STS unreachable; any
 // other proof is refused as a stale signature would be. It recalls the
 // proofs it has verified (ports.CallerRecaller), as the STS verifier's
-// cache does, and holds every Verify while hold is open.
+// cache does, and holds every Verify while hold is open (until the
+// caller's context ends, as the STS verifier answers a caller that left).
 type fakeVerifier struct {
 	calls atomic.Int64
 	hold  chan struct{}
@@ -67,10 +68,14 @@ func (v *fakeVerifier) Recall(proof string) (ports.Identity, bool) {
 	return id.(ports.Identity), true
 }
 
-func (v *fakeVerifier) Verify(_ context.Context, proof string) (ports.Identity, error) {
+func (v *fakeVerifier) Verify(ctx context.Context, proof string) (ports.Identity, error) {
 	v.calls.Add(1)
 	if v.hold != nil {
-		<-v.hold
+		select {
+		case <-v.hold:
+		case <-ctx.Done():
+			return ports.Identity{}, fmt.Errorf("verify: %w: %w", ctx.Err(), ports.ErrUnavailable)
+		}
 	}
 	switch proof {
 	case testProof:

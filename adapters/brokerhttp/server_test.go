@@ -766,6 +766,85 @@ func TestBrokerID(t *testing.T) {
 	}
 }
 
+// TestThrottleHoldsBackAProofInFlightPastTheBudget: a proof already being
+// checked needs no place of its own, but once the address's failures have
+// spent the budget, more calls carrying it are refused too (each round of
+// checking a refused proof is a fresh STS call).
+func TestThrottleHoldsBackAProofInFlightPastTheBudget(t *testing.T) {
+	hh, err := NewHandler(Config{Service: &fakeService{}, Verifier: &fakeVerifier{}, Clock: ports.NewFakeClock(testInstant)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hh.(*handler)
+	first := h.admit("192.0.2.1", "x")
+	if again := h.admit("192.0.2.1", "x"); again == nil {
+		t.Fatal("a second call carrying a proof in flight was refused with the budget full")
+	} else {
+		h.release("192.0.2.1", again, "x")
+	}
+	for range badProofBurst {
+		h.failed(first)
+	}
+	if again := h.admit("192.0.2.1", "x"); again != nil {
+		t.Fatal("a call carrying a proof in flight was admitted with the budget spent")
+	}
+	h.release("192.0.2.1", first, "x")
+}
+
+// TestCallersWhoLeaveAreCharged: a caller that hangs up while its proof is
+// being checked is charged a failure (the check goes on and may reach STS),
+// so forged proofs sent and abandoned one after another reach the verifier
+// no more often than the burst allows.
+func TestCallersWhoLeaveAreCharged(t *testing.T) {
+	b := startBroker(t)
+	b.verifier.hold = make(chan struct{})
+	t.Cleanup(func() { close(b.verifier.hold) })
+	for i := range 3 * badProofBurst {
+		client := b.newClient(t, fmt.Sprintf("proof-v1.left-%d", i))
+		ctx, cancel := context.WithCancel(context.Background())
+		before := b.verifier.calls.Load()
+		answered := make(chan error, 1)
+		go func() {
+			_, err := client.WhoAmI(ctx)
+			answered <- err
+		}()
+		// Either the call reaches the verifier, and then its caller leaves,
+		// or it is refused at once (429: ErrUnavailable, the context live).
+		var err error
+		deadline := time.Now().Add(10 * time.Second)
+	wait:
+		for {
+			select {
+			case err = <-answered:
+				break wait
+			default:
+			}
+			if b.verifier.calls.Load() > before {
+				cancel()
+				<-answered
+				// The broker logs a call that left after charging it: wait
+				// until every call that reached the verifier is logged.
+				testkit.Eventually(t, 10*time.Second, "the broker to finish the calls that left", func() bool {
+					return strings.Count(b.logs.String(), "verify caller") >= int(b.verifier.calls.Load())
+				})
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("call %d neither reached the verifier nor was answered", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err != nil && !errors.Is(err, ports.ErrUnavailable) {
+			t.Fatalf("call %d: %v, want a 429 (ErrUnavailable) or a caller that left", i, err)
+		}
+	}
+	if got := b.verifier.calls.Load(); got > badProofBurst {
+		t.Fatalf("verifier asked %d times for %d abandoned proofs, want at most %d", got, 3*badProofBurst, badProofBurst)
+	}
+}
+
 // TestThrottleTableHoldsOnlyFailures: an address whose calls all passed is
 // forgotten once none is under way; one that failed is remembered, and a
 // state in use survives the table being cleared.

@@ -3,8 +3,8 @@
 // own. The core knows nothing of it: the metrics are fed by decorators and
 // observers around the ports (a DecisionLog that counts outcomes from the
 // records it passes on, an HTTP handler wrapper that times requests, a
-// SessionStore that times store calls, a policy-reload observer), and by
-// the few calls a service makes itself (ObserveRevocations and friends).
+// SessionStore that times store calls, a policy-reload observer) and by the
+// timers that set the active-session gauge.
 package metrics
 
 import (
