@@ -113,23 +113,23 @@ func (v *CallerVerifier) Verify(ctx context.Context, proof string) (ports.Identi
 	// The same proof, byte for byte, passed every check before, and each
 	// still holds until the proof's age runs out (its date only gets older),
 	// so a hit skips them.
-	if len(proof) > maxProofLen {
-		_, _, err := v.check(proof, now) // refuses it
+	var digest [sha256.Size]byte
+	if len(proof) <= maxProofLen {
+		digest = sha256.Sum256([]byte(proof))
+		if id, ok := v.cached(digest, now); ok {
+			return id, nil
+		}
+	}
+	headers, date, err := v.check(proof, now) // refuses a proof over maxProofLen
+	if err != nil {
 		return ports.Identity{}, err
 	}
-	digest := sha256.Sum256([]byte(proof))
-	if id, ok := v.cached(digest, now); ok {
-		return id, nil
-	}
 	// One proof sent many times at once (a client's parallel first calls,
-	// or a flood of one forged proof) is checked, and sent to STS, once.
-	// The check runs on even if this caller gives up, bounded by the
-	// client's timeout, and answers the others.
+	// or a flood of one forged proof) is sent to STS once. The question
+	// runs on even if this caller gives up, bounded by the client's
+	// timeout, and answers the others. Only the question runs in the
+	// flight: a panic there would end the process, not one request.
 	ch := v.flight.DoChan(string(digest[:]), func() (any, error) {
-		headers, date, err := v.check(proof, now)
-		if err != nil {
-			return ports.Identity{}, err
-		}
 		id, err := v.ask(context.WithoutCancel(ctx), headers)
 		if err != nil {
 			return ports.Identity{}, err
