@@ -150,7 +150,7 @@ func (g *Gateway) issue(ctx context.Context, now time.Time, rec *ports.DecisionR
 	// A check that could not read the store is answered after the
 	// revocation check, so a revoke the server remembers still says so.
 	lockErr := g.checkLocks(ctx, now)
-	if locked := (*LockedError)(nil); lockErr != nil && errors.As(lockErr, &locked) {
+	if is[*LockedError](lockErr) {
 		rec.Reason = "locked"
 		return ports.Credentials{}, lockErr
 	}
