@@ -35,8 +35,14 @@ func apply(ctx context.Context, p ports.InlinePolicies, id string, w Write, opts
 		return p.PutRolePolicy(ctx, w.Role, w.Policy, doc)
 	}
 	err := put(w.Document)
-	if errors.Is(err, ports.ErrPolicyQuota) && freeRoom(ctx, p, w, now) {
-		err = put(w.Document)
+	if errors.Is(err, ports.ErrPolicyQuota) {
+		freed := freeRoom(ctx, p, w, now)
+		if len(freed.Deleted) > 0 {
+			err = put(w.Document)
+		}
+		if errors.Is(err, ports.ErrPolicyQuota) && len(freed.Failed) > 0 {
+			err = fmt.Errorf("%w (and clearing its expired Sentinel denies failed: %w)", err, errors.Join(freed.Failed...))
+		}
 	}
 	if errors.Is(err, ports.ErrPolicyQuota) && w.User == "" && opts.FallbackAllSessions {
 		d.Scope = ports.DenyAllRoleSessions
@@ -50,19 +56,15 @@ func apply(ctx context.Context, p ports.InlinePolicies, id string, w Write, opts
 	return d
 }
 
-// freeRoom deletes the denies on w's role or user whose time has passed,
-// and reports whether it deleted any. The timed sweep finds roles through
-// the sessions revoked lately, so a role whose last revokes were of old
-// sessions may still hold expired denies: they must not make a revoke fail
-// for want of room.
-func freeRoom(ctx context.Context, p ports.InlinePolicies, w Write, now time.Time) bool {
-	var r SweepResult
+// freeRoom deletes the denies on w's role or user whose time has passed.
+// The timed sweep finds roles through the sessions revoked lately, so a
+// role whose last revokes were of old sessions may still hold expired
+// denies: they must not make a revoke fail for want of room.
+func freeRoom(ctx context.Context, p ports.InlinePolicies, w Write, now time.Time) SweepResult {
 	if w.User != "" {
-		r = Sweep(ctx, p, nil, []string{w.User}, now)
-	} else {
-		r = Sweep(ctx, p, []string{w.Role}, nil, now)
+		return Sweep(ctx, p, nil, []string{w.User}, now)
 	}
-	return len(r.Deleted) > 0
+	return Sweep(ctx, p, []string{w.Role}, nil, now)
 }
 
 // Failed reports whether any denial failed: the command then exits non-zero.
@@ -109,9 +111,9 @@ func writeNext(w Write, err error, opts Options) string {
 	}
 	switch {
 	case errors.Is(err, ports.ErrPolicyQuota) && w.User != "":
-		return "the " + target + " has no room for another inline policy (Sentinel's denies there whose time had passed were deleted already): delete one of its inline policies, then rerun"
+		return "the " + target + " has no room for another inline policy: delete one of its inline policies, then rerun"
 	case errors.Is(err, ports.ErrPolicyQuota) && !opts.FallbackAllSessions:
-		return "the " + target + " has no room for another inline policy (Sentinel's denies there whose time had passed were deleted already): rerun with --fallback-all-sessions to deny every session of the role issued before now (what the IAM console's Revoke active sessions writes), or free room first (delete an inline policy of the role)"
+		return "the " + target + " has no room for another inline policy: rerun with --fallback-all-sessions to deny every session of the role issued before now (what the IAM console's Revoke active sessions writes), or free room first (delete an inline policy of the role)"
 	case errors.Is(err, ports.ErrPolicyQuota):
 		return "the " + target + " has no room even for the cut-off: delete one of its inline policies, then rerun"
 	case errors.Is(err, ports.ErrForbidden):

@@ -111,6 +111,11 @@ func TestCutoffDocument(t *testing.T) {
 	}
 }
 
+// userSession is a GetSessionToken session: no role, denied at its user.
+func userSession() ports.Session {
+	return ports.Session{ID: sessionID, User: "alice", IdentitySource: "sts"}
+}
+
 func TestPlan(t *testing.T) {
 	ws, err := Plan(roleSession(), Options{}, now)
 	if err != nil || len(ws) != 2 {
@@ -147,7 +152,8 @@ func TestPlan(t *testing.T) {
 type memPolicies struct {
 	roles, users map[string]map[string]string
 	full         map[string]bool // roles whose next session-sized put fails
-	room         map[string]int  // roles that hold at most this many policies
+	room         map[string]int  // roles and users that hold at most this many policies
+	listFails    error           // ListRolePolicies and ListUserPolicies fail with it, when set
 	fail         error
 }
 
@@ -183,6 +189,9 @@ func (m *memPolicies) DeleteRolePolicy(_ context.Context, role, name string) err
 	return nil
 }
 func (m *memPolicies) ListRolePolicies(_ context.Context, role string) ([]string, error) {
+	if m.listFails != nil {
+		return nil, m.listFails
+	}
 	if _, ok := m.roles[role]; !ok {
 		return nil, ports.ErrNotFound
 	}
@@ -194,6 +203,9 @@ func (m *memPolicies) ListRolePolicies(_ context.Context, role string) ([]string
 	return out, nil
 }
 func (m *memPolicies) PutUserPolicy(_ context.Context, user, name, doc string) error {
+	if n, ok := m.room["user:"+user]; ok && len(m.users[user]) >= n {
+		return fmt.Errorf("user %s: %w", user, ports.ErrPolicyQuota)
+	}
 	m.users[user][name] = doc
 	return nil
 }
@@ -202,6 +214,9 @@ func (m *memPolicies) DeleteUserPolicy(_ context.Context, user, name string) err
 	return nil
 }
 func (m *memPolicies) ListUserPolicies(_ context.Context, user string) ([]string, error) {
+	if m.listFails != nil {
+		return nil, m.listFails
+	}
 	var out []string
 	for n := range m.users[user] {
 		out = append(out, n)
@@ -285,6 +300,31 @@ func TestApplyFreesRoomTakenByExpiredDenies(t *testing.T) {
 	}
 	if len(m.roles["Reader"]) != 3 || !strings.Contains(ds[1].Next, "--fallback-all-sessions") {
 		t.Fatalf("Reader: %v, next %q; want its 3 live denies kept and the fallback named", m.roles["Reader"], ds[1].Next)
+	}
+
+	// A user's quota (AllUserSessions): the same, and the hint names no
+	// role-only fallback.
+	m = newMem()
+	m.room["user:alice"] = 1
+	m.users["alice"][Name("old", now.Add(-time.Minute))] = "{}"
+	ds = Apply(ctx, m, userSession(), Options{AllUserSessions: true}, now)
+	if len(ds) != 1 || !ds[0].Denied || len(m.users["alice"]) != 1 {
+		t.Fatalf("user full of expired denies: %+v, left %v", ds, m.users["alice"])
+	}
+	m.room["user:alice"] = 1 // now full of a live deny
+	ds = Apply(ctx, m, userSession(), Options{AllUserSessions: true}, now.Add(time.Second))
+	if len(ds) != 1 || ds[0].Denied || strings.Contains(ds[0].Next, "--fallback-all-sessions") {
+		t.Fatalf("user full of a live deny: %+v", ds)
+	}
+
+	// Clearing fails (no permission to list): the error says so.
+	m = newMem("Deployer", "Reader")
+	m.room["Deployer"] = 1
+	m.roles["Deployer"][Name("old", now.Add(-time.Minute))] = "{}"
+	m.listFails = fmt.Errorf("iam: %w", ports.ErrForbidden)
+	ds = Apply(ctx, m, roleSession(), Options{}, now)
+	if ds[0].Denied || !strings.Contains(ds[0].Error, "clearing its expired Sentinel denies failed") {
+		t.Fatalf("a role whose expired denies could not be cleared: %+v", ds[0])
 	}
 }
 
