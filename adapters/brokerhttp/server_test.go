@@ -766,16 +766,22 @@ func TestBrokerID(t *testing.T) {
 	}
 }
 
+// newBareHandler is a handler with no server around it, for its throttle.
+func newBareHandler(t *testing.T) *handler {
+	t.Helper()
+	hh, err := NewHandler(Config{Service: &fakeService{}, Verifier: &fakeVerifier{}, Clock: ports.NewFakeClock(testInstant)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hh.(*handler)
+}
+
 // TestThrottleHoldsBackAProofInFlightPastTheBudget: a proof already being
 // checked needs no place of its own, but once the address's failures have
 // spent the budget, more calls carrying it are refused too (each round of
 // checking a refused proof is a fresh STS call).
 func TestThrottleHoldsBackAProofInFlightPastTheBudget(t *testing.T) {
-	hh, err := NewHandler(Config{Service: &fakeService{}, Verifier: &fakeVerifier{}, Clock: ports.NewFakeClock(testInstant)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := hh.(*handler)
+	h := newBareHandler(t)
 	first := h.admit("192.0.2.1", "x")
 	if again := h.admit("192.0.2.1", "x"); again == nil {
 		t.Fatal("a second call carrying a proof in flight was refused with the budget full")
@@ -849,11 +855,7 @@ func TestCallersWhoLeaveAreCharged(t *testing.T) {
 // forgotten once none is under way; one that failed is remembered, and a
 // state in use survives the table being cleared.
 func TestThrottleTableHoldsOnlyFailures(t *testing.T) {
-	hh, err := NewHandler(Config{Service: &fakeService{}, Verifier: &fakeVerifier{}, Clock: ports.NewFakeClock(testInstant)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := hh.(*handler)
+	h := newBareHandler(t)
 	first := h.admit("192.0.2.1", "p")
 	second := h.admit("192.0.2.1", "")
 	h.release("192.0.2.1", first, "p")
