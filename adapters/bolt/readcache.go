@@ -71,6 +71,11 @@ func stampFile(path string) (fileStamp, bool) {
 		return fileStamp{}, false
 	}
 	defer func() { _ = f.Close() }()
+	return stampOf(f)
+}
+
+// stampOf reads the stamp of the open file f.
+func stampOf(f *os.File) (fileStamp, bool) {
 	info, err := f.Stat()
 	if err != nil {
 		return fileStamp{}, false
@@ -172,16 +177,24 @@ type sessionRead struct {
 	stamp fileStamp
 }
 
+// beforeStampForTest, when set, runs in readSessions's transaction before
+// the stamp is taken (a test swaps the file there).
+var beforeStampForTest func()
+
 // readSessions reads sessions ids in one read transaction: under load the
 // reads that miss memory gather (internal/gather) and share one open of the
-// file, one flock and one map. Under the lock nothing commits, so the stamp
-// taken inside is the read's own; one that disagrees with bbolt's txid is
-// never trusted.
+// file, one flock and one map. The stamp is taken from the very file bbolt
+// locked and mapped (not from the path, which a file swapped in meanwhile
+// may hold), and under the lock nothing commits, so it is the read's own;
+// one that disagrees with bbolt's txid is never trusted.
 func (s *Store) readSessions(ctx context.Context, ids []string) []gather.Result[sessionRead] {
 	out := make([]gather.Result[sessionRead], len(ids))
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewFile(ctx, func(tx *bbolt.Tx, f *os.File) error {
+		if beforeStampForTest != nil {
+			beforeStampForTest()
+		}
 		var stamp fileStamp
-		if st, ok := stampFile(s.path); ok && st.txid == uint64(tx.ID()) {
+		if st, ok := stampOf(f); ok && st.txid == uint64(tx.ID()) {
 			stamp = st
 		}
 		for i, id := range ids {

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,17 +129,21 @@ func TestSessionFromMemoryIsACopy(t *testing.T) {
 
 // A file replaced by another store file with the same transaction id is a
 // different file: the record is read from the new one.
-func TestSessionReadAfterTheFileIsReplaced(t *testing.T) {
+// twinFiles makes two store files with the same transaction id and the
+// same session: active in the file at path, revoked ("replaced") in other.
+// server reads path and has not read the session yet.
+func twinFiles(t *testing.T) (path, other string, s ports.Session, server *Store) {
+	t.Helper()
 	dir := t.TempDir()
-	path, other := filepath.Join(dir, "sessions.db"), filepath.Join(dir, "other.db")
-	s := activeSession("0123456789abcdef0123456789abcdef", "alice", time.Now())
+	path, other = filepath.Join(dir, "sessions.db"), filepath.Join(dir, "other.db")
+	s = activeSession("0123456789abcdef0123456789abcdef", "alice", time.Now())
 	for _, p := range []string{path, other} {
 		mustCreate(t, openForTest(t, p, ports.SystemClock{}), s)
 	}
 	// The same commits on both files, one a revoke; then touches that count
 	// nothing even out their transaction ids.
 	writers := map[string]*Store{path: openForTest(t, path, ports.SystemClock{}), other: openForTest(t, other, ports.SystemClock{})}
-	server, _ := readCounted(t, path)
+	server, _ = readCounted(t, path)
 	for p, w := range writers {
 		cur, err := w.GetSession(t.Context(), s.ID)
 		if err != nil {
@@ -160,7 +165,7 @@ func TestSessionReadAfterTheFileIsReplaced(t *testing.T) {
 			t.Fatal("no stamp of a store file")
 		}
 		if a.txid == b.txid {
-			break
+			return path, other, s, server
 		}
 		lower := path
 		if b.txid < a.txid {
@@ -170,18 +175,68 @@ func TestSessionReadAfterTheFileIsReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// replaceKeepingTime renames other over path, with path's modification
+// time first, so only the file's identity tells them apart.
+func replaceKeepingTime(t *testing.T, other, path string) {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(other, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file swapped in with the same transaction id (a restore, a copy) is
+// another file: its records are read from it, not served from memory.
+func TestSessionReadAfterTheFileIsReplaced(t *testing.T) {
+	path, other, s, server := twinFiles(t)
 	if got, err := server.GetSession(t.Context(), s.ID); err != nil || got.Status != ports.SessionActive {
 		t.Fatalf("before: %s, %v", got.Status, err)
 	}
 	if a, b := mustStamp(t, path), mustStamp(t, other); a.txid != b.txid {
 		t.Fatalf("the files' txids differ (%d, %d) after the read; the test needs them equal", a.txid, b.txid)
 	}
-	if err := os.Rename(other, path); err != nil {
-		t.Fatal(err)
-	}
+	replaceKeepingTime(t, other, path)
 	got, err := server.GetSession(t.Context(), s.ID)
 	if err != nil || got.Status != ports.SessionRevoked || got.RevokedReason != "replaced" {
 		t.Fatalf("after the file was replaced: %s for %q, %v; want revoked for replaced", got.Status, got.RevokedReason, err)
+	}
+}
+
+// A file swapped in while a read holds the old one open: the record read
+// from the old file is never kept under the new file's stamp, so the next
+// reads see the new file's revoke.
+func TestSessionReadWhileTheFileIsReplaced(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows does not rename over a file another handle holds open: the race cannot happen there")
+	}
+	path, other, s, server := twinFiles(t)
+	swapped := false
+	beforeStampForTest = func() {
+		if !swapped {
+			swapped = true
+			replaceKeepingTime(t, other, path)
+		}
+	}
+	t.Cleanup(func() { beforeStampForTest = nil })
+	if got, err := server.GetSession(t.Context(), s.ID); err != nil || got.Status != ports.SessionActive {
+		t.Fatalf("the read during the swap: %s, %v; want the old file's active record", got.Status, err)
+	}
+	if !swapped {
+		t.Fatal("the read did not reach the stamp")
+	}
+	for i := range 3 {
+		got, err := server.GetSession(t.Context(), s.ID)
+		if err != nil || got.Status != ports.SessionRevoked {
+			t.Fatalf("read %d after the swap: %s, %v; want the new file's revoke", i, got.Status, err)
+		}
 	}
 }
 

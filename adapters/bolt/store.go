@@ -126,7 +126,7 @@ func Open(path string, clock ports.Clock, opts Options) (*Store, error) {
 		reads:       opts.ReadCounter,
 	}
 	s.sessionReads = gather.New(maxSessionReads, s.readSessions)
-	err = s.withDB(context.Background(), mode, func(db *bbolt.DB) error { return db.Update(initLayout(abs)) })
+	err = s.withDB(context.Background(), mode, func(db *bbolt.DB, _ *os.File) error { return db.Update(initLayout(abs)) })
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ const (
 
 // update runs fn in one write transaction on a freshly opened file.
 func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
-	return s.withDB(ctx, readWrite, func(db *bbolt.DB) error {
+	return s.withDB(ctx, readWrite, func(db *bbolt.DB, _ *os.File) error {
 		return db.Update(func(tx *bbolt.Tx) error {
 			if err := s.checkLayout(tx); err != nil {
 				return err
@@ -267,12 +267,17 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 
 // view runs fn in one read transaction on a file opened read-only.
 func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
-	return s.withDB(ctx, readOnly, func(db *bbolt.DB) error {
+	return s.viewFile(ctx, func(tx *bbolt.Tx, _ *os.File) error { return fn(tx) })
+}
+
+// viewFile is view with the file bbolt opened, locked and mapped for it.
+func (s *Store) viewFile(ctx context.Context, fn func(*bbolt.Tx, *os.File) error) error {
+	return s.withDB(ctx, readOnly, func(db *bbolt.DB, f *os.File) error {
 		return db.View(func(tx *bbolt.Tx) error {
 			if err := s.checkLayout(tx); err != nil {
 				return err
 			}
-			return fn(tx)
+			return fn(tx, f)
 		})
 	})
 }
@@ -295,10 +300,11 @@ func (s *Store) checkLayout(tx *bbolt.Tx) error {
 // flock and a close.
 const lockRetry = 2 * time.Millisecond
 
-// withDB opens the file, runs fn and closes it. The whole wait (for this
-// process's other operations, then for other processes' flock) is bounded by
-// the lock timeout and by ctx.
-func (s *Store) withDB(ctx context.Context, mode access, fn func(*bbolt.DB) error) error {
+// withDB opens the file, runs fn with it (bbolt's DB, and the file bbolt
+// holds) and closes it. The whole wait (for this process's other
+// operations, then for other processes' flock) is bounded by the lock
+// timeout and by ctx.
+func (s *Store) withDB(ctx context.Context, mode access, fn func(*bbolt.DB, *os.File) error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("bolt: the store on %s is closed: %w", s.path, ports.ErrUnavailable)
 	}
@@ -312,22 +318,23 @@ func (s *Store) withDB(ctx context.Context, mode access, fn func(*bbolt.DB) erro
 	}
 	defer s.gate.unlock()
 
-	db, err := s.openDB(lockCtx, mode)
+	db, f, err := s.openDB(lockCtx, mode)
 	if err != nil {
 		if lockCtx.Err() != nil {
 			return s.waitError(ctx)
 		}
 		return mapError(s.path, s.lockTimeout, err)
 	}
-	err = fn(db)
+	err = fn(db, f)
 	if closeErr := db.Close(); err == nil {
 		err = closeErr
 	}
 	return mapError(s.path, s.lockTimeout, err)
 }
 
-// openDB opens the file, trying the flock every lockRetry until lockCtx ends.
-func (s *Store) openDB(lockCtx context.Context, mode access) (*bbolt.DB, error) {
+// openDB opens the file, trying the flock every lockRetry until lockCtx
+// ends, and returns the file bbolt holds too.
+func (s *Store) openDB(lockCtx context.Context, mode access) (*bbolt.DB, *os.File, error) {
 	opts := &bbolt.Options{
 		// The shortest wait bbolt allows: one try (zero would wait forever).
 		Timeout:  time.Nanosecond,
@@ -336,17 +343,21 @@ func (s *Store) openDB(lockCtx context.Context, mode access) (*bbolt.DB, error) 
 		// Growing the file fsyncs unless told not to; NoSync is for tests, which need neither.
 		NoGrowSync: s.noSync,
 	}
-	if mode == readWrite {
-		// A file deleted since Open is an error, not a new empty store.
-		opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			return os.OpenFile(name, flag&^os.O_CREATE, perm)
+	var opened *os.File
+	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		if mode == readWrite {
+			// A file deleted since Open is an error, not a new empty store.
+			flag &^= os.O_CREATE
 		}
+		f, err := os.OpenFile(name, flag, perm) //nolint:gosec // G304: the path is the user's own store setting
+		opened = f
+		return f, err
 	}
 	var retry *time.Ticker // made on the first busy try: most opens find the file free
 	for {
 		db, err := bbolt.Open(s.path, fileMode, opts)
 		if !errors.Is(err, berrors.ErrTimeout) {
-			return db, err
+			return db, opened, err
 		}
 		if retry == nil {
 			retry = time.NewTicker(lockRetry)
@@ -355,7 +366,7 @@ func (s *Store) openDB(lockCtx context.Context, mode access) (*bbolt.DB, error) 
 		select {
 		case <-retry.C:
 		case <-lockCtx.Done():
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }
