@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
@@ -407,5 +408,38 @@ func TestSessionFromMemoryNotAfterAWriteBehindSentinelsBack(t *testing.T) {
 	}
 	if _, err := server.GetSession(t.Context(), s.ID); !errors.Is(err, ports.ErrCorrupt) {
 		t.Fatalf("after corrupt bytes written straight into the file: %v, want ErrCorrupt", err)
+	}
+}
+
+// A record's bytes patched in the file by hand (no bbolt commit, so the
+// transaction id stays) are read again once the file's modification time
+// or size has moved: memory serves only a file that looks untouched.
+func TestSessionReadAfterAnEditInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	server, _ := readCounted(t, path)
+	s := mustCreate(t, server, activeSession("0123456789abcdef0123456789abcdef", "alice", time.Now()))
+	if got, err := server.GetSession(t.Context(), s.ID); err != nil || got.User != "alice" {
+		t.Fatalf("before: %q, %v", got.User, err)
+	}
+	before := mustStamp(t, path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(raw, []byte(`"alice"`)); n != 1 {
+		t.Fatalf("the user appears %d times in the file; the test patches exactly one", n)
+	}
+	if err := os.WriteFile(path, bytes.Replace(raw, []byte(`"alice"`), []byte(`"alicf"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := before.info.ModTime().Add(2 * time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if after := mustStamp(t, path); after.txid != before.txid || !os.SameFile(after.info, before.info) {
+		t.Fatal("the edit changed the transaction id or the file; the test needs both kept")
+	}
+	if got, err := server.GetSession(t.Context(), s.ID); err != nil || got.User != "alicf" {
+		t.Fatalf("after an edit in place: %q, %v; want the file's alicf", got.User, err)
 	}
 }
