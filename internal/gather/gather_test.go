@@ -117,6 +117,22 @@ func TestReadsGatherBehindTheOneOnTheWire(t *testing.T) {
 	}
 }
 
+// The promise every revocation check rests on: a read of a key asked while
+// a read of that very key is on the wire is not answered by it (that read
+// may have left before a write the asker saw acknowledged); it goes out
+// again, in the next batch.
+func TestAReadOfTheKeyOnTheWireGoesAgain(t *testing.T) {
+	h := holdFirst(t, 8)
+	again := h.ask(t, t.Context(), "first")
+	h.release(t)
+	if r := <-again; r.Value != "v:first" || r.Err != nil {
+		t.Fatalf("the second read got %q, %v", r.Value, r.Err)
+	}
+	if got := h.w.seen(); !slices.EqualFunc(got, [][]string{{"first"}, {"first"}}, slices.Equal) {
+		t.Fatalf("batches %v, want the key sent twice: once for each ask", got)
+	}
+}
+
 // held is a group whose wire holds each batch until let is closed, with a
 // read of "first" on the wire.
 type held struct {
