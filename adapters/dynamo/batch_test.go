@@ -34,6 +34,30 @@ type wire struct {
 	denyBatch   bool
 	unprocessed bool
 	cutBatch    bool // BatchGetItem replies come back cut in half
+	// eventual counts reads sent without ConsistentRead: a revoke acknowledged
+	// before the read might not be in an eventually consistent answer.
+	eventual int
+}
+
+// consistent reports whether a GetItem or BatchGetItem body asks for
+// strongly consistent reads (every table of a batch).
+func consistent(op string, body []byte) bool {
+	var in struct {
+		ConsistentRead bool
+		RequestItems   map[string]struct{ ConsistentRead bool }
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return false
+	}
+	if op == "GetItem" {
+		return in.ConsistentRead
+	}
+	for _, ka := range in.RequestItems {
+		if !ka.ConsistentRead {
+			return false
+		}
+	}
+	return len(in.RequestItems) > 0
 }
 
 func (w *wire) count(op string) int {
@@ -50,6 +74,16 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	cut := w.cutBatch && op == "BatchGetItem"
 	w.mu.Unlock()
 	if op == "GetItem" || op == "BatchGetItem" {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if !consistent(op, body) {
+			w.mu.Lock()
+			w.eventual++
+			w.mu.Unlock()
+		}
 		if hold != nil {
 			hold <- op
 			<-w.let
@@ -197,6 +231,9 @@ func readAllAtOnce(t *testing.T, w *wire, s *Store, ids []string) {
 		t.Error(err)
 	}
 	w.mu.Lock()
+	if w.eventual != 0 {
+		t.Errorf("%d reads sent without ConsistentRead: a revoke acknowledged before them might be missed", w.eventual)
+	}
 	w.held, w.let = nil, nil
 	w.mu.Unlock()
 }
