@@ -61,12 +61,12 @@ func (g *itemGets) send(ctx context.Context, ids []string) []gather.Result[item]
 		RequestItems: map[string]types.KeysAndAttributes{g.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
 	})
 	if err != nil {
-		var api smithy.APIError
+		api, isAPI := errors.AsType[smithy.APIError](err)
 		switch {
-		case accessDenied(err):
+		case isAPI && api.ErrorCode() == "AccessDeniedException":
 			g.noBatch.Store(true)
 			g.oneByOne(ctx, ids, out)
-		case !errors.As(err, &api) && ctx.Err() == nil:
+		case !isAPI && ctx.Err() == nil:
 			// No answer from DynamoDB (a reply cut short, a dropped
 			// connection): a read is safe to send again, one by one.
 			g.oneByOne(ctx, ids, out)
@@ -127,10 +127,4 @@ func getOne(ctx context.Context, client *dynamodb.Client, table, id string) (ite
 		return nil, err
 	}
 	return resp.Item, nil
-}
-
-// accessDenied reports whether DynamoDB refused the call for IAM.
-func accessDenied(err error) bool {
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException"
 }

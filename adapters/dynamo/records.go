@@ -139,7 +139,8 @@ func (s *Store) getItem(ctx context.Context, table, id string) (map[string]types
 	if g, ok := s.gets[table]; ok {
 		return g.get(ctx, id)
 	}
-	return getOne(ctx, s.client, table, id)
+	return getOne(ctx, s.client, table, id) // a table New made no gatherer for: the locks table
+
 }
 
 // updateRecord replaces the item when its version equals rec's, writing
