@@ -140,7 +140,6 @@ func (s *Store) getItem(ctx context.Context, table, id string) (map[string]types
 		return g.get(ctx, id)
 	}
 	return getOne(ctx, s.client, table, id) // a table New made no gatherer for: the locks table
-
 }
 
 // updateRecord replaces the item when its version equals rec's, writing
